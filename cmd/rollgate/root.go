@@ -41,6 +41,9 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(
+		newInspectCmd(),
+		newBaselineCmd(),
+		newVerifyCmd(),
 		newSandboxCmd(),
 		newSinkholeCmd(),
 	)

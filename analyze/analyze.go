@@ -1,0 +1,356 @@
+// Package analyze turns an installer into an inventory: it opens the installer with the
+// matching unpack reader, streams every file once (hashing, classifying and scanning for
+// endpoints in the same pass), follows nested containers, and annotates code with PE facts
+// and signatures. Work that needs random access (PE parsing, Authenticode, nested archives)
+// runs on a spooled temporary copy in a pool of workers, so decompression on one core
+// overlaps with verification on the other.
+package analyze
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"sort"
+	"sync"
+
+	"github.com/rollgate/rollgate/inventory"
+	"github.com/rollgate/rollgate/unpack"
+)
+
+// Verifier checks code signatures. verify/authenticode implements it.
+type Verifier interface {
+	VerifyPE(r io.ReaderAt, size int64) (*inventory.Signature, error)
+}
+
+// Options configure an Analyzer. The zero value is usable: no signature checks, GOMAXPROCS
+// workers, the system temporary directory.
+type Options struct {
+	Verifier Verifier
+	// MSIVerifier checks an MSI's own signature; see msi.go.
+	MSIVerifier MSIVerifier
+	TempDir     string
+	Jobs        int
+	// MaxDepth bounds containers nested in containers.
+	MaxDepth int
+}
+
+// Analyzer builds inventories.
+type Analyzer struct {
+	opts Options
+}
+
+// New returns an Analyzer.
+func New(opts Options) *Analyzer {
+	if opts.Jobs <= 0 {
+		opts.Jobs = runtime.GOMAXPROCS(0)
+	}
+	if opts.MaxDepth <= 0 {
+		opts.MaxDepth = unpack.MaxDepth
+	}
+	return &Analyzer{opts: opts}
+}
+
+// ErrNotInstaller is returned for a file whose format rollgate does not know.
+var ErrNotInstaller = fmt.Errorf("not an installer rollgate can read: %w", unpack.ErrUnsupported)
+
+// run is the state of one Installer call.
+type run struct {
+	a       *Analyzer
+	ctx     context.Context
+	tmp     string
+	sem     chan struct{}
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	entries []inventory.Entry
+	err     error
+}
+
+// Installer inventories the installer at p.
+func (a *Analyzer) Installer(ctx context.Context, p string) (*inventory.Inventory, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", p)
+	}
+	tmp, err := os.MkdirTemp(a.opts.TempDir, "rollgate-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	r := &run{a: a, ctx: ctx, tmp: tmp, sem: make(chan struct{}, a.opts.Jobs)}
+
+	inv := &inventory.Inventory{Schema: inventory.Schema}
+	size := st.Size()
+	head := make([]byte, headSize)
+	n, _ := f.ReadAt(head, 0)
+	head = head[:n]
+
+	// The installer's own entry: hashed from the file on disk, facts from the file itself.
+	self := inventory.Entry{Path: inventory.InstallerPath, Size: size, Kind: classify(p, head)}
+	sum, err := hashReader(io.NewSectionReader(f, 0, size))
+	if err != nil {
+		return nil, fmt.Errorf("hashing %q: %w", p, err)
+	}
+	self.SHA256 = sum
+
+	c, err := openContainer(a, f, size, p, head, filepath.Dir(p))
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case c != nil:
+		defer c.close()
+		inv.Format = c.format
+		self.Container = c.format
+		if c.describe != nil {
+			if err := c.describe(inv, &self); err != nil {
+				return nil, err
+			}
+		}
+		werr := c.walker.Walk(func(name string, size int64, rd io.Reader) error {
+			return r.file(name, size, rd, 1)
+		})
+		r.wg.Wait()
+		if werr != nil {
+			return nil, werr
+		}
+		if r.err != nil {
+			return nil, r.err
+		}
+	case self.Kind == inventory.KindPE:
+		inv.Format = "pe"
+		r.codeFacts(&self, f, size, p, nil)
+		inv.Product = inventory.Product{Identity: "pe:" + path.Base(filepath.ToSlash(p)), Name: path.Base(filepath.ToSlash(p)), Version: self.ProductVersion}
+		if self.OriginalName != "" {
+			inv.Product.Identity = "pe:" + self.OriginalName
+			inv.Product.Name = self.OriginalName
+		}
+	default:
+		return nil, fmt.Errorf("%s: %w", p, ErrNotInstaller)
+	}
+	inv.Entries = append(r.entries, self)
+	inv.Sort()
+	if err := checkUnique(inv); err != nil {
+		return nil, err
+	}
+	return inv, nil
+}
+
+// checkUnique refuses an inventory in which two files claim one install path: a reader that
+// produced that would let one file hide behind another in the diff.
+func checkUnique(inv *inventory.Inventory) error {
+	for i := 1; i < len(inv.Entries); i++ {
+		if inv.Entries[i].Path == inv.Entries[i-1].Path {
+			return &unpack.FormatError{Format: inv.Format, Entry: inv.Entries[i].Path, Offset: -1, Msg: "two files share one install path"}
+		}
+	}
+	return nil
+}
+
+func hashReader(r io.Reader) (string, error) {
+	h := sha256.New()
+	if _, err := io.Copy(h, r); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func (r *run) setErr(err error) {
+	r.mu.Lock()
+	if r.err == nil {
+		r.err = err
+	}
+	r.mu.Unlock()
+}
+
+func (r *run) add(e inventory.Entry) {
+	r.mu.Lock()
+	r.entries = append(r.entries, e)
+	r.mu.Unlock()
+}
+
+// file streams one file of a container: hash, kind, endpoints; spools it when later work
+// needs random access and hands that work to a worker.
+func (r *run) file(name string, size int64, rd io.Reader, depth int) error {
+	if err := r.ctx.Err(); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	err := r.err
+	r.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	br := bufio.NewReaderSize(rd, headSize)
+	head, _ := br.Peek(headSize)
+	e := inventory.Entry{Path: name, Size: size, Kind: classify(name, head)}
+	h := sha256.New()
+	ws := []io.Writer{h}
+	var scan *endpointScanner
+	if e.Kind.IsCode() {
+		scan = newEndpointScanner()
+		ws = append(ws, scan)
+	}
+	var spool *os.File
+	if e.Kind == inventory.KindPE || e.Kind == inventory.KindMachO || e.Kind == inventory.KindArchive {
+		spool, err = os.CreateTemp(r.tmp, "f-")
+		if err != nil {
+			return err
+		}
+		ws = append(ws, spool)
+	}
+	n, err := io.Copy(io.MultiWriter(ws...), br)
+	if err == nil && n != size {
+		err = &unpack.FormatError{Format: "walk", Entry: name, Offset: n, Msg: fmt.Sprintf("file yields %d bytes, header says %d", n, size)}
+	}
+	if err != nil {
+		if spool != nil {
+			spool.Close()
+			os.Remove(spool.Name())
+		}
+		return fmt.Errorf("reading %q: %w", name, err)
+	}
+	e.SHA256 = hex.EncodeToString(h.Sum(nil))
+	if spool == nil {
+		if scan != nil {
+			e.Endpoints = scan.Endpoints()
+		}
+		r.add(e)
+		return nil
+	}
+	// Random-access work goes to a worker; the walk goes on decompressing meanwhile.
+	select {
+	case r.sem <- struct{}{}:
+	case <-r.ctx.Done():
+		spool.Close()
+		os.Remove(spool.Name())
+		return r.ctx.Err()
+	}
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		defer func() { <-r.sem }()
+		defer os.Remove(spool.Name())
+		defer spool.Close()
+		defer func() {
+			if p := recover(); p != nil {
+				r.setErr(fmt.Errorf("internal error analysing %q: %v\n%s", name, p, debug.Stack()))
+			}
+		}()
+		if e.Kind == inventory.KindArchive {
+			if err := r.nested(&e, spool, size, depth); err != nil {
+				r.setErr(err)
+				return
+			}
+		} else {
+			r.codeFacts(&e, spool, size, spool.Name(), scan)
+		}
+		r.add(e)
+	}()
+	return nil
+}
+
+// codeFacts annotates a PE or Mach-O entry from random-access bytes.
+func (r *run) codeFacts(e *inventory.Entry, ra io.ReaderAt, size int64, p string, scan *endpointScanner) {
+	switch e.Kind {
+	case inventory.KindPE:
+		if err := peFacts(e, p); err != nil {
+			e.Error = err.Error()
+		}
+		if v := r.a.opts.Verifier; v != nil {
+			sig, err := v.VerifyPE(ra, size)
+			if err != nil {
+				e.Error = joinErr(e.Error, "signature: "+err.Error())
+			}
+			e.Signature = sig
+		}
+		if scan == nil {
+			scan = newEndpointScanner()
+			io.Copy(scan, io.NewSectionReader(ra, 0, size))
+		}
+		if rng, ok := certTableRange(ra, size); ok {
+			e.Endpoints = scan.Endpoints(rng)
+		} else {
+			e.Endpoints = scan.Endpoints()
+		}
+	case inventory.KindMachO:
+		if scan != nil {
+			e.Endpoints = scan.Endpoints()
+		}
+		if f := machoFacts; f != nil {
+			if err := f(e, ra, size); err != nil {
+				e.Error = joinErr(e.Error, err.Error())
+			}
+		}
+	}
+}
+
+// machoFacts is set by the Mach-O support when it is linked in.
+var machoFacts func(e *inventory.Entry, ra io.ReaderAt, size int64) error
+
+func joinErr(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}
+
+// nested inventories a container found inside a container, with paths under its own path.
+func (r *run) nested(e *inventory.Entry, f *os.File, size int64, depth int) error {
+	if depth >= r.a.opts.MaxDepth {
+		return fmt.Errorf("%q: containers nested deeper than %d: %w", e.Path, r.a.opts.MaxDepth, unpack.ErrLimit)
+	}
+	head := make([]byte, headSize)
+	n, _ := f.ReadAt(head, 0)
+	c, err := openContainer(r.a, f, size, e.Path, head[:n], "")
+	if err != nil {
+		return fmt.Errorf("opening %q: %w", e.Path, err)
+	}
+	if c == nil {
+		return nil // looked like an archive, is not one we read: stays a data entry
+	}
+	defer c.close()
+	e.Container = c.format
+	// Nested files are processed inline (this goroutine already holds a worker slot).
+	var inner []inventory.Entry
+	sub := &run{a: r.a, ctx: r.ctx, tmp: r.tmp, sem: make(chan struct{}, 1)}
+	err = c.walker.Walk(func(name string, sz int64, rd io.Reader) error {
+		return sub.file(e.Path+"/"+name, sz, rd, depth+1)
+	})
+	sub.wg.Wait()
+	if err == nil {
+		err = sub.err
+	}
+	if err != nil {
+		return fmt.Errorf("in %q: %w", e.Path, err)
+	}
+	inner = sub.entries
+	sort.Slice(inner, func(i, j int) bool { return inner[i].Path < inner[j].Path })
+	for _, ie := range inner {
+		r.add(ie)
+	}
+	return nil
+}
+
+// IsInconclusive reports whether err means the input could not be judged (malformed,
+// unsupported, over a limit) rather than a usage or internal failure.
+func IsInconclusive(err error) bool {
+	return errors.Is(err, unpack.ErrFormat) || errors.Is(err, unpack.ErrUnsupported) ||
+		errors.Is(err, unpack.ErrLimit) || errors.Is(err, unpack.ErrInsecurePath)
+}

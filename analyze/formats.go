@@ -1,0 +1,55 @@
+package analyze
+
+import (
+	"io"
+	"os"
+
+	"github.com/rollgate/rollgate/inventory"
+	"github.com/rollgate/rollgate/unpack"
+)
+
+// container is an opened installer or nested archive.
+type container struct {
+	format string
+	walker unpack.Walker
+	close  func() error
+	// describe fills product identity, tables and the installer's own signature; only
+	// for top-level installers.
+	describe func(inv *inventory.Inventory, self *inventory.Entry) error
+}
+
+// opener opens one format. dir is the folder holding the installer (for external cabinets),
+// empty for nested containers.
+type opener func(a *Analyzer, f *os.File, size int64, name string, dir string) (*container, error)
+
+// openers is filled by the format glue files (msi.go, cab.go, ...), keyed by containerFormat.
+var openers = map[string]opener{}
+
+// openContainer opens f with the reader for its format, or returns nil when no reader
+// applies (a bare PE, a data file).
+func openContainer(a *Analyzer, f *os.File, size int64, name string, head []byte, dir string) (*container, error) {
+	format := containerFormat(name, head)
+	if format == "" {
+		format = sniffTrailer(f, size)
+	}
+	open := openers[format]
+	if open == nil {
+		return nil, nil
+	}
+	return open(a, f, size, name, dir)
+}
+
+// sniffTrailer recognises formats identified by their end, such as UDIF's koly block.
+func sniffTrailer(r io.ReaderAt, size int64) string {
+	if size < 512 {
+		return ""
+	}
+	var b [4]byte
+	if _, err := r.ReadAt(b[:], size-512); err == nil && string(b[:]) == "koly" {
+		return "dmg"
+	}
+	return ""
+}
+
+// MSIVerifier checks an MSI package's own signature; it receives the opened package.
+type MSIVerifier interface{}

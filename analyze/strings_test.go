@@ -1,0 +1,53 @@
+package analyze
+
+import (
+	"reflect"
+	"testing"
+	"unicode/utf16"
+)
+
+func utf16le(s string) []byte {
+	var b []byte
+	for _, u := range utf16.Encode([]rune(s)) {
+		b = append(b, byte(u), byte(u>>8))
+	}
+	return b
+}
+
+func TestEndpointScanner(t *testing.T) {
+	tests := []struct {
+		name string
+		in   []byte
+		want []string
+	}{
+		{"ascii url", []byte("\x00\x01https://API.Acme-Softphone.test/v1/update\x00"), []string{"https://api.acme-softphone.test/v1/update"}},
+		{"utf16 url", append([]byte{0xff}, utf16le("http://cdn.mallory.invalid/p.ico")...), []string{"http://cdn.mallory.invalid/p.ico"}},
+		{"bare host", []byte("connect c2.beacon.invalid now"), []string{"c2.beacon.invalid"}},
+		{"dll names are not hosts", []byte("kernel32.dll ffmpeg.dll version.dll"), nil},
+		{"short runs ignored", []byte("a.io\x00"), nil},
+		{"url host not repeated", []byte("see https://x.example.com/a and x.example.com"), []string{"https://x.example.com/a", "x.example.com"}},
+		{"trailing punctuation", []byte("(http://a.acme.test/x)."), []string{"http://a.acme.test/x"}},
+	}
+	for _, tt := range tests {
+		s := newEndpointScanner()
+		// feed in small pieces to exercise state across writes
+		for i := 0; i < len(tt.in); i += 3 {
+			j := min(i+3, len(tt.in))
+			s.Write(tt.in[i:j])
+		}
+		got := s.Endpoints()
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s: Endpoints(%q) = %q, want %q", tt.name, tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestEndpointScannerSkip(t *testing.T) {
+	s := newEndpointScanner()
+	s.Write([]byte("xxxxxxxxhttp://crl.ca.test/root.crl\x00\x00http://code.acme.test/"))
+	got := s.Endpoints([2]int64{0, 20})
+	want := []string{"http://code.acme.test/"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Endpoints(skip cert) = %q, want %q", got, want)
+	}
+}

@@ -1,0 +1,189 @@
+// Package baselines stores and finds known-good inventories, keyed by product identity
+// (MSI UpgradeCode, else ProductName; the bundle or package identifier on macOS). A baseline
+// is deterministic, sorted, schema-versioned JSON meant to be reviewed in a pull request.
+package baselines
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/rollgate/rollgate/inventory"
+)
+
+// Schema is the baseline file's schema version.
+const Schema = "rollgate.baseline/v1"
+
+// MaxFileSize bounds a baseline file read back (a baseline is reviewable JSON, not a blob).
+const MaxFileSize = 256 << 20
+
+// ErrNotFound: no baseline in the folder has the product's identity.
+var ErrNotFound = errors.New("no baseline for this product")
+
+// Baseline is one known-good release.
+type Baseline struct {
+	Schema    string               `json:"schema"`
+	Product   inventory.Product    `json:"product"`
+	Inventory *inventory.Inventory `json:"inventory"`
+	// Behaviour is the sandbox profile, when the baseline was recorded with --sandbox.
+	Behaviour *inventory.Behaviour `json:"behaviour,omitempty"`
+}
+
+// New makes a baseline of inv (and b, which may be nil).
+func New(inv *inventory.Inventory, b *inventory.Behaviour) *Baseline {
+	inv.Sort()
+	return &Baseline{Schema: Schema, Product: inv.Product, Inventory: inv, Behaviour: b}
+}
+
+// FileName is the file a product's baseline is stored in: its identity with every character
+// outside [a-z0-9._-] replaced, so a vendor-controlled name cannot pick the path.
+func FileName(identity string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(identity) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '.', r == '-', r == '_':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('_')
+		}
+	}
+	s := strings.Trim(b.String(), "._")
+	if len(s) > 120 {
+		s = s[:120]
+	}
+	if s == "" {
+		s = "product"
+	}
+	return s + ".json"
+}
+
+// Marshal encodes b deterministically: sorted inventory, two-space indent, trailing newline.
+func Marshal(b *Baseline) ([]byte, error) {
+	if b.Inventory != nil {
+		b.Inventory.Sort()
+	}
+	if b.Behaviour != nil {
+		SortBehaviour(b.Behaviour)
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(b); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// Write stores b in dir under FileName(identity), atomically, and returns the path.
+func Write(dir string, b *Baseline) (string, error) {
+	if b.Product.Identity == "" {
+		return "", errors.New("baseline has no product identity")
+	}
+	data, err := Marshal(b)
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	p := filepath.Join(dir, FileName(b.Product.Identity))
+	tmp, err := os.CreateTemp(dir, ".baseline-*")
+	if err != nil {
+		return "", err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return "", err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return "", err
+	}
+	if err := os.Rename(tmp.Name(), p); err != nil {
+		os.Remove(tmp.Name())
+		return "", err
+	}
+	return p, nil
+}
+
+// Read loads one baseline file.
+func Read(p string) (*Baseline, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if st.Size() > MaxFileSize {
+		return nil, fmt.Errorf("baseline %s: %d bytes, over the %d-byte limit", p, st.Size(), MaxFileSize)
+	}
+	var b Baseline
+	dec := json.NewDecoder(f)
+	if err := dec.Decode(&b); err != nil {
+		return nil, fmt.Errorf("reading baseline %s: %w", p, err)
+	}
+	if b.Schema != Schema {
+		return nil, fmt.Errorf("baseline %s: schema %q, want %q", p, b.Schema, Schema)
+	}
+	if b.Inventory == nil {
+		return nil, fmt.Errorf("baseline %s: no inventory", p)
+	}
+	b.Inventory.Sort()
+	return &b, nil
+}
+
+// Find returns the baseline in dir whose product identity is identity: the file named by
+// FileName first, then any *.json in dir that declares that identity.
+func Find(dir, identity string) (*Baseline, string, error) {
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return nil, "", fmt.Errorf("baseline folder %s: not a directory", dir)
+	}
+	p := filepath.Join(dir, FileName(identity))
+	if b, err := Read(p); err == nil && b.Product.Identity == identity {
+		return b, p, nil
+	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, "", err
+	}
+	matches, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	sort.Strings(matches)
+	for _, m := range matches {
+		b, err := Read(m)
+		if err != nil {
+			continue
+		}
+		if b.Product.Identity == identity {
+			return b, m, nil
+		}
+	}
+	return nil, "", fmt.Errorf("%w %q in %s", ErrNotFound, identity, dir)
+}
+
+// SortBehaviour puts a behaviour profile into canonical order.
+func SortBehaviour(b *inventory.Behaviour) {
+	sort.Slice(b.Network, func(i, j int) bool {
+		x, y := b.Network[i], b.Network[j]
+		if x.Proto != y.Proto {
+			return x.Proto < y.Proto
+		}
+		if x.Name != y.Name {
+			return x.Name < y.Name
+		}
+		if x.Addr != y.Addr {
+			return x.Addr < y.Addr
+		}
+		return x.Port < y.Port
+	})
+	sort.Slice(b.DLLLoads, func(i, j int) bool { return b.DLLLoads[i].Path < b.DLLLoads[j].Path })
+	sort.Slice(b.Processes, func(i, j int) bool { return b.Processes[i].Image < b.Processes[j].Image })
+	sort.Slice(b.FileWrites, func(i, j int) bool { return b.FileWrites[i].Path < b.FileWrites[j].Path })
+}

@@ -1,0 +1,62 @@
+package baselines
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/rollgate/rollgate/inventory"
+)
+
+func TestFileName(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"msi-upgrade:{6D0C1B0A-3C10-4E4B-9A77-3CC0DE000001}", "msi-upgrade__6d0c1b0a-3c10-4e4b-9a77-3cc0de000001.json"},
+		{"../../etc/passwd", "etc_passwd.json"},
+		{"", "product.json"},
+		{"bundle:com.acme.Phone", "bundle_com.acme.phone.json"},
+	}
+	for _, tt := range tests {
+		if got := FileName(tt.in); got != tt.want {
+			t.Errorf("FileName(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestWriteFindDeterministic(t *testing.T) {
+	dir := t.TempDir()
+	mk := func() *inventory.Inventory {
+		return &inventory.Inventory{Schema: inventory.Schema, Format: "msi",
+			Product: inventory.Product{Identity: "msi-upgrade:{X}", Name: "Acme"},
+			Entries: []inventory.Entry{{Path: "b", SHA256: "2"}, {Path: "a", SHA256: "1", Imports: []string{"z.dll", "a.dll"}}}}
+	}
+	p1, err := Write(dir, New(mk(), nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d1, _ := os.ReadFile(p1)
+	p2, err := Write(dir, New(mk(), nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d2, _ := os.ReadFile(p2)
+	if p1 != p2 || !bytes.Equal(d1, d2) {
+		t.Fatalf("Write not deterministic: %s vs %s", p1, p2)
+	}
+	b, _, err := Find(dir, "msi-upgrade:{X}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Inventory.Entries[0].Path != "a" || b.Inventory.Entries[0].Imports[0] != "a.dll" {
+		t.Errorf("Find: entries not sorted: %+v", b.Inventory.Entries)
+	}
+	if _, _, err := Find(dir, "msi-upgrade:{Y}"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Find(missing) = %v, want ErrNotFound", err)
+	}
+	// a file renamed by hand is still found by the identity it declares
+	os.Rename(p1, filepath.Join(dir, "renamed.json"))
+	if _, p, err := Find(dir, "msi-upgrade:{X}"); err != nil || filepath.Base(p) != "renamed.json" {
+		t.Errorf("Find(renamed) = %q, %v", p, err)
+	}
+}

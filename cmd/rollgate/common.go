@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rollgate/rollgate/report"
+	"github.com/rollgate/rollgate/rules"
+)
+
+// commonOpts are the flags inspect, baseline record and verify share.
+type commonOpts struct {
+	trustRoots string
+	format     string
+	output     string
+	failOn     string
+}
+
+func (o *commonOpts) addTrust(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&o.trustRoots, "trust-roots", "", "PEM file of extra trusted root certificates for chain checks")
+}
+
+func (o *commonOpts) addOutput(cmd *cobra.Command, formats ...string) {
+	cmd.Flags().StringVar(&o.format, "format", "table", "output format: "+strings.Join(formats, "|"))
+	cmd.Flags().StringVar(&o.output, "output", "", "write the report to FILE instead of stdout")
+	cmd.Flags().StringVar(&o.failOn, "fail-on", "high", "lowest severity that fails the gate: info|low|medium|high|critical")
+}
+
+func (o *commonOpts) severity() (rules.Severity, error) {
+	s, err := rules.ParseSeverity(o.failOn)
+	if err != nil {
+		return 0, withCode(exitUsage, fmt.Errorf("--fail-on: %w", err))
+	}
+	return s, nil
+}
+
+// checkFormat refuses a format the command does not offer, before any work is done.
+func checkFormat(format string, allowed ...string) error {
+	for _, a := range allowed {
+		if format == a {
+			return nil
+		}
+	}
+	return withCode(exitUsage, fmt.Errorf("--format %q: want one of %s", format, strings.Join(allowed, ", ")))
+}
+
+// signalContext cancels on Ctrl-C and SIGTERM so sandbox containers are removed.
+func signalContext(cmd *cobra.Command) (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(cmd.Context(), os.Interrupt, sigterm)
+}
+
+// analysisError: an installer that cannot be read, for whatever reason, cannot be judged.
+func analysisError(err error) error { return withCode(exitInconclusive, err) }
+
+// writeReport encodes r in format to --output or stdout and returns the exit code.
+func writeReport(cmd *cobra.Command, o *commonOpts, r *report.Report) error {
+	var w io.Writer = cmd.OutOrStdout()
+	if o.output != "" {
+		f, err := os.Create(o.output)
+		if err != nil {
+			return withCode(exitUsage, err)
+		}
+		defer f.Close()
+		w = f
+	}
+	var err error
+	switch o.format {
+	case "json":
+		err = report.WriteJSON(w, r)
+	default:
+		err = report.WriteTable(w, r)
+	}
+	if err != nil {
+		return withCode(exitUsage, err)
+	}
+	switch r.Verdict {
+	case report.Pass:
+		return nil
+	case report.Fail:
+		return withCode(exitFail, nil)
+	default:
+		// The report already says why; repeat it on stderr for people reading CI logs.
+		return withCode(exitInconclusive, errors.New(report.Clean(r.Error)))
+	}
+}

@@ -1,0 +1,333 @@
+package rules
+
+import (
+	"fmt"
+	"path"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/rollgate/rollgate/inventory"
+)
+
+// Static returns the findings of the static rules for cand. With a nil baseline only the rules
+// that need no baseline run (signature integrity, padding, trust, system-named DLLs, broken
+// seals, hijackable dylibs), so `inspect` can judge an installer on its own.
+func Static(base, cand *inventory.Inventory) []Finding {
+	c := &collector{}
+	var baseEndpoints map[string]bool
+	if base != nil {
+		baseEndpoints = map[string]bool{}
+		for _, e := range base.Entries {
+			for _, ep := range e.Endpoints {
+				baseEndpoints[ep] = true
+			}
+		}
+	}
+	for i := range cand.Entries {
+		e := &cand.Entries[i]
+		var b *inventory.Entry
+		if base != nil {
+			b, _ = base.Lookup(e.Path)
+		}
+		intrinsic(e, cand, b, base != nil, c)
+		if base == nil {
+			continue
+		}
+		if b == nil {
+			added(e, c)
+		} else {
+			changed(b, e, c)
+		}
+		if e.Kind.IsCode() {
+			var fresh []string
+			for _, ep := range e.Endpoints {
+				if !baseEndpoints[ep] {
+					fresh = append(fresh, ep)
+				}
+			}
+			if len(fresh) > 0 {
+				c.add(StringsEndpointAdded, e.Path, fmt.Sprintf("embeds %d endpoint(s) no file of the baseline contained: %s", len(fresh), clip(fresh, 5)),
+					map[string]any{"endpoints": fresh})
+			}
+		}
+	}
+	if base != nil {
+		for _, b := range base.Entries {
+			if _, ok := cand.Lookup(b.Path); !ok {
+				c.add(FileRemoved, b.Path, "file is not in the candidate", map[string]any{"sha256": b.SHA256})
+			}
+		}
+		c.out = append(c.out, customActions(base, cand)...)
+	}
+	Sort(c.out)
+	return c.out
+}
+
+// collector gathers findings.
+type collector struct{ out []Finding }
+
+// add records a finding at the rule's default severity.
+func (c *collector) add(rule, path, msg string, ev map[string]any) {
+	c.out = append(c.out, Finding{Rule: rule, Severity: Default(rule), Path: path, Message: msg, Evidence: ev})
+}
+
+// intrinsic runs the rules that judge an entry on its own. hasBase says a baseline exists;
+// b is the baseline's entry at the same path, if any.
+func intrinsic(e *inventory.Entry, inv *inventory.Inventory, b *inventory.Entry, hasBase bool, c *collector) {
+	if s := e.Signature; s != nil {
+		switch s.State {
+		case inventory.SigInvalid:
+			c.add(SigInvalid, e.Path, "signature does not verify: "+orDefault(s.IntegrityError, "unparsable signature"),
+				map[string]any{"integrity_error": s.IntegrityError, "signer": s.Signer})
+		case inventory.SigSigned:
+			if !s.Trusted {
+				c.add(SigUntrusted, e.Path, "signature does not chain to a trusted root: "+orDefault(s.TrustError, "untrusted"),
+					map[string]any{"trust_error": s.TrustError, "signer": s.Signer, "issuer": s.Issuer})
+			}
+		}
+		if len(s.Anomalies) > 0 {
+			var n int64
+			for _, a := range s.Anomalies {
+				n += a.Length
+			}
+			c.add(SigPadding, e.Path, fmt.Sprintf("%d byte(s) hidden in or after the signature (the CVE-2013-3900 pattern); the digest does not cover them", n),
+				map[string]any{"anomalies": s.Anomalies})
+		}
+	}
+	if isSystemNamedDLL(e.Path) && (!hasBase || b == nil) {
+		c.add(SideloadSystemName, e.Path, fmt.Sprintf("ships %s, the name of a Windows system DLL, in an application folder: programs there load it instead of the system's", path.Base(e.Path)),
+			map[string]any{"name": strings.ToLower(path.Base(e.Path)), "sha256": e.SHA256})
+	}
+	if m := e.MachO; m != nil {
+		if len(m.SealBroken) > 0 {
+			c.add(BundleSealBroken, e.Path, fmt.Sprintf("the bundle's CodeResources does not match %d file(s): %s", len(m.SealBroken), clip(m.SealBroken, 5)),
+				map[string]any{"files": m.SealBroken})
+		}
+		for _, d := range hijackable(e, inv) {
+			if b != nil && slices.Contains(hijackable(b, nil), d) {
+				continue
+			}
+			c.add(MachoDylibHijackable, e.Path, fmt.Sprintf("loads %s weakly or through @rpath and nothing in the bundle provides it: a file placed there is loaded", d),
+				map[string]any{"dylib": d, "rpaths": m.RPaths})
+		}
+	}
+}
+
+// added judges a file the baseline did not have.
+func added(e *inventory.Entry, c *collector) {
+	if e.Path == inventory.InstallerPath {
+		return
+	}
+	c.add(FileAdded, e.Path, fmt.Sprintf("new %s file", e.Kind), map[string]any{"sha256": e.SHA256, "size": e.Size})
+	if e.Kind.IsCode() && (e.Signature == nil || e.Signature.State == inventory.SigUnsigned) {
+		c.add(FileAddedUnsignedCode, e.Path, fmt.Sprintf("new %s carries no signature", e.Kind), map[string]any{"sha256": e.SHA256})
+	}
+	if m := e.MachO; m != nil {
+		entitlements(nil, e, c)
+	}
+}
+
+// changed judges a file both inventories have.
+func changed(b, e *inventory.Entry, c *collector) {
+	signatureChange(b, e, c)
+	if e.Path == inventory.InstallerPath {
+		return // the installer's hash changes with every release
+	}
+	if b.SHA256 != e.SHA256 {
+		c.add(FileChanged, e.Path, "content changed", map[string]any{"baseline_sha256": b.SHA256, "sha256": e.SHA256})
+		if e.Version != "" && e.Version == b.Version {
+			c.add(ContentChangedSameVer, e.Path, fmt.Sprintf("content changed but the version is still %s", e.Version),
+				map[string]any{"version": e.Version, "baseline_sha256": b.SHA256, "sha256": e.SHA256})
+		}
+	}
+	if e.Kind == inventory.KindPE || e.Kind == inventory.KindMachO {
+		var fresh []string
+		for _, imp := range e.Imports {
+			if !slices.Contains(b.Imports, imp) {
+				fresh = append(fresh, imp)
+			}
+		}
+		if len(fresh) > 0 {
+			c.add(PEImportAdded, e.Path, "now imports "+strings.Join(fresh, ", "), map[string]any{"imports": fresh})
+		}
+	}
+	entitlements(b, e, c)
+	if b.MachO != nil && b.MachO.Notarized && (e.MachO == nil || !e.MachO.Notarized) {
+		c.add(NotarizationMissing, e.Path, "the baseline carried a stapled notarization ticket, the candidate does not", nil)
+	}
+}
+
+func signatureChange(b, e *inventory.Entry, c *collector) {
+	bs, cs := b.Signature, e.Signature
+	if bs == nil || bs.State != inventory.SigSigned {
+		return
+	}
+	if cs == nil || cs.State == inventory.SigUnsigned || cs.State == inventory.SigAdhoc {
+		state := inventory.SigUnsigned
+		if cs != nil {
+			state = cs.State
+		}
+		c.add(SigRemoved, e.Path, fmt.Sprintf("the baseline was signed by %s; the candidate is %s", bs.Signer, state),
+			map[string]any{"baseline_signer": bs.Signer, "state": state})
+		return
+	}
+	if cs.State != inventory.SigSigned {
+		return // sig.invalid speaks for it
+	}
+	if !sameSigner(bs, cs) {
+		c.add(SigSignerChanged, e.Path, fmt.Sprintf("signed by %s (issuer %s); the baseline's signer was %s (issuer %s)", cs.Signer, cs.Issuer, bs.Signer, bs.Issuer),
+			map[string]any{"signer": cs.Signer, "issuer": cs.Issuer, "public_key": cs.PublicKey, "team_id": cs.TeamID,
+				"baseline_signer": bs.Signer, "baseline_issuer": bs.Issuer, "baseline_public_key": bs.PublicKey, "baseline_team_id": bs.TeamID})
+	}
+}
+
+// sameSigner compares signer identity: leaf subject, issuer and public key, and the Apple team
+// ID. A renewed certificate with the same key and names is the same signer.
+func sameSigner(a, b *inventory.Signature) bool {
+	if a.TeamID != "" || b.TeamID != "" {
+		if a.TeamID != b.TeamID {
+			return false
+		}
+	}
+	return a.Signer == b.Signer && a.Issuer == b.Issuer && a.PublicKey == b.PublicKey
+}
+
+// weakeningEntitlements relax the hardened runtime.
+var weakeningEntitlements = map[string]bool{
+	"com.apple.security.cs.disable-library-validation":         true,
+	"com.apple.security.cs.allow-dyld-environment-variables":   true,
+	"com.apple.security.cs.allow-unsigned-executable-memory":   true,
+	"com.apple.security.cs.disable-executable-page-protection": true,
+	"com.apple.security.cs.allow-jit":                          true,
+	"com.apple.security.get-task-allow":                        true,
+}
+
+func entitlements(b, e *inventory.Entry, c *collector) {
+	if e.MachO == nil {
+		return
+	}
+	var had []string
+	if b != nil && b.MachO != nil {
+		had = b.MachO.Entitlements
+	}
+	for _, ent := range e.MachO.Entitlements {
+		if slices.Contains(had, ent) {
+			continue
+		}
+		sev := Medium
+		msg := "new entitlement " + ent
+		if weakeningEntitlements[ent] {
+			sev = Default(MachoEntitlementAdded)
+			msg += ", which weakens the hardened runtime"
+		}
+		c.out = append(c.out, Finding{Rule: MachoEntitlementAdded, Severity: sev, Path: e.Path, Message: msg, Evidence: map[string]any{"entitlement": ent}})
+	}
+}
+
+// hijackable lists the weak or @rpath dylib loads of e that resolve to no file of inv (nil inv:
+// only the list of weak/@rpath loads, for comparison with a baseline).
+func hijackable(e *inventory.Entry, inv *inventory.Inventory) []string {
+	m := e.MachO
+	if m == nil {
+		return nil
+	}
+	var cands []string
+	for _, d := range e.Imports {
+		if strings.HasPrefix(d, "@rpath/") || slices.Contains(m.WeakDylibs, d) {
+			cands = append(cands, d)
+		}
+	}
+	var out []string
+	for _, d := range cands {
+		if strings.HasPrefix(d, "/System/") || strings.HasPrefix(d, "/usr/lib/") {
+			continue // the OS provides it; SIP protects it
+		}
+		if inv != nil && resolves(d, e, inv) {
+			continue
+		}
+		out = append(out, d)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// resolves reports whether a dylib load path names a file of the inventory, expanding
+// @rpath with each LC_RPATH and @executable_path/@loader_path with the binary's folder.
+func resolves(d string, e *inventory.Entry, inv *inventory.Inventory) bool {
+	dir := path.Dir(e.Path)
+	expand := func(p string) string {
+		p = strings.ReplaceAll(p, "@executable_path", dir)
+		p = strings.ReplaceAll(p, "@loader_path", dir)
+		return path.Clean(p)
+	}
+	var tries []string
+	if rest, ok := strings.CutPrefix(d, "@rpath/"); ok {
+		for _, rp := range e.MachO.RPaths {
+			tries = append(tries, expand(rp+"/"+rest))
+		}
+	} else {
+		tries = append(tries, expand(d))
+	}
+	for _, t := range tries {
+		if _, ok := inv.Lookup(strings.TrimPrefix(t, "/")); ok {
+			return true
+		}
+		if _, ok := inv.Lookup(t); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// systemFolders are MSI folder ids whose contents are the system's own.
+var systemFolders = map[string]bool{"SystemFolder": true, "System64Folder": true, "System16Folder": true, "WindowsFolder": true}
+
+// isSystemNamedDLL reports whether p is a DLL in an application folder under a system DLL's name.
+func isSystemNamedDLL(p string) bool {
+	if p == inventory.InstallerPath || strings.HasPrefix(p, "Binary/") {
+		return false
+	}
+	first, _, _ := strings.Cut(p, "/")
+	if systemFolders[first] {
+		return false
+	}
+	return systemDLLs[strings.ToLower(path.Base(p))]
+}
+
+func customActions(base, cand *inventory.Inventory) []Finding {
+	had := map[string]inventory.CustomAction{}
+	for _, ca := range base.CustomActions {
+		had[ca.Action] = ca
+	}
+	var out []Finding
+	for _, ca := range cand.CustomActions {
+		ev := map[string]any{"action": ca.Action, "type": ca.Type, "source": ca.Source, "target": ca.Target}
+		old, ok := had[ca.Action]
+		switch {
+		case !ok:
+			out = append(out, Finding{Rule: MSICustomActionAdded, Severity: Default(MSICustomActionAdded), Path: "CustomAction/" + ca.Action,
+				Message: fmt.Sprintf("new custom action %s (type %d, source %s, target %s)", ca.Action, ca.Type, ca.Source, ca.Target), Evidence: ev})
+		case old != ca:
+			ev["baseline"] = map[string]any{"type": old.Type, "source": old.Source, "target": old.Target}
+			out = append(out, Finding{Rule: MSICustomActionAdded, Severity: Default(MSICustomActionAdded), Path: "CustomAction/" + ca.Action,
+				Message: fmt.Sprintf("custom action %s changed (type %d→%d, source %s→%s, target %s→%s)", ca.Action, old.Type, ca.Type, old.Source, ca.Source, old.Target, ca.Target), Evidence: ev})
+		}
+	}
+	return out
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+// clip joins at most n items for a one-line message.
+func clip(items []string, n int) string {
+	if len(items) <= n {
+		return strings.Join(items, ", ")
+	}
+	return strings.Join(items[:n], ", ") + fmt.Sprintf(" and %d more", len(items)-n)
+}
