@@ -1,0 +1,223 @@
+package rules
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/rollgate/rollgate/inventory"
+)
+
+// Behaviour judges what the sandbox saw in the candidate run against the baseline run.
+// base may be nil when the baseline was recorded without --sandbox: then only what needs no
+// baseline run is judged (network destinations against the allow-list, DLLs the installer
+// never shipped), and the caller should say so. allow lists destinations (host names,
+// "*.suffix" patterns or addresses) the policy permits.
+func Behaviour(base, cand *inventory.Behaviour, shipped *inventory.Inventory, allow []string) []Finding {
+	c := &collector{}
+	if cand == nil || !cand.Ran {
+		return nil
+	}
+	seen := map[string]bool{}
+	baseDest := map[string]bool{}
+	if base != nil {
+		for _, ev := range base.Network {
+			baseDest[Destination(ev)] = true
+		}
+	}
+	for _, ev := range cand.Network {
+		d := Destination(ev)
+		if seen[d] || baseDest[d] || allowed(ev, allow) {
+			continue
+		}
+		seen[d] = true
+		c.add(SandboxNetwork, "sandbox:network/"+d, fmt.Sprintf("%s attempt to %s that the baseline run never made", strings.ToUpper(ev.Proto), describe(ev)),
+			map[string]any{"proto": ev.Proto, "name": ev.Name, "addr": ev.Addr, "port": ev.Port, "sni": ev.SNI, "http": ev.HTTP, "host": ev.Host, "qtype": ev.QType})
+	}
+
+	shippedTails := shippedWindowsTails(shipped)
+	baseLoads := map[string]bool{}
+	if base != nil {
+		for _, l := range base.DLLLoads {
+			baseLoads[NormalizePath(l.Path)] = true
+		}
+	}
+	seen = map[string]bool{}
+	for _, l := range cand.DLLLoads {
+		n := NormalizePath(l.Path)
+		if seen[n] || inSystemFolder(n) {
+			continue
+		}
+		seen[n] = true
+		isShipped := shippedTails.has(n)
+		newPath := base != nil && !baseLoads[n]
+		if isShipped && !newPath {
+			continue
+		}
+		why := "the installer did not ship it"
+		if isShipped {
+			why = "the baseline run never loaded a DLL from there"
+		}
+		c.add(SandboxDLLLoad, "sandbox:dll/"+n, fmt.Sprintf("loaded %s: %s", l.Path, why),
+			map[string]any{"path": l.Path, "process": l.Process, "type": l.Type, "shipped": isShipped})
+	}
+	if base == nil {
+		Sort(c.out)
+		return c.out
+	}
+
+	baseWrites := map[string]bool{}
+	for _, w := range base.FileWrites {
+		baseWrites[NormalizePath(w.Path)] = true
+	}
+	seen = map[string]bool{}
+	for _, w := range cand.FileWrites {
+		n := NormalizePath(w.Path)
+		if seen[n] || baseWrites[n] || shippedTails.inInstallDir(n) {
+			continue
+		}
+		seen[n] = true
+		c.add(SandboxFileWrite, "sandbox:file/"+n, fmt.Sprintf("wrote %s outside the install folder; the baseline run did not", w.Path),
+			map[string]any{"path": w.Path, "kind": w.Kind})
+	}
+	baseProcs := map[string]bool{}
+	for _, p := range base.Processes {
+		baseProcs[NormalizePath(p.Image)] = true
+	}
+	seen = map[string]bool{}
+	for _, p := range cand.Processes {
+		n := NormalizePath(p.Image)
+		if seen[n] || baseProcs[n] {
+			continue
+		}
+		seen[n] = true
+		c.add(SandboxProcess, "sandbox:process/"+n, fmt.Sprintf("started %s; the baseline run did not", p.Image),
+			map[string]any{"image": p.Image, "command": p.Command})
+	}
+	Sort(c.out)
+	return c.out
+}
+
+// Destination is the stable key of a network event: the name when one is known (DNS query,
+// SNI, Host, or the name the sinkhole's DNS answer mapped the address to), else the address;
+// with the port for connections and datagrams.
+func Destination(ev inventory.NetEvent) string {
+	host := strings.ToLower(strings.TrimSuffix(ev.Name, "."))
+	if host == "" {
+		host = strings.ToLower(ev.SNI)
+	}
+	if host == "" {
+		host = strings.ToLower(ev.Host)
+	}
+	if host == "" {
+		host = ev.Addr
+	}
+	if ev.Proto == "dns" {
+		return "dns:" + host
+	}
+	return ev.Proto + ":" + host + ":" + strconv.Itoa(ev.Port)
+}
+
+func describe(ev inventory.NetEvent) string {
+	s := ev.Name
+	if ev.Addr != "" {
+		if s != "" {
+			s += " "
+		}
+		s += fmt.Sprintf("(%s)", ev.Addr)
+	}
+	if ev.Port != 0 {
+		s += fmt.Sprintf(" port %d", ev.Port)
+	}
+	return strings.TrimSpace(s)
+}
+
+// allowed matches a network event against allow-list entries: exact names, "*.suffix"
+// patterns, or addresses.
+func allowed(ev inventory.NetEvent, allow []string) bool {
+	names := []string{strings.ToLower(strings.TrimSuffix(ev.Name, ".")), strings.ToLower(ev.SNI), strings.ToLower(ev.Host), ev.Addr}
+	for _, a := range allow {
+		a = strings.ToLower(a)
+		for _, n := range names {
+			if n == "" {
+				continue
+			}
+			if n == a || strings.HasPrefix(a, "*.") && strings.HasSuffix(n, a[1:]) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+var (
+	guidRE    = regexp.MustCompile(`\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?`)
+	tmpRE     = regexp.MustCompile(`(?:~df|msi|tmp|~)[0-9a-f]{1,8}\.tmp\b|\b[0-9a-f]{1,8}\.tmp\b`)
+	versionRE = regexp.MustCompile(`\b\d+(?:\.\d+){1,3}\b`)
+	hexRE     = regexp.MustCompile(`\b[0-9a-f]{8,}\b`)
+	userRE    = regexp.MustCompile(`^c:\\users\\[^\\]+\\`)
+)
+
+// NormalizePath turns a Windows path from a sandbox run into a comparison key: lower case,
+// backslashes, the user's folder, GUIDs, temporary names, version numbers and long hex runs
+// replaced by placeholders, so a benign update (new version, new product code) compares equal.
+func NormalizePath(p string) string {
+	p = strings.ToLower(strings.ReplaceAll(p, "/", `\`))
+	p = userRE.ReplaceAllString(p, `c:\users\<user>\`)
+	p = guidRE.ReplaceAllString(p, "<guid>")
+	p = tmpRE.ReplaceAllString(p, "<tmp>")
+	p = versionRE.ReplaceAllString(p, "<ver>")
+	p = hexRE.ReplaceAllString(p, "<hex>")
+	return p
+}
+
+func inSystemFolder(n string) bool {
+	for _, pre := range []string{`c:\windows\system32\`, `c:\windows\syswow64\`, `c:\windows\winsxs\`} {
+		if strings.HasPrefix(n, pre) {
+			return true
+		}
+	}
+	// modules wine maps without a path
+	return !strings.Contains(n, `\`)
+}
+
+// shippedSet holds the normalised Windows paths the installer's files land on, and their
+// folders, for matching against what a run reports.
+type shippedSet struct {
+	files map[string]bool
+	dirs  map[string]bool
+}
+
+func shippedWindowsTails(inv *inventory.Inventory) shippedSet {
+	s := shippedSet{files: map[string]bool{}, dirs: map[string]bool{}}
+	if inv == nil {
+		return s
+	}
+	for _, e := range inv.Entries {
+		if e.Path == inventory.InstallerPath || strings.HasPrefix(e.Path, "Binary/") || !strings.Contains(e.Path, "/") {
+			continue
+		}
+		for _, w := range WindowsPaths(e.Path) {
+			n := NormalizePath(w)
+			s.files[n] = true
+			if i := strings.LastIndexByte(n, '\\'); i > 0 {
+				s.dirs[n[:i+1]] = true
+			}
+		}
+	}
+	return s
+}
+
+func (s shippedSet) has(n string) bool { return s.files[n] }
+
+// inInstallDir reports whether n lies in (or below) a folder the installer put files in.
+// Folders shared by everything (a bare known folder such as Program Files) do not count.
+func (s shippedSet) inInstallDir(n string) bool {
+	for d := range s.dirs {
+		if strings.HasPrefix(n, d) {
+			return true
+		}
+	}
+	return false
+}
