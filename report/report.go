@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"github.com/rollgate/rollgate/inventory"
+	"github.com/rollgate/rollgate/policy"
 	"github.com/rollgate/rollgate/rules"
 )
 
@@ -31,9 +32,15 @@ type Report struct {
 	Findings  []rules.Finding     `json:"findings"`
 	Sandbox   inventory.Behaviour `json:"sandbox"`
 	// Error says why the verdict is inconclusive.
-	Error     string               `json:"error,omitempty"`
-	Notes     []string             `json:"notes,omitempty"`
-	Inventory *inventory.Inventory `json:"inventory,omitempty"`
+	Error string   `json:"error,omitempty"`
+	Notes []string `json:"notes,omitempty"`
+	// Warnings are about the gate's configuration, such as an expired allow entry.
+	Warnings []string `json:"warnings,omitempty"`
+	// Suppressed lists the findings the policy allowed, with the entry and its reason.
+	Suppressed []policy.Suppressed `json:"suppressed,omitempty"`
+	// ShowSuppressed asks the table to list Suppressed too.
+	ShowSuppressed bool                 `json:"-"`
+	Inventory      *inventory.Inventory `json:"inventory,omitempty"`
 }
 
 // Installer identifies the installer judged.

@@ -52,6 +52,22 @@ func WriteTable(w io.Writer, r *Report) error {
 		}
 		fmt.Fprintln(w)
 	}
+	if r.ShowSuppressed && len(r.Suppressed) > 0 {
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintf(tw, "SUPPRESSED\tRULE\tPATH\tREASON\tEXPIRES\tTICKET\n")
+		for _, s := range r.Suppressed {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Finding.Severity, s.Finding.Rule, Clean(s.Finding.Path), Clean(s.Allow.Reason), dash(s.Allow.Expires), Clean(dash(s.Allow.Ticket)))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		fmt.Fprintln(w)
+	} else if len(r.Suppressed) > 0 {
+		fmt.Fprintf(w, "%d finding(s) suppressed by the policy (--show-suppressed lists them)\n", len(r.Suppressed))
+	}
+	for _, warn := range r.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", Clean(warn))
+	}
 	if r.Error != "" {
 		fmt.Fprintf(w, "error: %s\n", Clean(r.Error))
 	}

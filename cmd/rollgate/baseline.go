@@ -44,8 +44,11 @@ func newBaselineRecordCmd() *cobra.Command {
 			var beh *inventory.Behaviour
 			if sandbox {
 				r := report.New(args[0], 0)
-				if err := runSandbox(ctx, cmd, args[0], inv, nil, r); err != nil {
+				if _, err := runSandbox(ctx, cmd, args[0], inv, nil, r); err != nil {
 					return err
+				}
+				if r.Verdict == report.Inconclusive {
+					return withCode(exitInconclusive, fmt.Errorf("not recording a baseline: %s", r.Error))
 				}
 				beh = &r.Sandbox
 			}

@@ -8,19 +8,23 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/rollgate/rollgate/policy"
 	"github.com/rollgate/rollgate/report"
 	"github.com/rollgate/rollgate/rules"
 )
 
 // commonOpts are the flags inspect, baseline record and verify share.
 type commonOpts struct {
-	trustRoots string
-	format     string
-	output     string
-	failOn     string
+	trustRoots     string
+	format         string
+	output         string
+	failOn         string
+	policy         string
+	showSuppressed bool
 }
 
 func (o *commonOpts) addTrust(cmd *cobra.Command) {
@@ -30,7 +34,51 @@ func (o *commonOpts) addTrust(cmd *cobra.Command) {
 func (o *commonOpts) addOutput(cmd *cobra.Command, formats ...string) {
 	cmd.Flags().StringVar(&o.format, "format", "table", "output format: "+strings.Join(formats, "|"))
 	cmd.Flags().StringVar(&o.output, "output", "", "write the report to FILE instead of stdout")
-	cmd.Flags().StringVar(&o.failOn, "fail-on", "high", "lowest severity that fails the gate: info|low|medium|high|critical")
+	cmd.Flags().StringVar(&o.failOn, "fail-on", "high", "lowest severity that fails the gate: info|low|medium|high|critical (overrides the policy's)")
+	cmd.Flags().StringVar(&o.policy, "policy", "", "policy file (default: rollgate.yaml beside the baselines, if any)")
+	cmd.Flags().BoolVar(&o.showSuppressed, "show-suppressed", false, "list the findings the policy allowed, and why")
+}
+
+// loadPolicy reads --policy, else rollgate.yaml in baselineDir (if given); errors exit 2.
+func (o *commonOpts) loadPolicy(baselineDir string) (*policy.Policy, error) {
+	var (
+		p   *policy.Policy
+		err error
+	)
+	switch {
+	case o.policy != "":
+		p, err = policy.Load(o.policy)
+	case baselineDir != "":
+		p, err = policy.Find(baselineDir)
+	default:
+		p = &policy.Policy{}
+	}
+	if err != nil {
+		return nil, withCode(exitUsage, err)
+	}
+	return p, nil
+}
+
+// gate resolves the threshold: --fail-on when given, else the policy's, else high.
+func (o *commonOpts) gate(cmd *cobra.Command, p *policy.Policy) (rules.Severity, error) {
+	s, err := o.severity()
+	if err != nil {
+		return 0, err
+	}
+	if !cmd.Flags().Changed("fail-on") {
+		s = p.FailOn(s)
+	}
+	return s, nil
+}
+
+// judge applies the policy to the findings and decides the verdict.
+func (o *commonOpts) judge(r *report.Report, p *policy.Policy, findings []rules.Finding) {
+	kept, suppressed, warnings := p.Apply(findings, time.Now())
+	r.Findings = append(r.Findings, kept...)
+	r.Suppressed = append(r.Suppressed, suppressed...)
+	r.Warnings = append(r.Warnings, warnings...)
+	r.ShowSuppressed = o.showSuppressed
+	r.Decide()
 }
 
 func (o *commonOpts) severity() (rules.Severity, error) {

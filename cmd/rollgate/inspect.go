@@ -21,7 +21,11 @@ follows the same contract as verify.`,
 			if err := checkFormat(o.format, "table", "json"); err != nil {
 				return err
 			}
-			failOn, err := o.severity()
+			pol, err := o.loadPolicy("")
+			if err != nil {
+				return err
+			}
+			failOn, err := o.gate(cmd, pol)
 			if err != nil {
 				return err
 			}
@@ -33,15 +37,16 @@ follows the same contract as verify.`,
 			defer cancel()
 			r := report.New(args[0], failOn)
 			inv, err := a.Installer(ctx, args[0])
+			var findings []rules.Finding
 			if err != nil {
 				// unreadable, malformed, unsupported: the report says inconclusive (exit 3)
 				r.Fail(err)
 			} else {
 				r.SetInventory(inv)
 				r.Inventory = inv
-				r.Findings = append(r.Findings, rules.Static(nil, inv)...)
+				findings = rules.Static(nil, inv)
 			}
-			r.Decide()
+			o.judge(r, pol, findings)
 			return writeReport(cmd, o, r)
 		},
 	}

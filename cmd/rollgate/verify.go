@@ -30,7 +30,11 @@ func newVerifyCmd() *cobra.Command {
 			if err := checkFormat(o.format, "table", "json"); err != nil {
 				return err
 			}
-			failOn, err := o.severity()
+			pol, err := o.loadPolicy(o.baseline)
+			if err != nil {
+				return err
+			}
+			failOn, err := o.gate(cmd, pol)
 			if err != nil {
 				return err
 			}
@@ -45,7 +49,7 @@ func newVerifyCmd() *cobra.Command {
 			if err != nil {
 				// unreadable, malformed, unsupported: the report says inconclusive (exit 3)
 				r.Fail(err)
-				r.Decide()
+				o.judge(r, pol, nil)
 				return writeReport(cmd, &o.commonOpts, r)
 			}
 			r.SetInventory(inv)
@@ -55,17 +59,19 @@ func newVerifyCmd() *cobra.Command {
 					return withCode(exitUsage, err)
 				}
 				r.Fail(fmt.Errorf("%w: record one with `rollgate baseline record INSTALLER --baseline %s`", err, o.baseline))
-				r.Decide()
+				o.judge(r, pol, nil)
 				return writeReport(cmd, &o.commonOpts, r)
 			}
 			r.Baseline = &report.Baseline{Product: base.Product.Name, Version: base.Product.Version, File: file}
-			r.Findings = append(r.Findings, rules.Static(base.Inventory, inv)...)
+			findings := rules.Static(base.Inventory, inv)
 			if o.sandbox {
-				if err := runSandbox(ctx, cmd, args[0], inv, base, r); err != nil {
+				fs, err := runSandbox(ctx, cmd, args[0], inv, base, r)
+				if err != nil {
 					return err
 				}
+				findings = append(findings, fs...)
 			}
-			r.Decide()
+			o.judge(r, pol, findings)
 			return writeReport(cmd, &o.commonOpts, r)
 		},
 	}
