@@ -51,5 +51,3 @@ func sniffTrailer(r io.ReaderAt, size int64) string {
 	return ""
 }
 
-// MSIVerifier checks an MSI package's own signature; it receives the opened package.
-type MSIVerifier interface{}

@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,7 +16,8 @@ import (
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"rollgate": func() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+		"rollgate":   func() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+		"jsonfields": jsonFields,
 	})
 }
 
@@ -37,6 +40,41 @@ func TestScript(t *testing.T) {
 			"exits": cmdExits,
 		},
 	})
+}
+
+// jsonFields prints the contract fields of a report file, one per line, so a script can
+// compare them without depending on hashes or ordering of info findings.
+func jsonFields() {
+	data, err := os.ReadFile(os.Args[1])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	var r struct {
+		Schema    string `json:"schema"`
+		Verdict   string `json:"verdict"`
+		Installer struct{ Format, Product, Version string }
+		Baseline  *struct{ Product, Version string }
+		Findings  []struct{ Rule, Severity, Path string }
+		Sandbox   *struct{ Ran bool }
+	}
+	if err := json.Unmarshal(data, &r); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	fmt.Printf("schema=%s\nverdict=%s\n", r.Schema, r.Verdict)
+	fmt.Printf("installer.format=%s\ninstaller.product=%s\ninstaller.version=%s\n", r.Installer.Format, r.Installer.Product, r.Installer.Version)
+	if r.Baseline != nil {
+		fmt.Printf("baseline.product=%s\nbaseline.version=%s\n", r.Baseline.Product, r.Baseline.Version)
+	}
+	for _, f := range r.Findings {
+		if f.Severity != "info" {
+			fmt.Printf("finding=%s %s %s\n", f.Rule, f.Severity, f.Path)
+		}
+	}
+	if r.Sandbox != nil {
+		fmt.Printf("sandbox.ran=%v\n", r.Sandbox.Ran)
+	}
 }
 
 func cmdExits(ts *testscript.TestScript, neg bool, args []string) {

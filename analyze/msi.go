@@ -1,0 +1,99 @@
+package analyze
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/rollgate/rollgate/inventory"
+	"github.com/rollgate/rollgate/unpack"
+	"github.com/rollgate/rollgate/unpack/cab"
+	"github.com/rollgate/rollgate/unpack/cfb"
+	"github.com/rollgate/rollgate/unpack/msi"
+)
+
+// MSIVerifier checks an MSI package's own Authenticode signature (verify/authenticode).
+type MSIVerifier interface {
+	VerifyMSI(c *cfb.Reader) (*inventory.Signature, error)
+}
+
+func init() {
+	openers["cfb"] = openMSI
+	openers["cab"] = openCAB
+}
+
+// openMSI opens a compound file as an MSI database. dir (the installer's folder) serves
+// external cabinets; a nested compound file gets none.
+func openMSI(a *Analyzer, f *os.File, size int64, name string, dir string) (*container, error) {
+	var dfs fs.FS
+	if dir != "" {
+		dfs = os.DirFS(dir)
+	}
+	p, err := msi.NewReader(f, size, dfs)
+	if err != nil {
+		if dir == "" && errors.Is(err, unpack.ErrFormat) {
+			// A nested compound file that is not an MSI database (a .doc, an .msm we
+			// cannot read as one) stays a data entry; the top-level installer must parse.
+			return nil, nil
+		}
+		return nil, fmt.Errorf("opening %q: %w", filepath.Base(name), err)
+	}
+	c := &container{format: "msi", walker: p, close: p.Close}
+	c.describe = func(inv *inventory.Inventory, self *inventory.Entry) error {
+		up := strings.ToUpper(strings.TrimSpace(p.Property("UpgradeCode")))
+		prod := inventory.Product{
+			Name:         p.Property("ProductName"),
+			Version:      p.Property("ProductVersion"),
+			Manufacturer: p.Property("Manufacturer"),
+			UpgradeCode:  up,
+			ProductCode:  strings.ToUpper(p.Property("ProductCode")),
+		}
+		switch {
+		case up != "":
+			prod.Identity = "msi-upgrade:" + up
+		case prod.Name != "":
+			prod.Identity = "msi-name:" + prod.Name
+		default:
+			prod.Identity = "msi-file:" + filepath.Base(name)
+		}
+		inv.Product = prod
+		cas, err := p.CustomActions()
+		if err != nil {
+			return err
+		}
+		inv.CustomActions = cas
+		scs, err := p.Shortcuts()
+		if err != nil {
+			return err
+		}
+		inv.Shortcuts = scs
+		self.Kind = inventory.KindArchive
+		self.Version = prod.Version
+		if v := a.opts.MSIVerifier; v != nil {
+			sig, err := v.VerifyMSI(p.CFB)
+			if err != nil {
+				return fmt.Errorf("verifying the MSI signature: %w", err)
+			}
+			self.Signature = sig
+		}
+		return nil
+	}
+	return c, nil
+}
+
+// openCAB opens a cabinet; a top-level one is its own product, named after the file.
+func openCAB(a *Analyzer, f *os.File, size int64, name string, dir string) (*container, error) {
+	r, err := cab.NewReader(f, size)
+	if err != nil {
+		return nil, err
+	}
+	c := &container{format: "cab", walker: r, close: func() error { return nil }}
+	c.describe = func(inv *inventory.Inventory, self *inventory.Entry) error {
+		inv.Product = inventory.Product{Identity: "cab:" + filepath.Base(name), Name: filepath.Base(name)}
+		return nil
+	}
+	return c, nil
+}

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# check.sh — sanity check of testdata/fixtures/win/ (no Go tests involved).
+# For every signed PE and MSI: osslsigncode verify against the private test CA must succeed
+# (the padded d3dcompiler_47.dll too: that is the CVE-2013-3900 point). For every file that
+# must be unsigned: osslsigncode verify must fail. For every MSI: msiextract -l must list the
+# expected files. Prints one OK/FAIL line per check; exits 1 if any check failed.
+set -euo pipefail
+export LC_ALL=C
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+FIX=${1:-$(cd "$HERE/../../fixtures/win" && pwd)}
+CA=$FIX/ca/ca-bundle.pem
+fails=0
+
+ok() { printf 'OK    %s\n' "$*"; }
+fail() { printf 'FAIL  %s\n' "$*"; fails=$((fails + 1)); }
+
+# signed FILE SUBJECT_CN — verifies and names the expected signer.
+signed() {
+	local f=$1 cn=$2 out
+	if ! out=$(osslsigncode verify -CAfile "$CA" -TSA-CAfile "$CA" -in "$FIX/$f" 2>&1); then
+		fail "$f: osslsigncode verify failed"
+		return
+	fi
+	if ! grep -q "Subject: .*/CN=$cn\$" <<<"$out"; then
+		fail "$f: verifies but signer is not CN=$cn"
+		return
+	fi
+	ok "$f: signature verifies, signer CN=$cn"
+}
+
+unsigned() {
+	local f=$1
+	if osslsigncode verify -CAfile "$CA" -in "$FIX/$f" >/dev/null 2>&1; then
+		fail "$f: expected no signature, but it verifies"
+	else
+		ok "$f: unsigned as expected"
+	fi
+}
+
+# listing MSI FILE... — msiextract -l lists exactly these install paths.
+listing() {
+	local m=$1 out want got
+	shift
+	if ! out=$(msiextract -l "$FIX/$m" 2>&1); then
+		fail "$m: msiextract -l failed"
+		return
+	fi
+	want=$(printf '%s\n' "$@" | sort)
+	got=$(sort <<<"$out")
+	if [[ $want == "$got" ]]; then
+		ok "$m: msiextract -l lists $# files"
+	else
+		fail "$m: msiextract -l lists: $(tr '\n' ' ' <<<"$got")"
+	fi
+}
+
+# --- PE files
+for f in AcmePhone-1.0.exe AcmePhone-1.1.exe core-1.0.dll core-1.1.dll ffmpeg.dll ffmpeg-trojan.dll; do
+	signed "pe/$f" "Acme Softphone Ltd"
+done
+signed pe/AcmePhone-1.1.mallory.exe "Mallory Software"
+signed pe/d3dcompiler_47.dll "Test Platform Publisher"
+signed pe/d3dcompiler_47.padded.dll "Test Platform Publisher"
+for f in AcmePhone-1.0.unsigned.exe AcmePhone-1.1.unsigned.exe core-1.0.unsigned.dll core-1.1.unsigned.dll \
+	ffmpeg.unsigned.dll ffmpeg-trojan.unsigned.dll d3dcompiler_47.unsigned.dll version.dll helper.dll \
+	beacon-1.0.exe beacon-1.1.exe beacon-1.1-c2.exe beacon-1.1-dropper.exe; do
+	unsigned "pe/$f"
+done
+
+# The padded DLL differs from the signed one only inside the certificate table (plus the
+# header fields that describe it): the image up to the table is identical past the headers.
+u32() { od -An -tu4 -j "$2" -N4 "$1" | tr -d ' '; }
+orig=$FIX/pe/d3dcompiler_47.dll padded=$FIX/pe/d3dcompiler_47.padded.dll
+pe=$(u32 "$orig" 60)
+cert=$(u32 "$orig" $((pe + 24 + 144)))  # PE32+: security directory VirtualAddress (file offset)
+a=$(stat -c %s "$orig") b=$(stat -c %s "$padded")
+if ((b >= a + 256)) && [[ $(u32 "$padded" $((pe + 24 + 144))) == "$cert" ]] &&
+	cmp -s <(head -c "$cert" "$orig" | tail -c +1025) <(head -c "$cert" "$padded" | tail -c +1025); then
+	ok "pe/d3dcompiler_47.padded.dll: certificate table at $cert grown by $((b - a)) bytes, image unchanged"
+else
+	fail "pe/d3dcompiler_47.padded.dll: not the expected padding of pe/d3dcompiler_47.dll"
+fi
+
+# --- MSIs
+acme=("Acme Softphone/AcmePhone.exe" "Acme Softphone/core.dll" "Acme Softphone/ffmpeg.dll"
+	"Acme Softphone/d3dcompiler_47.dll")
+for m in acme-1.0.msi acme-1.1.msi acme-1.1-ffmpeg.msi acme-1.1-d3dpad.msi acme-1.1-signer.msi \
+	acme-1.1-stripped.msi acme-1.1-customaction.msi; do
+	signed "$m" "Acme Softphone Ltd"
+	listing "$m" "${acme[@]}"
+done
+signed acme-1.1-sideload.msi "Acme Softphone Ltd"
+listing acme-1.1-sideload.msi "${acme[@]}" "Acme Softphone/version.dll"
+unsigned acme-1.1-unsigned.msi
+listing acme-1.1-unsigned.msi "${acme[@]}"
+for m in beacon-1.0.msi beacon-1.1.msi beacon-1.1-c2.msi beacon-1.1-dropper.msi; do
+	unsigned "$m"
+	listing "$m" "Beacon/beacon.exe"
+done
+
+if ((fails > 0)); then
+	echo "check.sh: $fails check(s) failed" >&2
+	exit 1
+fi
+echo "check.sh: all checks passed" >&2

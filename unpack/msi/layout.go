@@ -1,0 +1,611 @@
+package msi
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"sort"
+	"strings"
+
+	"github.com/rollgate/rollgate/unpack"
+	"github.com/rollgate/rollgate/unpack/cab"
+	"github.com/rollgate/rollgate/unpack/cfb"
+)
+
+// standardFolders are the Directory ids Windows Installer resolves itself; each becomes the
+// first element of an install path, named by its id.
+var standardFolders = map[string]bool{
+	"AdminToolsFolder": true, "AppDataFolder": true, "CommonAppDataFolder": true,
+	"CommonFiles64Folder": true, "CommonFilesFolder": true, "DesktopFolder": true,
+	"FavoritesFolder": true, "FontsFolder": true, "LocalAppDataFolder": true,
+	"MyPicturesFolder": true, "NetHoodFolder": true, "PersonalFolder": true,
+	"PrintHoodFolder": true, "ProgramFiles64Folder": true, "ProgramFilesFolder": true,
+	"ProgramMenuFolder": true, "RecentFolder": true, "SendToFolder": true,
+	"StartMenuFolder": true, "StartupFolder": true, "System16Folder": true,
+	"System64Folder": true, "SystemFolder": true, "TempFolder": true, "TemplateFolder": true,
+	"WindowsFolder": true, "WindowsVolume": true,
+}
+
+const rootDir = "TARGETDIR"
+
+// Media table Cabinet prefix for a cabinet stored as a stream of the MSI.
+const embeddedPrefix = "#"
+
+// File attributes (msidbFileAttributes*).
+const (
+	attrNoncompressed = 0x2000
+	attrCompressed    = 0x4000
+)
+
+// Summary word count flags.
+const (
+	wcShortNames = 1
+	wcCompressed = 2
+)
+
+// Limits.
+const (
+	// MaxFiles bounds the File table rows exposed.
+	MaxFiles = unpack.MaxEntries
+	// MaxPathBytes bounds one install or source path (the Windows long-path limit).
+	MaxPathBytes = 32767
+	// MaxPathTotal bounds the bytes of all resolved directory and file paths together, so a
+	// deep Directory chain cannot make the path strings quadratic.
+	MaxPathTotal = 64 << 20
+)
+
+// pathBudget counts resolved path bytes against MaxPathBytes and MaxPathTotal.
+type pathBudget struct{ total int }
+
+func (b *pathBudget) spend(table, key string, paths ...string) error {
+	for _, p := range paths {
+		if len(p) > MaxPathBytes {
+			return &unpack.FormatError{Format: "msi", Entry: table, Offset: -1, Err: unpack.ErrLimit,
+				Msg: fmt.Sprintf("path of %q is %d bytes, over the limit of %d", key, len(p), MaxPathBytes)}
+		}
+		b.total += len(p)
+	}
+	if b.total > MaxPathTotal {
+		return &unpack.FormatError{Format: "msi", Entry: table, Offset: -1, Err: unpack.ErrLimit,
+			Msg: fmt.Sprintf("resolved paths exceed %d bytes", MaxPathTotal)}
+	}
+	return nil
+}
+
+type fileSrc struct {
+	File
+	cab     *cabinet
+	cf      *cab.File
+	srcPath string // path in the source layout beside the MSI, for uncompressed files
+	size    int64  // bytes the content yields
+}
+
+type cabinet struct {
+	name string // Media table Cabinet value
+	r    *cab.Reader
+	err  error
+	// byName maps the sanitised name the cab Walk reports to the stored name, which is the
+	// File table key in a well-formed package; byKey maps the stored name to the entry.
+	byName map[string]string
+	byKey  map[string]*cab.File
+}
+
+type binStream struct {
+	key, path string
+	size      int64
+	e         *cfb.Entry
+}
+
+type layout struct {
+	dirs     map[string]string // Directory id → install path ("" for TARGETDIR)
+	srcDirs  map[string]string // Directory id → source layout path
+	keyPath  map[string]string // Component → KeyPath
+	files    []*fileSrc
+	byKey    map[string]*fileSrc
+	cabs     []*cabinet
+	binaries []*binStream
+	tree     *tree
+	budget   pathBudget
+}
+
+// longName picks the long half of a "short|long" name.
+func longName(s string) string {
+	if i := strings.IndexByte(s, '|'); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}
+
+func shortName(s string) string {
+	if i := strings.IndexByte(s, '|'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// sanitize makes one path element safe: separators and control characters become '_', and
+// the names that would mean this or the parent folder are replaced.
+func sanitize(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r == '/' || r == '\\' || r == ':' {
+			return '_'
+		}
+		return r
+	}, s)
+	switch s {
+	case "", ".", "..":
+		return "_" + s
+	}
+	return s
+}
+
+func joinPath(dir, name string) string {
+	if dir == "" {
+		return name
+	}
+	return dir + "/" + name
+}
+
+// dirRow is one Directory table row.
+type dirRow struct{ id, parent, defaultDir string }
+
+// resolveDirs resolves every Directory row to an install path and a source layout path.
+func (p *Package) resolveDirs(l *layout) error {
+	l.dirs = map[string]string{}
+	l.srcDirs = map[string]string{}
+	if !p.hasTable("Directory") {
+		return nil
+	}
+	t, err := p.Table("Directory")
+	if err != nil {
+		return err
+	}
+	rows := make([]dirRow, len(t.Rows))
+	for i := range t.Rows {
+		rows[i] = dirRow{t.Str(i, "Directory"), t.Str(i, "Directory_Parent"), t.Str(i, "DefaultDir")}
+	}
+	l.dirs, l.srcDirs, err = resolveDirectories(rows, p.Summary.WordCount&wcShortNames != 0, &l.budget)
+	return err
+}
+
+// resolveDirectories resolves Directory rows to install paths (target long names, standard
+// folders by id, TARGETDIR as the root) and source layout paths (source names, long or short
+// as the summary says). A parent chain that loops or names a missing row is a FormatError.
+func resolveDirectories(list []dirRow, shortSource bool, budget *pathBudget) (dirs, srcDirs map[string]string, err error) {
+	dirs, srcDirs = map[string]string{}, map[string]string{}
+	type row struct{ parent, def string }
+	rows := map[string]row{}
+	for _, r := range list {
+		if _, dup := rows[r.id]; !dup {
+			rows[r.id] = row{r.parent, r.defaultDir}
+		}
+	}
+	dirErr := func(format string, args ...any) error {
+		return &unpack.FormatError{Format: "msi", Entry: "Directory", Offset: -1, Msg: fmt.Sprintf(format, args...)}
+	}
+	resolve := func(start string) error {
+		// Collect the chain up to a resolved, root or standard folder; then resolve downwards.
+		var chain []string
+		seen := map[string]bool{}
+		for id := start; ; {
+			if _, ok := dirs[id]; ok {
+				break
+			}
+			if seen[id] {
+				return dirErr("parent chain of %q loops at %q", start, id)
+			}
+			seen[id] = true
+			r, ok := rows[id]
+			if !ok {
+				return dirErr("%q names missing parent %q", start, id)
+			}
+			chain = append(chain, id)
+			if id == rootDir || standardFolders[id] || r.parent == "" || r.parent == id {
+				break
+			}
+			id = r.parent
+		}
+		for i := len(chain) - 1; i >= 0; i-- {
+			id := chain[i]
+			r := rows[id]
+			target, source := r.def, r.def
+			if j := strings.IndexByte(r.def, ':'); j >= 0 {
+				target, source = r.def[:j], r.def[j+1:]
+			}
+			sname := longName(source)
+			if shortSource {
+				sname = shortName(source)
+			}
+			switch {
+			case id == rootDir:
+				dirs[id], srcDirs[id] = "", ""
+			case r.parent == "" || r.parent == id:
+				// Another root: its location is a property; name it by its id.
+				dirs[id], srcDirs[id] = sanitize(id), ""
+			case standardFolders[id]:
+				dirs[id] = id
+				srcDirs[id] = cleanDots(joinPath(srcDirs[r.parent], dirElem(sname)))
+			default:
+				dirs[id] = cleanDots(joinPath(dirs[r.parent], dirElem(longName(target))))
+				srcDirs[id] = cleanDots(joinPath(srcDirs[r.parent], dirElem(sname)))
+			}
+			if err := budget.spend("Directory", id, dirs[id], srcDirs[id]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, r := range list {
+		if err := resolve(r.id); err != nil {
+			return nil, nil, err
+		}
+	}
+	return dirs, srcDirs, nil
+}
+
+// dirElem is a directory name as a path element; "." (same folder) is kept as a marker
+// that cleanDots removes.
+func dirElem(name string) string {
+	if name == "." {
+		return "\x00"
+	}
+	return sanitize(name)
+}
+
+func cleanDots(p string) string {
+	if !strings.Contains(p, "\x00") {
+		return p
+	}
+	var out []string
+	for _, e := range strings.Split(p, "/") {
+		if e != "\x00" {
+			out = append(out, e)
+		}
+	}
+	return strings.Join(out, "/")
+}
+
+// buildLayout joins File, Component, Directory and Media, opens the cabinets' indexes and
+// builds the fs.FS tree.
+func (p *Package) buildLayout() error {
+	l := &layout{keyPath: map[string]string{}, byKey: map[string]*fileSrc{}}
+	p.layout = l
+	if err := p.resolveDirs(l); err != nil {
+		return err
+	}
+	compDir := map[string]string{}
+	if p.hasTable("Component") {
+		t, err := p.Table("Component")
+		if err != nil {
+			return err
+		}
+		for i := range t.Rows {
+			c := t.Str(i, "Component")
+			compDir[c] = t.Str(i, "Directory_")
+			l.keyPath[c] = t.Str(i, "KeyPath")
+		}
+	}
+	if p.hasTable("File") {
+		t, err := p.Table("File")
+		if err != nil {
+			return err
+		}
+		if len(t.Rows) > MaxFiles {
+			return p.limitErr("File", "%d files exceed the limit of %d", len(t.Rows), MaxFiles)
+		}
+		short := p.Summary.WordCount&wcShortNames != 0
+		for i := range t.Rows {
+			key := t.Str(i, "File")
+			if _, dup := l.byKey[key]; dup || key == "" {
+				return p.formatErr("File", -1, "row %d: duplicate or empty key %q", i, key)
+			}
+			comp := t.Str(i, "Component_")
+			dirID, ok := compDir[comp]
+			if !ok {
+				return p.formatErr("File", -1, "file %q: component %q not in the Component table", key, comp)
+			}
+			dir, ok := l.dirs[dirID]
+			if !ok {
+				return p.formatErr("Component", -1, "component %q: directory %q not in the Directory table", comp, dirID)
+			}
+			fname := t.Str(i, "FileName")
+			size, _ := t.Int(i, "FileSize")
+			attrs, _ := t.Int(i, "Attributes")
+			seq, _ := t.Int(i, "Sequence")
+			src := shortName(fname)
+			if !short {
+				src = longName(fname)
+			}
+			f := &fileSrc{File: File{
+				Key:         key,
+				InstallPath: joinPath(dir, sanitize(longName(fname))),
+				Size:        int64(size),
+				Version:     t.Str(i, "Version"),
+				Language:    t.Str(i, "Language"),
+				Attributes:  attrs,
+				Component:   comp,
+				Sequence:    seq,
+			}, srcPath: joinPath(l.srcDirs[dirID], sanitize(src)), size: int64(size)}
+			if f.size < 0 {
+				f.size = 0
+			}
+			if err := l.budget.spend("File", key, f.InstallPath, f.srcPath); err != nil {
+				return err
+			}
+			l.files = append(l.files, f)
+			l.byKey[key] = f
+		}
+	}
+	if err := p.openCabinets(l); err != nil {
+		return err
+	}
+	if err := p.findBinaries(l); err != nil {
+		return err
+	}
+	return p.buildTree(l)
+}
+
+// openCabinets reads the Media table, opens each cabinet's index and assigns every file to
+// the cabinet that holds its key.
+func (p *Package) openCabinets(l *layout) error {
+	if !p.hasTable("Media") {
+		return nil
+	}
+	t, err := p.Table("Media")
+	if err != nil {
+		return err
+	}
+	type media struct {
+		last int32
+		cab  *cabinet
+	}
+	var ms []media
+	byName := map[string]*cabinet{}
+	for i := range t.Rows {
+		last, _ := t.Int(i, "LastSequence")
+		name := t.Str(i, "Cabinet")
+		var c *cabinet
+		if name != "" {
+			if c = byName[name]; c == nil {
+				c = p.openCabinet(name)
+				byName[name] = c
+				l.cabs = append(l.cabs, c)
+			}
+		}
+		ms = append(ms, media{last, c})
+	}
+	sort.SliceStable(ms, func(i, j int) bool { return ms[i].last < ms[j].last })
+	for _, f := range l.files {
+		var home *cabinet
+		for _, m := range ms {
+			if f.Sequence <= m.last {
+				home = m.cab
+				break
+			}
+		}
+		if home != nil && f.Attributes&attrNoncompressed == 0 {
+			if home.r == nil {
+				f.cab = home // the cabinet's error is the file's
+				continue
+			}
+			if cf := home.lookup(f.Key); cf != nil {
+				f.cab, f.cf, f.size = home, cf, cf.Size
+				continue
+			}
+		}
+		// Not where the Media table says: try every cabinet before the source layout.
+		for _, c := range l.cabs {
+			if cf := c.lookup(f.Key); cf != nil {
+				f.cab, f.cf, f.size = c, cf, cf.Size
+				break
+			}
+		}
+	}
+	return nil
+}
+
+func (c *cabinet) lookup(key string) *cab.File { return c.byKey[key] }
+
+// openCabinet opens an embedded ("#name") or external cabinet's index. Failures are kept
+// in the cabinet and reported by Walk and by opening its files.
+func (p *Package) openCabinet(name string) *cabinet {
+	c := &cabinet{name: name, byName: map[string]string{}, byKey: map[string]*cab.File{}}
+	var ra io.ReaderAt
+	var size int64
+	if strings.HasPrefix(name, embeddedPrefix) {
+		sn := name[len(embeddedPrefix):]
+		e, ok := p.streams[sn]
+		if !ok {
+			c.err = p.formatErr(name, -1, "embedded cabinet stream missing")
+			return c
+		}
+		s, err := p.CFB.OpenStream(e)
+		if err != nil {
+			c.err = nameErr(err, e, sn)
+			return c
+		}
+		ra, size = s, s.Size()
+	} else {
+		if p.dir == nil {
+			c.err = p.formatErr(name, -1, "external cabinet not available (no source folder)")
+			return c
+		}
+		if !fs.ValidPath(name) {
+			c.err = fmt.Errorf("msi: external cabinet %q: %w", name, unpack.ErrInsecurePath)
+			return c
+		}
+		f, err := p.dir.Open(name)
+		if err != nil {
+			c.err = &unpack.FormatError{Format: "msi", Entry: name, Offset: -1, Msg: "external cabinet missing: " + err.Error()}
+			return c
+		}
+		st, err := f.Stat()
+		r, ok := f.(io.ReaderAt)
+		if err != nil || !ok {
+			f.Close()
+			c.err = fmt.Errorf("msi: external cabinet %q: folder gives no random access: %w", name, unpack.ErrUnsupported)
+			return c
+		}
+		p.closers = append(p.closers, f)
+		ra, size = r, st.Size()
+	}
+	cr, err := cab.NewReader(ra, size)
+	if err != nil {
+		c.err = fmt.Errorf("msi: cabinet %q: %w", name, err)
+		return c
+	}
+	c.r = cr
+	for _, cf := range cr.Files() {
+		if _, dup := c.byName[cf.Name]; !dup {
+			c.byName[cf.Name] = cf.RawName
+		}
+		if _, dup := c.byKey[cf.RawName]; !dup {
+			c.byKey[cf.RawName] = cf
+		}
+	}
+	return c
+}
+
+func (p *Package) findBinaries(l *layout) error {
+	if !p.hasTable("Binary") {
+		return nil
+	}
+	t, err := p.Table("Binary")
+	if err != nil {
+		return err
+	}
+	data := t.Index("Data")
+	if data < 0 {
+		return nil
+	}
+	for i := range t.Rows {
+		key := t.Str(i, "Name")
+		sn, _ := t.Rows[i][data].(string)
+		e, ok := p.streams[sn]
+		if !ok || key == "" {
+			continue
+		}
+		l.binaries = append(l.binaries, &binStream{key: key, path: "Binary/" + sanitize(key), size: e.Size, e: e})
+	}
+	return nil
+}
+
+// expand replaces "[#File]" / "[!File]" with the file's install path and "[Dir]" with the
+// directory's install path followed by '/'.
+func (l *layout) expand(s string) string {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(s, '[')
+		if i < 0 {
+			break
+		}
+		j := strings.IndexByte(s[i:], ']')
+		if j < 0 {
+			break
+		}
+		ref := s[i+1 : i+j]
+		b.WriteString(s[:i])
+		switch {
+		case (strings.HasPrefix(ref, "#") || strings.HasPrefix(ref, "!")) && l.byKey[ref[1:]] != nil:
+			b.WriteString(l.byKey[ref[1:]].InstallPath)
+		case l.dirs[ref] != "" || ref == rootDir:
+			if d := l.dirs[ref]; d != "" {
+				b.WriteString(d + "/")
+			}
+		default:
+			b.WriteString(s[i : i+j+1])
+		}
+		s = s[i+j+1:]
+	}
+	b.WriteString(s)
+	return b.String()
+}
+
+// Walk implements unpack.Walker: each cabinet is decompressed once in storage order, its
+// entries mapped to install paths; then uncompressed source files, then Binary streams.
+// Problems that leave files unread (a missing cabinet, a file in no cabinet and not in the
+// source folder) do not stop the walk: they are returned together at its end.
+func (p *Package) Walk(fn func(path string, size int64, r io.Reader) error) error {
+	l := p.layout
+	var problems []error
+	done := map[*fileSrc]bool{}
+	for _, c := range l.cabs {
+		if c.r == nil {
+			problems = append(problems, c.err)
+			continue
+		}
+		var stop error
+		err := c.r.Walk(func(name string, size int64, rd io.Reader) error {
+			f := l.byKey[c.byName[name]]
+			if f == nil || f.cab != c || done[f] {
+				return nil // not a file of the package, or a duplicate
+			}
+			done[f] = true
+			if err := fn(f.InstallPath, size, rd); err != nil {
+				stop = err
+				return err
+			}
+			return nil
+		})
+		if stop != nil {
+			return stop
+		}
+		if err != nil {
+			problems = append(problems, fmt.Errorf("msi: cabinet %q: %w", c.name, err))
+		}
+	}
+	for _, f := range l.files {
+		if done[f] {
+			continue
+		}
+		if f.cab != nil && f.cf != nil {
+			// In a cabinet whose walk failed before reaching it: already reported.
+			continue
+		}
+		if f.cab != nil {
+			continue // the cabinet failed to open: reported above
+		}
+		rc, size, err := p.openSource(f)
+		if err != nil {
+			problems = append(problems, err)
+			continue
+		}
+		err = fn(f.InstallPath, size, io.LimitReader(rc, size))
+		rc.Close()
+		if err != nil {
+			return err
+		}
+	}
+	for _, b := range l.binaries {
+		s, err := p.CFB.OpenStream(b.e)
+		if err != nil {
+			problems = append(problems, nameErr(err, b.e, b.path))
+			continue
+		}
+		if err := fn(b.path, b.size, s); err != nil {
+			return err
+		}
+	}
+	return errors.Join(problems...)
+}
+
+// openSource opens an uncompressed file from the source layout beside the MSI.
+func (p *Package) openSource(f *fileSrc) (io.ReadCloser, int64, error) {
+	if p.dir == nil {
+		return nil, 0, p.formatErr(f.Key, -1, "%s", fmt.Sprintf("file %q is in no cabinet and no source folder was given", f.InstallPath))
+	}
+	if !fs.ValidPath(f.srcPath) {
+		return nil, 0, fmt.Errorf("msi: source file %q: %w", f.srcPath, unpack.ErrInsecurePath)
+	}
+	sf, err := p.dir.Open(f.srcPath)
+	if err != nil {
+		return nil, 0, p.formatErr(f.Key, -1, "%s", fmt.Sprintf("file %q is in no cabinet and not in the source folder as %q", f.InstallPath, f.srcPath))
+	}
+	st, err := sf.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		sf.Close()
+		return nil, 0, p.formatErr(f.Key, -1, "%s", fmt.Sprintf("source file %q is not a regular file", f.srcPath))
+	}
+	return sf, st.Size(), nil
+}

@@ -1,0 +1,313 @@
+// Package msi reads Windows Installer databases (.msi) from hostile input: the string pool,
+// the tables, the summary information, and the files the package installs, exposed as an
+// fs.FS over their install paths.
+//
+// The container is read by unpack/cfb. The database format is not published by Microsoft as a
+// specification; this reader follows the layout documented by Wine's and msitools' libmsi
+// (string pool with the 64 KiB long-string escape and 3-byte string references, column-major
+// tables, stream name packing) and the Windows Installer SDK for table semantics (Directory
+// DefaultDir "target:source" and "short|long" names, Media and File sequences, the summary
+// information word count flags). Deviations handled: a table listed in !_Tables with no
+// stream has no rows; column types flagged temporary are not stored.
+package msi
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/rollgate/rollgate/inventory"
+	"github.com/rollgate/rollgate/unpack"
+	"github.com/rollgate/rollgate/unpack/cfb"
+)
+
+// Limits.
+const (
+	// MaxTableBytes bounds a table, string pool or string data stream read into memory.
+	MaxTableBytes = 64 << 20
+	// MaxTableCells bounds rows × columns of one decoded table.
+	MaxTableCells = 1 << 22
+	// MaxSummaryBytes bounds the summary information stream.
+	MaxSummaryBytes = 1 << 20
+)
+
+const (
+	streamStringPool = "!_StringPool"
+	streamStringData = "!_StringData"
+	streamSummary    = "\x05SummaryInformation"
+)
+
+var errNoTable = errors.New("no such table")
+
+// Package is an open MSI database.
+type Package struct {
+	CFB     *cfb.Reader
+	Summary Summary
+
+	closer  io.Closer
+	closers []io.Closer // external cabinets
+	dir     fs.FS
+
+	streams    map[string]*cfb.Entry // decoded root stream name → entry
+	pool       *stringPool
+	schema     map[string][]Column
+	tableNames []string
+	tables     map[string]*Table
+
+	layout *layout // files, cabinets and the fs tree; built by NewReader
+}
+
+// Open opens the MSI at path; external cabinets and uncompressed source files are looked
+// up in the folder that holds it.
+func Open(path string) (*Package, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	p, err := NewReader(f, st.Size(), os.DirFS(filepath.Dir(path)))
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("opening %q: %w", path, err)
+	}
+	p.closer = f
+	return p, nil
+}
+
+// NewReader reads the MSI database held by r (size bytes). dir is where external cabinets
+// and uncompressed source files live; it may be nil, and then files stored outside the MSI
+// are reported as unavailable.
+func NewReader(r io.ReaderAt, size int64, dir fs.FS) (*Package, error) {
+	c, err := cfb.NewReader(r, size)
+	if err != nil {
+		return nil, err
+	}
+	p := &Package{CFB: c, dir: dir, streams: map[string]*cfb.Entry{}, tables: map[string]*Table{}}
+	for _, e := range c.Root().Children {
+		if e.Type != cfb.TypeStream {
+			continue
+		}
+		n := decodeStreamName(e.RawName)
+		if _, dup := p.streams[n]; !dup {
+			p.streams[n] = e
+		}
+	}
+	if _, ok := p.streams[streamSummary]; ok {
+		b, err := p.readStream(streamSummary, MaxSummaryBytes)
+		if err != nil {
+			return nil, err
+		}
+		if err := p.parseSummary(b); err != nil {
+			return nil, err
+		}
+	}
+	if _, ok := p.streams[streamStringPool]; !ok {
+		return nil, p.formatErr(streamStringPool, -1, "missing: not an MSI database")
+	}
+	if err := p.loadStringPool(); err != nil {
+		return nil, err
+	}
+	if err := p.loadSchema(); err != nil {
+		return nil, err
+	}
+	if err := p.buildLayout(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Close closes the file Open opened and the external cabinets the package opened.
+func (p *Package) Close() error {
+	var errs []error
+	for _, c := range p.closers {
+		errs = append(errs, c.Close())
+	}
+	p.closers = nil
+	if p.closer != nil {
+		errs = append(errs, p.closer.Close())
+		p.closer = nil
+	}
+	return errors.Join(errs...)
+}
+
+var _ unpack.Walker = (*Package)(nil)
+
+func (p *Package) formatErr(entry string, off int64, format string, args ...any) error {
+	return &unpack.FormatError{Format: "msi", Entry: entry, Offset: off, Msg: fmt.Sprintf(format, args...)}
+}
+
+func (p *Package) limitErr(entry string, format string, args ...any) error {
+	return &unpack.FormatError{Format: "msi", Entry: entry, Offset: -1, Msg: fmt.Sprintf(format, args...), Err: unpack.ErrLimit}
+}
+
+// readStream reads a whole (small) stream by decoded name; a missing stream reads empty.
+func (p *Package) readStream(name string, limit int64) ([]byte, error) {
+	e, ok := p.streams[name]
+	if !ok {
+		return nil, nil
+	}
+	if e.Size > limit {
+		return nil, p.limitErr(name, "stream of %d bytes exceeds the limit of %d", e.Size, limit)
+	}
+	s, err := p.CFB.OpenStream(e)
+	if err != nil {
+		return nil, nameErr(err, e, name)
+	}
+	b := make([]byte, e.Size)
+	if _, err := io.ReadFull(s, b); err != nil {
+		if errors.Is(err, unpack.ErrFormat) {
+			return nil, nameErr(err, e, name)
+		}
+		return nil, fmt.Errorf("msi: reading stream %q: %w", name, err)
+	}
+	return b, nil
+}
+
+// nameErr replaces the packed stream name in a cfb FormatError with the decoded one, so
+// messages read "!_StringData" rather than CJK code points.
+func nameErr(err error, e *cfb.Entry, decoded string) error {
+	var fe *unpack.FormatError
+	if errors.As(err, &fe) && fe.Entry == e.Name {
+		fe.Entry = decoded
+	}
+	return err
+}
+
+// Streams lists the decoded names of the root streams, sorted.
+func (p *Package) Streams() []string {
+	out := make([]string, 0, len(p.streams))
+	for n := range p.streams {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Property returns the Property table's value for name, "" if absent.
+func (p *Package) Property(name string) string {
+	t, err := p.Table("Property")
+	if err != nil {
+		return ""
+	}
+	for i := range t.Rows {
+		if t.Str(i, "Property") == name {
+			return t.Str(i, "Value")
+		}
+	}
+	return ""
+}
+
+// File is a File table row joined with its Component and Directory.
+type File struct {
+	Key         string // File table key (also its name inside the cabinet)
+	InstallPath string // e.g. "ProgramFiles64Folder/Acme/core.dll"
+	Size        int64  // FileSize column
+	Version     string // Version column (a version, or a companion file key)
+	Language    string
+	Attributes  int32
+	Component   string
+	Sequence    int32
+}
+
+// Files returns the File table rows with their install paths, in File table order.
+func (p *Package) Files() ([]File, error) {
+	out := make([]File, len(p.layout.files))
+	for i, f := range p.layout.files {
+		out[i] = f.File
+	}
+	return out, nil
+}
+
+// CustomActions returns the CustomAction table rows.
+func (p *Package) CustomActions() ([]inventory.CustomAction, error) {
+	if !p.hasTable("CustomAction") {
+		return nil, nil
+	}
+	t, err := p.Table("CustomAction")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]inventory.CustomAction, 0, len(t.Rows))
+	for i := range t.Rows {
+		typ, _ := t.Int(i, "Type")
+		out = append(out, inventory.CustomAction{
+			Action: t.Str(i, "Action"),
+			Type:   int(typ),
+			Source: t.Str(i, "Source"),
+			Target: t.Str(i, "Target"),
+		})
+	}
+	return out, nil
+}
+
+// Shortcuts returns the Shortcut table rows with Directory and Target resolved to install
+// paths. An advertised shortcut's Target is a Feature key: it is resolved to the key path
+// file of the shortcut's Component. A formatted Target ("[#File]", "[DIR]name.exe") is
+// expanded where it names a file or a directory; anything else is kept as written.
+func (p *Package) Shortcuts() ([]inventory.Shortcut, error) {
+	if !p.hasTable("Shortcut") {
+		return nil, nil
+	}
+	t, err := p.Table("Shortcut")
+	if err != nil {
+		return nil, err
+	}
+	l := p.layout
+	features := map[string]bool{}
+	if p.hasTable("Feature") {
+		ft, err := p.Table("Feature")
+		if err != nil {
+			return nil, err
+		}
+		for i := range ft.Rows {
+			features[ft.Str(i, "Feature")] = true
+		}
+	}
+	out := make([]inventory.Shortcut, 0, len(t.Rows))
+	for i := range t.Rows {
+		sc := inventory.Shortcut{
+			Name:      longName(t.Str(i, "Name")),
+			Directory: l.dirs[t.Str(i, "Directory_")],
+			Arguments: t.Str(i, "Arguments"),
+		}
+		target := t.Str(i, "Target")
+		switch {
+		case features[target] && !strings.Contains(target, "["):
+			comp := t.Str(i, "Component_")
+			if f, ok := l.byKey[l.keyPath[comp]]; ok {
+				sc.Target = f.InstallPath
+			} else {
+				sc.Target = target
+			}
+		default:
+			sc.Target = l.expand(target)
+		}
+		out = append(out, sc)
+	}
+	return out, nil
+}
+
+// Binary is one row of the Binary table (custom action DLLs and scripts).
+type Binary struct {
+	Name string // Binary table key
+	Path string // fs.FS path: "Binary/<Name>"
+	Size int64
+}
+
+// Binaries returns the Binary table rows that have a stream.
+func (p *Package) Binaries() ([]Binary, error) {
+	out := make([]Binary, 0, len(p.layout.binaries))
+	for _, b := range p.layout.binaries {
+		out = append(out, Binary{Name: b.key, Path: b.path, Size: b.size})
+	}
+	return out, nil
+}
