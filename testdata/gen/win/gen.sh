@@ -15,7 +15,8 @@
 # that TSA draws a random serial number and nonce for every token, so signed files differ
 # run to run. MSIs have fixed ProductCodes, PackageCodes (set with msibuild -s: wixl 0.101
 # ignores Package/@Id) and Component GUIDs; with faketime their summary dates are fixed too,
-# so unsigned MSIs (Beacon) are reproducible; signed ones inherit the TSA randomness.
+# so unsigned MSIs (Beacon) are mostly reproducible (gcab's MSZIP output was seen to differ in
+# a few bytes between runs for identical input); signed ones inherit the TSA randomness.
 # Within one run, a file shared by several MSIs is the same bytes in all of them.
 #
 # Outputs (testdata/fixtures/win/), "→" = finding rollgate must raise when the file is
@@ -418,9 +419,11 @@ test TSA. MSI ProductCodes: Acme 1.0 `{6D0C1B0A-3C10-4E4B-9A77-3CC0DE00A100}`, A
 `ProgramFiles64Folder/Acme Softphone/{AcmePhone.exe,core.dll,ffmpeg.dll,d3dcompiler_47.dll}`,
 `ProgramFiles64Folder/Beacon/beacon.exe`; a non-advertised Start-menu shortcut in
 ProgramMenuFolder targets `[#AcmePhone.exe]` / `[#beacon.exe]`.
-Hashes change whenever gen.sh runs (the test TSA puts a random serial and nonce in each
-timestamp; wixl writes a random PackageCode and the build time): tests should read them from
-this file or compute them, not hard-code them.
+PackageCodes: `{…00B100}` acme-1.0, `{…00B110}` acme-1.1 and acme-1.1-unsigned (same
+database), `{…00B111}`..`{…00B116}` the other Acme variants, `{…00D100}`..`{…00D112}` Beacon.
+Signed files' hashes change whenever gen.sh runs (the test TSA puts a random serial number and
+nonce in each timestamp): tests should read hashes from this file or compute them, not
+hard-code them.
 
 HEAD
 		echo "| file | sha256 | size | what it is | expected rule |"
