@@ -15,18 +15,23 @@
 // previous cabinet's last folder when one of its files is marked as continued from the
 // previous cabinet, and the copies of a continued file listed by both cabinets are kept once.
 //
-// Names: CFFILE names carry no code page unless the _A_NAME_IS_UTF attribute (0x80) says UTF-8.
-// 7-Zip on Linux decodes such names with the process locale and falls back to one byte per
-// character; this package always decodes them as ISO 8859-1 (Latin-1) so the result does not
-// depend on the environment. Names are then split on '\' and '/', and empty, "." and ".."
-// components and a leading drive letter ("C:") are dropped, so every exposed path satisfies
-// fs.ValidPath and stays under the root. When two files end up with the same path (or a file
-// would sit where a directory is), the later one in storage order gets the suffix "~2", "~3", …;
-// nothing is dropped.
+// Names: CFFILE names carry no code page unless the _A_NAME_IS_UTF attribute (0x80) says UTF-8
+// (invalid sequences become U+FFFD). 7-Zip on Windows decodes the others with the ANSI code
+// page and on Linux keeps their bytes as they are (what testdata/golden.tsv records); this
+// package maps each byte to one character, ISO 8859-1, which is 7-Zip's byte-for-byte
+// behaviour expressed as valid UTF-8 and does not depend on the environment. File.RawName
+// keeps the decoded, unsanitised name. Names are then split on '\' and '/', and empty, "."
+// and ".." components and a leading drive letter ("C:") are dropped (as 7-Zip does), so every
+// exposed path satisfies fs.ValidPath and stays under the root; a name left with nothing is
+// "unnamed". When two files end up with the same path (or a file would sit where a directory
+// is), the later one in storage order gets the suffix "~2", "~3", …; nothing is dropped.
 //
-// Errata handled: cabinets whose cbCabinet disagrees with the real size (the real size bounds
-// every offset), MSZIP blocks that reference the previous block's output, split CFDATA blocks,
-// and the libmspack CVE corpus (endless loops, over-reads, bad folder indexes).
+// Errata handled: cbCabinet is not trusted (the real size bounds every offset); a folder
+// whose CFDATA chain ends early, as wixl writes for a folder of empty files (cCFData 1, no
+// CFDATA), keeps the blocks present and Folder.Truncated says so; a zero-length file may
+// point anywhere; MSZIP blocks reference the previous 32 KiB of output across block
+// boundaries; split CFDATA blocks are joined; the libmspack CVE corpus (endless loops,
+// over-reads, bad folder indexes) is refused or read within bounds.
 package cab
 
 import (
@@ -57,6 +62,9 @@ const (
 	MaxFolderBytes  = unpack.MaxExpandedBytes // uncompressed bytes of one folder
 	MaxExpanded     = unpack.MaxExpandedBytes // uncompressed bytes of all folders, and bytes one Walk may decode
 	WalkSlack       = 256 << 20               // bytes one Walk may decode beyond twice the folders' size
+	MaxCheckpoints  = 32 << 20                // bytes of MSZIP restart points one Reader keeps for File.Open
+	checkpointEvery = 32                      // MSZIP blocks (1 MiB of output) between restart points, at least
+	maxFolderCkpts  = 256                     // restart points per folder, at most
 	headerSize      = 36
 	folderEntrySize = 8
 	fileEntrySize   = 16
@@ -143,8 +151,9 @@ type Reader struct {
 	tree    *tree
 	closers []io.Closer
 
-	mu     sync.Mutex
-	cursor *folderReader // idle folder reader left by the last File.Open reader
+	mu        sync.Mutex
+	cursor    *folderReader // idle folder reader left by the last File.Open reader
+	ckptBytes int64         // bytes held by all folders' checkpoints
 }
 
 // cabinet is one parsed CFHEADER with its raw tables.
@@ -190,6 +199,14 @@ type folder struct {
 	// starts[i] is the uncompressed offset where blocks[i] begins.
 	starts []int64
 	index  int
+	// ckpts are MSZIP restart points (block index and the 32 KiB of output before it),
+	// sorted by block, recorded while decoding; guarded by Reader.mu.
+	ckpts []checkpoint
+}
+
+type checkpoint struct {
+	block int
+	hist  []byte
 }
 
 // span is one CFDATA payload in one cabinet.

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -731,4 +732,53 @@ func reversed(s []*File) []*File {
 	out := slices.Clone(s)
 	slices.Reverse(out)
 	return out
+}
+
+// TestCheckpoints: File.Open restarts MSZIP decoding from recorded restart points and
+// still yields the right bytes in any order.
+func TestCheckpoints(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	var files []testFile
+	want := map[string]string{}
+	for i := range 40 {
+		data := make([]byte, 100_000+rng.IntN(1000))
+		for j := range data {
+			data[j] = "abcdefgh"[rng.IntN(8)] // compressible, but each block refers back
+		}
+		name := fmt.Sprintf("f%02d", i)
+		files = append(files, testFile{name: name, data: data})
+		want[name] = sha(data)
+	}
+	cab := buildCab(cabSpec{folders: []testFolder{{method: compMSZIP, files: files}}, mszipLevel: flate.BestSpeed})
+	r, err := NewReader(bytes.NewReader(cab), int64(len(cab)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(order []*File) {
+		t.Helper()
+		for _, f := range order {
+			rc, err := f.Open()
+			if err != nil {
+				t.Fatalf("Open(%q) = %v", f.Name, err)
+			}
+			b, err := io.ReadAll(rc)
+			rc.Close()
+			if err != nil || sha(b) != want[f.Name] {
+				t.Errorf("reading %q = %s, %v, want %s", f.Name, sha(b), err, want[f.Name])
+			}
+		}
+	}
+	// fn reads nothing: Walk skips through the folder, recording restart points.
+	if err := r.Walk(func(string, int64, io.Reader) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	check(r.Files())
+	fo := r.folders[0]
+	if got, want := len(fo.ckpts), len(fo.blocks)/checkpointEvery; got != want {
+		t.Errorf("%d restart points over %d blocks, want %d", got, len(fo.blocks), want)
+	}
+	check(reversed(r.Files()))
+	shuffled := slices.Clone(r.Files())
+	rng.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+	check(shuffled)
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"slices"
 	"sort"
 
 	kflate "github.com/klauspost/compress/flate"
@@ -183,6 +184,47 @@ func (fr *folderReader) payload(i int) ([]byte, error) {
 	return buf, nil
 }
 
+// ckptInterval is the distance in blocks between a folder's MSZIP restart points.
+func (f *folder) ckptInterval() int {
+	return max(checkpointEvery, (len(f.blocks)+maxFolderCkpts-1)/maxFolderCkpts)
+}
+
+// checkpoint records where MSZIP decoding can restart: before block fr.next, with the last
+// 32 KiB of output. File.Open uses it to avoid decoding the folder from its start.
+func (fr *folderReader) checkpoint() {
+	f, r := fr.f, fr.r
+	if fr.next == 0 || fr.next%f.ckptInterval() != 0 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	i, found := slices.BinarySearchFunc(f.ckpts, fr.next, func(c checkpoint, b int) int { return c.block - b })
+	if found || r.ckptBytes+mszipWindow > MaxCheckpoints {
+		return
+	}
+	hist := slices.Clone(fr.hist[len(fr.hist)-min(len(fr.hist), mszipWindow):])
+	r.ckptBytes += int64(len(hist))
+	f.ckpts = slices.Insert(f.ckpts, i, checkpoint{block: fr.next, hist: hist})
+}
+
+// restart returns a reader of an MSZIP folder positioned at its last restart point at or
+// before folder offset off, or nil.
+func (r *Reader) restart(f *folder, off int64) *folderReader {
+	if f.method != compMSZIP {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	i := sort.Search(len(f.ckpts), func(i int) bool { return f.starts[f.ckpts[i].block] > off })
+	if i == 0 {
+		return nil
+	}
+	c := f.ckpts[i-1]
+	fr := &folderReader{r: r, f: f, hist: make([]byte, 0, mszipHistCap), next: c.block, pos: f.starts[c.block]}
+	fr.hist = append(fr.hist, c.hist...)
+	return fr
+}
+
 // decodeBlock fills fr.out with the output of the next block.
 func (fr *folderReader) decodeBlock() error {
 	i := fr.next
@@ -198,6 +240,7 @@ func (fr *folderReader) decodeBlock() error {
 		}
 		fr.out = p
 	case compMSZIP:
+		fr.checkpoint()
 		if len(p) < 2 || p[0] != 'C' || p[1] != 'K' {
 			return fr.blockErr(b.span, "MSZIP block lacks the CK signature")
 		}
@@ -400,10 +443,12 @@ func (f *fileReader) Close() error {
 	return nil
 }
 
-// Open returns the file's bytes. It decodes the file's folder from its start (stored folders
-// jump to the right block), unless the previous file read to its end or closed lies earlier
-// in the same folder: then it continues from there. Reading files in storage order is thus
-// linear, any other order may be quadratic; Walk always decodes each folder once.
+// Open returns the file's bytes. It decodes the file's folder from its start, except that
+// stored folders jump to the right block, MSZIP folders restart from the nearest restart
+// point recorded by an earlier decode (every 1 MiB or more, up to MaxCheckpoints bytes per
+// Reader), and a reader left idle by the previous file of the same folder is continued.
+// Reading files in storage order is thus linear; LZX and Quantum folders read in another
+// order may be quadratic. Walk always decodes each folder once.
 func (f *File) Open() (io.ReadCloser, error) {
 	r := f.r
 	if f.Size == 0 {
@@ -418,6 +463,14 @@ func (f *File) Open() (io.ReadCloser, error) {
 		fr = nil
 	}
 	r.mu.Unlock()
+	if rs := r.restart(fo, int64(f.Offset)); rs != nil && (fr == nil || rs.pos > fr.pos) {
+		if fr != nil {
+			r.mu.Lock()
+			r.cursor = fr // still useful for a later file
+			r.mu.Unlock()
+		}
+		fr = rs
+	}
 	if fr == nil {
 		var err error
 		if fr, err = r.newFolderReader(fo, nil); err != nil {

@@ -133,9 +133,14 @@ func (p *Package) loadStringPool() error {
 	if err != nil {
 		return err
 	}
+	p.pool, err = p.parseStringPool(pool, data)
+	return err
+}
+
+func (p *Package) parseStringPool(pool, data []byte) (*stringPool, error) {
 	sp := &stringPool{refBytes: 2, strings: []string{""}}
 	if len(pool)%4 != 0 {
-		return p.formatErr(streamStringPool, int64(len(pool)), "size %d is not a multiple of 4", len(pool))
+		return nil, p.formatErr(streamStringPool, int64(len(pool)), "size %d is not a multiple of 4", len(pool))
 	}
 	le := binary.LittleEndian
 	if len(pool) >= 4 {
@@ -158,7 +163,7 @@ func (p *Package) loadStringPool() error {
 			continue
 		case length == 0:
 			if i+1 >= count {
-				return p.formatErr(streamStringPool, int64(4*i), "long string entry %d has no length entry", len(sp.strings))
+				return nil, p.formatErr(streamStringPool, int64(4*i), "long string entry %d has no length entry", len(sp.strings))
 			}
 			length = int(le.Uint16(pool[4*i+4:])) | int(le.Uint16(pool[4*i+6:]))<<16
 			i += 2
@@ -166,13 +171,12 @@ func (p *Package) loadStringPool() error {
 			i++
 		}
 		if length > len(data)-off {
-			return p.formatErr(streamStringData, int64(off), "string %d of %d bytes overruns the string data (%d bytes)", len(sp.strings), length, len(data))
+			return nil, p.formatErr(streamStringData, int64(off), "string %d of %d bytes overruns the string data (%d bytes)", len(sp.strings), length, len(data))
 		}
 		sp.strings = append(sp.strings, decodeString(dec, data[off:off+length]))
 		off += length
 	}
-	p.pool = sp
-	return nil
+	return sp, nil
 }
 
 // str returns string id; 0 is the null string.

@@ -213,6 +213,13 @@ func (p *Package) decodeTable(name string, cols []Column) (*Table, error) {
 	if err != nil {
 		return nil, err
 	}
+	return p.decodeRows(name, cols, data)
+}
+
+// decodeRows decodes a table stream's bytes.
+func (p *Package) decodeRows(name string, cols []Column, data []byte) (*Table, error) {
+	t := &Table{Name: name, Columns: cols}
+	stream := "!" + name
 	rowWidth := 0
 	for _, c := range cols {
 		rowWidth += c.Type.width(p.pool.refBytes)
