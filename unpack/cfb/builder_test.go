@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 	"unicode/utf16"
 )
 
@@ -136,6 +137,8 @@ func build(version int, root *node) []byte {
 			e[0x42] = byte(TypeStream)
 		}
 		e[0x43] = 1
+		le.PutUint32(e[0x60:], n.id+0x100) // state bits and times, to check they are exposed
+		e[0x64], e[0x6C] = byte(n.id), byte(n.id)+0x10
 		le.PutUint32(e[0x44:], n.left)
 		le.PutUint32(e[0x48:], n.right)
 		le.PutUint32(e[0x4C:], n.child)
@@ -282,6 +285,9 @@ func TestBuilt(t *testing.T) {
 			var order []string
 			for _, c := range r.Root().Children {
 				order = append(order, c.Name)
+				if c.StateBits != c.id+0x100 || c.Created[0] != byte(c.id) || c.Modified[0] != byte(c.id)+0x10 {
+					t.Errorf("entry %q: StateBits, Created, Modified = %#x, %x, %x", c.Name, c.StateBits, c.Created, c.Modified)
+				}
 			}
 			if got := strings.Join(order, ","); !strings.HasPrefix(got, "s0,s1,s63,s64,s65,Sub,") {
 				t.Errorf("Root().Children = %s, want name order (length first)", got)
@@ -311,5 +317,33 @@ func TestBuiltDIFAT(t *testing.T) {
 	got, err := io.ReadAll(f)
 	if err != nil || !bytes.Equal(got, big) {
 		t.Errorf("ReadAll(big) = %d bytes, %v", len(got), err)
+	}
+}
+
+func TestBuiltDuplicateNames(t *testing.T) {
+	root := &node{name: "Root Entry", dir: true}
+	for i := 0; i < 3000; i++ {
+		root.children = append(root.children, &node{name: "same", data: []byte{byte(i)}})
+	}
+	root.children = append(root.children, &node{name: "same~2", data: []byte("x")})
+	b := build(3, root)
+	start := time.Now()
+	r, err := NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := r.ReadDir(".")
+	if err != nil || len(entries) != 3001 {
+		t.Fatalf("ReadDir = %d entries, %v; want 3001", len(entries), err)
+	}
+	seen := map[string]bool{}
+	for _, e := range entries {
+		if seen[e.Name()] {
+			t.Errorf("duplicate fs name %q", e.Name())
+		}
+		seen[e.Name()] = true
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("3,000 duplicate names took %v", d)
 	}
 }

@@ -79,6 +79,11 @@ type Entry struct {
 	Size    int64
 	// Children is the in-order walk of the child red-black tree (the spec's name order).
 	Children []*Entry
+	// StateBits, Created and Modified are stored as is ([MS-CFB] 2.6.3; the times are raw
+	// FILETIMEs): the MsiDigitalSignatureEx prehash covers these bytes.
+	StateBits uint32
+	Created   [8]byte
+	Modified  [8]byte
 
 	start uint32
 	id    uint32
@@ -328,6 +333,9 @@ func (r *Reader) readDirectory(start uint32) error {
 				id:      uint32(id),
 			}
 			copy(e.CLSID[:], d[0x50:0x60])
+			e.StateBits = le.Uint32(d[0x60:])
+			copy(e.Created[:], d[0x64:0x6C])
+			copy(e.Modified[:], d[0x6C:0x74])
 			sz := le.Uint64(d[0x78:])
 			if r.shift == 9 {
 				sz &= 0xFFFFFFFF

@@ -55,10 +55,16 @@ func newFSTree(r *Reader) *fsTree {
 	var add func(n *fsNode, dir string)
 	add = func(n *fsNode, dir string) {
 		seen := map[string]bool{}
+		next := map[string]int{} // next suffix to try per escaped name, so duplicates stay linear
 		for _, c := range n.e.Children {
-			name := EscapeName(c.Name)
-			for i := 2; seen[name]; i++ {
-				name = fmt.Sprintf("%s~%d", EscapeName(c.Name), i)
+			base := EscapeName(c.Name)
+			name := base
+			for seen[name] {
+				if next[base] < 2 {
+					next[base] = 2
+				}
+				name = fmt.Sprintf("%s~%d", base, next[base])
+				next[base]++
 			}
 			seen[name] = true
 			cn := &fsNode{e: c, name: name}

@@ -42,12 +42,16 @@ type metaFunc func(e *cfb.Entry) (m entryMeta, ok bool)
 // relative to the start of that stream.
 //
 // When "\x05MsiDigitalSignatureEx" exists its content (the prehash of the entries' metadata)
-// is fed into the digest first, as Windows, osslsigncode and relic do. unpack/cfb does not yet
-// expose the state bits and times the prehash covers, so the prehash itself is checked only
-// for its length: the content digest still binds it, but a change to metadata alone (times,
-// a rename that keeps the sort order) is not detected.
+// is fed into the digest first, as Windows, osslsigncode and relic do, and the prehash is
+// recomputed from the directory entries (names, sizes, CLSIDs, state bits, times) and must
+// equal it, so a change to metadata alone does not pass either.
 func (v *Verifier) VerifyMSI(c *cfb.Reader) (*inventory.Signature, error) {
-	return v.verifyMSI(c, nil)
+	return v.verifyMSI(c, entryMetadata)
+}
+
+// entryMetadata reads the prehash metadata straight from the directory entry.
+func entryMetadata(e *cfb.Entry) (entryMeta, bool) {
+	return entryMeta{StateBits: e.StateBits, Created: e.Created, Modified: e.Modified}, true
 }
 
 func (v *Verifier) verifyMSI(c *cfb.Reader, meta metaFunc) (*inventory.Signature, error) {
