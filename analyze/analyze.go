@@ -8,6 +8,7 @@ package analyze
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -71,8 +72,20 @@ type run struct {
 	wg      sync.WaitGroup
 	mu      sync.Mutex
 	entries []inventory.Entry
-	err     error
+	// captured holds small metadata files (Info.plist, CodeResources) by inventory path for
+	// the post-passes that judge bundles as a whole.
+	captured map[string][]byte
+	err      error
 }
+
+// MaxCapturedBytes bounds one captured metadata file; larger ones are not captured.
+const MaxCapturedBytes = 1 << 20
+
+// captureNames are the base names of files the bundle post-pass needs the content of.
+var captureNames = map[string]bool{"Info.plist": true, "CodeResources": true}
+
+// postPasses run over the finished inventory with the captured files (see apple.go).
+var postPasses []func(inv *inventory.Inventory, captured map[string][]byte) error
 
 // Installer inventories the installer at p.
 func (a *Analyzer) Installer(ctx context.Context, p string) (*inventory.Inventory, error) {
@@ -93,7 +106,7 @@ func (a *Analyzer) Installer(ctx context.Context, p string) (*inventory.Inventor
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	r := &run{a: a, ctx: ctx, tmp: tmp, sem: make(chan struct{}, a.opts.Jobs)}
+	r := &run{a: a, ctx: ctx, tmp: tmp, sem: make(chan struct{}, a.opts.Jobs), captured: map[string][]byte{}}
 
 	inv := &inventory.Inventory{Schema: inventory.Schema}
 	size := st.Size()
@@ -145,6 +158,21 @@ func (a *Analyzer) Installer(ctx context.Context, p string) (*inventory.Inventor
 		return nil, fmt.Errorf("%s: %w", p, ErrNotInstaller)
 	}
 	inv.Entries = append(r.entries, self)
+	inv.Sort()
+	for _, pass := range postPasses {
+		if err := pass(inv, r.captured); err != nil {
+			return nil, err
+		}
+	}
+	if inv.Product.Identity == "" {
+		// No product metadata (a disk image without an app bundle, say): the file name is
+		// the only identity left, and the report shows it so a person can tell.
+		base := filepath.Base(p)
+		inv.Product.Identity = inv.Format + "-file:" + base
+		if inv.Product.Name == "" {
+			inv.Product.Name = base
+		}
+	}
 	inv.Sort()
 	if err := checkUnique(inv); err != nil {
 		return nil, err
@@ -207,6 +235,11 @@ func (r *run) file(name string, size int64, rd io.Reader, depth int) error {
 		scan = newEndpointScanner()
 		ws = append(ws, scan)
 	}
+	var capture *bytes.Buffer
+	if captureNames[path.Base(name)] && size <= MaxCapturedBytes {
+		capture = &bytes.Buffer{}
+		ws = append(ws, capture)
+	}
 	var spool *os.File
 	if e.Kind == inventory.KindPE || e.Kind == inventory.KindMachO || e.Kind == inventory.KindArchive {
 		spool, err = os.CreateTemp(r.tmp, "f-")
@@ -227,6 +260,11 @@ func (r *run) file(name string, size int64, rd io.Reader, depth int) error {
 		return fmt.Errorf("reading %q: %w", name, err)
 	}
 	e.SHA256 = hex.EncodeToString(h.Sum(nil))
+	if capture != nil {
+		r.mu.Lock()
+		r.captured[name] = capture.Bytes()
+		r.mu.Unlock()
+	}
 	if spool == nil {
 		if scan != nil {
 			e.Endpoints = scan.Endpoints()
@@ -329,7 +367,7 @@ func (r *run) nested(e *inventory.Entry, f *os.File, size int64, depth int) erro
 	e.Container = c.format
 	// Nested files are processed inline (this goroutine already holds a worker slot).
 	var inner []inventory.Entry
-	sub := &run{a: r.a, ctx: r.ctx, tmp: r.tmp, sem: make(chan struct{}, 1)}
+	sub := &run{a: r.a, ctx: r.ctx, tmp: r.tmp, sem: make(chan struct{}, 1), captured: map[string][]byte{}}
 	err = c.walker.Walk(func(name string, sz int64, rd io.Reader) error {
 		return sub.file(e.Path+"/"+name, sz, rd, depth+1)
 	})
@@ -342,9 +380,12 @@ func (r *run) nested(e *inventory.Entry, f *os.File, size int64, depth int) erro
 	}
 	inner = sub.entries
 	sort.Slice(inner, func(i, j int) bool { return inner[i].Path < inner[j].Path })
-	for _, ie := range inner {
-		r.add(ie)
+	r.mu.Lock()
+	r.entries = append(r.entries, inner...)
+	for k, v := range sub.captured {
+		r.captured[k] = v
 	}
+	r.mu.Unlock()
 	return nil
 }
 

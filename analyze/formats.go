@@ -50,4 +50,3 @@ func sniffTrailer(r io.ReaderAt, size int64) string {
 	}
 	return ""
 }
-

@@ -1,0 +1,29 @@
+package analyze
+
+import (
+	"os"
+
+	"github.com/rollgate/rollgate/inventory"
+	"github.com/rollgate/rollgate/unpack/dmg"
+)
+
+// staticOnlyNote is said in every report on a macOS installer.
+const staticOnlyNote = "macOS programs cannot run in a Linux container: static analysis only"
+
+func init() {
+	openers["dmg"] = openDMG
+}
+
+// openDMG opens a UDIF disk image; its files are listed by their path inside the volume.
+func openDMG(a *Analyzer, f *os.File, size int64, name string, dir string) (*container, error) {
+	im, err := dmg.NewReader(f, size)
+	if err != nil {
+		return nil, err
+	}
+	c := &container{format: "dmg", walker: im, close: im.Close}
+	c.describe = func(inv *inventory.Inventory, self *inventory.Entry) error {
+		inv.Notes = append(inv.Notes, staticOnlyNote)
+		return nil
+	}
+	return c, nil
+}
