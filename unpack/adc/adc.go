@@ -90,27 +90,42 @@ func (z *Reader) Read(p []byte) (int, error) {
 			}
 			continue
 		}
-		var b byte
+		k := min(z.run, len(p)-n)
 		if z.lit {
-			c, err := z.byte()
+			m, err := io.ReadFull(z.r, p[n:n+k])
+			z.in += int64(m)
+			z.remember(p[n : n+m])
+			z.run -= m
+			n += m
 			if err != nil {
 				z.fail("truncated literal run")
 				break
 			}
-			b = c
-		} else {
-			b = z.hist[(z.pos-int64(z.dist))&(window-1)]
+			continue
 		}
-		z.hist[z.pos&(window-1)] = b
-		z.pos++
-		z.run--
-		p[n] = b
-		n++
+		for j := 0; j < k; j++ {
+			b := z.hist[(z.pos-int64(z.dist))&(window-1)]
+			z.hist[z.pos&(window-1)] = b
+			z.pos++
+			p[n+j] = b
+		}
+		z.run -= k
+		n += k
 	}
 	if n > 0 {
 		return n, nil
 	}
 	return 0, z.err
+}
+
+// remember appends literal bytes to the history ring.
+func (z *Reader) remember(b []byte) {
+	for len(b) > 0 {
+		at := int(z.pos & (window - 1))
+		c := copy(z.hist[at:], b)
+		z.pos += int64(c)
+		b = b[c:]
+	}
 }
 
 // Decode decodes src completely, producing at most max bytes.
