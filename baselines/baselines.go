@@ -5,6 +5,7 @@ package baselines
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,10 +35,39 @@ type Baseline struct {
 	Behaviour *inventory.Behaviour `json:"behaviour,omitempty"`
 }
 
-// New makes a baseline of inv (and b, which may be nil).
+// New makes a baseline of inv (and b, which may be nil). The behaviour is stored as a
+// profile: times dropped and repeated events folded, so recording the same release twice
+// gives the same file.
 func New(inv *inventory.Inventory, b *inventory.Behaviour) *Baseline {
 	inv.Sort()
-	return &Baseline{Schema: Schema, Product: inv.Product, Inventory: inv, Behaviour: b}
+	return &Baseline{Schema: Schema, Product: inv.Product, Inventory: inv, Behaviour: Profile(b)}
+}
+
+// Profile returns b without timing and duplicates, sorted; nil for nil.
+func Profile(b *inventory.Behaviour) *inventory.Behaviour {
+	if b == nil {
+		return nil
+	}
+	p := &inventory.Behaviour{Ran: b.Ran, Reason: b.Reason}
+	p.Network = dedupe(b.Network, func(e inventory.NetEvent) inventory.NetEvent { e.MS = 0; return e })
+	p.DLLLoads = dedupe(b.DLLLoads, func(e inventory.DLLLoad) inventory.DLLLoad { return e })
+	p.Processes = dedupe(b.Processes, func(e inventory.Process) inventory.Process { return e })
+	p.FileWrites = dedupe(b.FileWrites, func(e inventory.FileWrite) inventory.FileWrite { return e })
+	SortBehaviour(p)
+	return p
+}
+
+func dedupe[T comparable](in []T, norm func(T) T) []T {
+	seen := make(map[T]bool, len(in))
+	out := make([]T, 0, len(in))
+	for _, e := range in {
+		e = norm(e)
+		if !seen[e] {
+			seen[e] = true
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // FileName is the file a product's baseline is stored in: its identity with every character
@@ -67,9 +97,7 @@ func Marshal(b *Baseline) ([]byte, error) {
 	if b.Inventory != nil {
 		b.Inventory.Sort()
 	}
-	if b.Behaviour != nil {
-		SortBehaviour(b.Behaviour)
-	}
+	b.Behaviour = Profile(b.Behaviour)
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -168,22 +196,25 @@ func Find(dir, identity string) (*Baseline, string, error) {
 	return nil, "", fmt.Errorf("%w %q in %s", ErrNotFound, identity, dir)
 }
 
-// SortBehaviour puts a behaviour profile into canonical order.
+// SortBehaviour puts a behaviour profile into canonical order: network events by time (so
+// a report reads as the run happened) then by every field, the rest by every field.
 func SortBehaviour(b *inventory.Behaviour) {
-	sort.Slice(b.Network, func(i, j int) bool {
+	sort.SliceStable(b.Network, func(i, j int) bool {
 		x, y := b.Network[i], b.Network[j]
-		if x.Proto != y.Proto {
-			return x.Proto < y.Proto
-		}
-		if x.Name != y.Name {
-			return x.Name < y.Name
-		}
-		if x.Addr != y.Addr {
-			return x.Addr < y.Addr
-		}
-		return x.Port < y.Port
+		return cmp.Or(cmp.Compare(x.MS, y.MS), cmp.Compare(x.Proto, y.Proto), cmp.Compare(x.Name, y.Name),
+			cmp.Compare(x.Addr, y.Addr), cmp.Compare(x.Port, y.Port), cmp.Compare(x.QType, y.QType),
+			cmp.Compare(x.SNI, y.SNI), cmp.Compare(x.HTTP, y.HTTP), cmp.Compare(x.Host, y.Host)) < 0
 	})
-	sort.Slice(b.DLLLoads, func(i, j int) bool { return b.DLLLoads[i].Path < b.DLLLoads[j].Path })
-	sort.Slice(b.Processes, func(i, j int) bool { return b.Processes[i].Image < b.Processes[j].Image })
-	sort.Slice(b.FileWrites, func(i, j int) bool { return b.FileWrites[i].Path < b.FileWrites[j].Path })
+	sort.SliceStable(b.DLLLoads, func(i, j int) bool {
+		x, y := b.DLLLoads[i], b.DLLLoads[j]
+		return cmp.Or(cmp.Compare(x.Path, y.Path), cmp.Compare(x.Process, y.Process), cmp.Compare(x.Type, y.Type)) < 0
+	})
+	sort.SliceStable(b.Processes, func(i, j int) bool {
+		x, y := b.Processes[i], b.Processes[j]
+		return cmp.Or(cmp.Compare(x.Image, y.Image), cmp.Compare(x.Command, y.Command)) < 0
+	})
+	sort.SliceStable(b.FileWrites, func(i, j int) bool {
+		x, y := b.FileWrites[i], b.FileWrites[j]
+		return cmp.Or(cmp.Compare(x.Path, y.Path), cmp.Compare(x.Kind, y.Kind)) < 0
+	})
 }

@@ -60,3 +60,24 @@ func TestWriteFindDeterministic(t *testing.T) {
 		t.Errorf("Find(renamed) = %q, %v", p, err)
 	}
 }
+
+func TestProfileDeterministic(t *testing.T) {
+	run := func(ms int64, order bool) *inventory.Behaviour {
+		ev := []inventory.NetEvent{{MS: ms, Proto: "dns", Name: "a.test"}, {MS: ms + 5, Proto: "tcp", Name: "a.test", Addr: "198.51.100.1", Port: 443}, {MS: ms + 9, Proto: "dns", Name: "a.test"}}
+		if order {
+			ev[0], ev[1] = ev[1], ev[0]
+		}
+		return &inventory.Behaviour{Ran: true, Network: ev,
+			DLLLoads: []inventory.DLLLoad{{Path: `C:\b.dll`, Process: "x"}, {Path: `C:\a.dll`, Process: "y"}, {Path: `C:\a.dll`, Process: "y"}}}
+	}
+	inv := &inventory.Inventory{Product: inventory.Product{Identity: "p"}}
+	a, _ := Marshal(New(inv, run(100, false)))
+	b, _ := Marshal(New(inv, run(7000, true)))
+	if !bytes.Equal(a, b) {
+		t.Errorf("baselines of two runs differ:\n%s\n%s", a, b)
+	}
+	p := Profile(run(1, false))
+	if len(p.Network) != 2 || len(p.DLLLoads) != 2 {
+		t.Errorf("Profile kept duplicates: %+v", p)
+	}
+}

@@ -8,7 +8,7 @@ func TestClean(t *testing.T) {
 		{"evil\x1b]0;pwned\x07.dll", `evil\x1b]0;pwned\x07.dll`},
 		{"a\nb\r", `a\x0ab\x0d`},
 		{"gpj.\u202eexe", `gpj.\u202eexe`},
-		{"C:\\Program Files", `C:\\Program Files`},
+		{"C:\\Program Files", `C:\Program Files`},
 		{"bad\xffutf8", `bad\xffutf8`},
 		{"résumé 日本", "résumé 日本"},
 		{"\u0085next", `\u0085next`},

@@ -32,7 +32,7 @@ func Behaviour(base, cand *inventory.Behaviour, shipped *inventory.Inventory, al
 			continue
 		}
 		seen[d] = true
-		c.add(SandboxNetwork, "sandbox:network/"+d, fmt.Sprintf("%s attempt to %s that the baseline run never made", strings.ToUpper(ev.Proto), describe(ev)),
+		c.add(SandboxNetwork, "sandbox:network/"+d, describe(ev)+" that the baseline run never made",
 			map[string]any{"proto": ev.Proto, "name": ev.Name, "addr": ev.Addr, "port": ev.Port, "sni": ev.SNI, "http": ev.HTTP, "host": ev.Host, "qtype": ev.QType})
 	}
 
@@ -120,17 +120,25 @@ func Destination(ev inventory.NetEvent) string {
 }
 
 func describe(ev inventory.NetEvent) string {
-	s := ev.Name
-	if ev.Addr != "" {
-		if s != "" {
-			s += " "
+	if ev.Proto == "dns" {
+		q := ev.QType
+		if q == "" {
+			q = "DNS"
 		}
-		s += fmt.Sprintf("(%s)", ev.Addr)
+		return fmt.Sprintf("DNS %s query for %s", q, ev.Name)
 	}
-	if ev.Port != 0 {
-		s += fmt.Sprintf(" port %d", ev.Port)
+	dest := fmt.Sprintf("%s port %d", ev.Addr, ev.Port)
+	if ev.Name != "" && ev.Name != ev.Addr {
+		dest = fmt.Sprintf("%s (%s) port %d", ev.Name, ev.Addr, ev.Port)
 	}
-	return strings.TrimSpace(s)
+	s := fmt.Sprintf("%s %s to %s", strings.ToUpper(ev.Proto), map[bool]string{true: "connection", false: "datagram"}[ev.Proto == "tcp"], dest)
+	switch {
+	case ev.HTTP != "":
+		s += ": " + ev.HTTP
+	case ev.SNI != "":
+		s += ": TLS for " + ev.SNI
+	}
+	return s
 }
 
 // allowed matches a network event against allow-list entries: exact names, "*.suffix"
@@ -157,6 +165,8 @@ var (
 	versionRE = regexp.MustCompile(`\b\d+(?:\.\d+){1,3}\b`)
 	hexRE     = regexp.MustCompile(`\b[0-9a-f]{8,}\b`)
 	userRE    = regexp.MustCompile(`^c:\\users\\[^\\]+\\`)
+	// msiexec caches each installed package under a random name.
+	msiCacheRE = regexp.MustCompile(`^c:\\windows\\installer\\[0-9a-f]+\.(msi|mst|msp)$`)
 )
 
 // NormalizePath turns a Windows path from a sandbox run into a comparison key: lower case,
@@ -165,6 +175,7 @@ var (
 func NormalizePath(p string) string {
 	p = strings.ToLower(strings.ReplaceAll(p, "/", `\`))
 	p = userRE.ReplaceAllString(p, `c:\users\<user>\`)
+	p = msiCacheRE.ReplaceAllString(p, `c:\windows\installer\<cached>.$1`)
 	p = guidRE.ReplaceAllString(p, "<guid>")
 	p = tmpRE.ReplaceAllString(p, "<tmp>")
 	p = versionRE.ReplaceAllString(p, "<ver>")

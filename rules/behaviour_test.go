@@ -13,6 +13,7 @@ func TestNormalizePath(t *testing.T) {
 		{`C:\windows\Installer\{6D0C1B0A-3C10-4E4B-9A77-3CC0DE000001}\icon.exe`, `c:\windows\installer\<guid>\icon.exe`},
 		{`C:\Program Files\Acme 1.1.0\app.exe`, `c:\program files\acme <ver>\app.exe`},
 		{`C:/ProgramData/Acme/cache/3f2a9c1d7e.bin`, `c:\programdata\acme\cache\<hex>.bin`},
+		{`C:\windows\Installer\ca44.msi`, `c:\windows\installer\<cached>.msi`},
 	}
 	for _, tt := range tests {
 		if got := NormalizePath(tt.in); got != tt.want {

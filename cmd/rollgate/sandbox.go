@@ -1,8 +1,200 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
 
-// newSandboxCmd is a placeholder until the sandbox package lands.
+	"github.com/spf13/cobra"
+
+	"github.com/rollgate/rollgate/inventory"
+	"github.com/rollgate/rollgate/report"
+	"github.com/rollgate/rollgate/sandbox"
+	"github.com/rollgate/rollgate/unpack/msi"
+)
+
 func newSandboxCmd() *cobra.Command {
-	return &cobra.Command{Use: "sandbox", Short: "Run an installer in the Docker sandbox"}
+	cmd := &cobra.Command{Use: "sandbox", Short: "Run an installer in the Docker sandbox"}
+	cmd.AddCommand(newSandboxRunCmd(), newSandboxImageCmd())
+	return cmd
+}
+
+// sandboxErr maps a sandbox that could not run or could not watch the whole run to exit 3
+// (inconclusive, never a pass).
+func sandboxErr(err error) error {
+	if errors.Is(err, sandbox.ErrUnavailable) || errors.Is(err, sandbox.ErrTimeout) || errors.Is(err, sandbox.ErrSinkhole) {
+		return withCode(exitInconclusive, err)
+	}
+	return err
+}
+
+func newSandboxRunCmd() *cobra.Command {
+	var (
+		format      string
+		timeout     time.Duration
+		progTimeout time.Duration
+		programs    []string
+		guestImage  string
+	)
+	cmd := &cobra.Command{
+		Use:   "run INSTALLER",
+		Short: "Install INSTALLER in the sandbox, start its programs, and print what they did",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if format != "table" && format != "json" {
+				return withCode(exitUsage, fmt.Errorf("--format %q: want table or json", format))
+			}
+			// Ctrl-C or SIGTERM cancels the run; sandbox.Run then removes its containers
+			// before it returns.
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			if err := sandbox.Available(ctx); err != nil {
+				return withCode(exitInconclusive, err)
+			}
+			installer := args[0]
+			progs := append([]string(nil), programs...)
+			if len(progs) == 0 && strings.EqualFold(filepath.Ext(installer), ".msi") {
+				found, err := msiPrograms(installer)
+				if err != nil {
+					fmt.Fprintf(cmd.ErrOrStderr(), "rollgate: no programs from the MSI's shortcuts: %v\n", err)
+				}
+				progs = found
+			}
+			b, err := sandbox.Run(ctx, sandbox.Spec{
+				Installer:      installer,
+				Programs:       progs,
+				Timeout:        timeout,
+				ProgramTimeout: progTimeout,
+				Progress:       cmd.ErrOrStderr(),
+				GuestImage:     guestImage,
+			})
+			if b != nil {
+				var werr error
+				if format == "json" {
+					werr = writeBehaviourJSON(cmd.OutOrStdout(), b)
+				} else {
+					werr = writeBehaviourTable(cmd.OutOrStdout(), b)
+				}
+				if werr != nil && err == nil {
+					err = werr
+				}
+			}
+			if err != nil {
+				return sandboxErr(err)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&format, "format", "table", "output format: table or json")
+	f.DurationVar(&timeout, "timeout", sandbox.DefaultTimeout, "hard limit for the whole guest run")
+	f.DurationVar(&progTimeout, "program-timeout", sandbox.DefaultProgramTimeout, "how long each program runs")
+	f.StringVar(&guestImage, "guest-image", "", "use this guest image instead of the locally built rollgate/guest:<hash> (see images/guest/Dockerfile)")
+	f.StringArrayVar(&programs, "program", nil, `Windows path of a program to start after the install (repeatable; default: the MSI's shortcuts), e.g. "C:\Program Files\Acme\app.exe"`)
+	return cmd
+}
+
+// msiPrograms returns the Windows paths of the programs the MSI's shortcuts start.
+func msiPrograms(path string) ([]string, error) {
+	p, err := msi.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer p.Close()
+	sc, err := p.Shortcuts()
+	if err != nil {
+		return nil, err
+	}
+	return sandbox.ShortcutPrograms(sc), nil
+}
+
+func writeBehaviourJSON(w io.Writer, b *inventory.Behaviour) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(b)
+}
+
+func writeBehaviourTable(w io.Writer, b *inventory.Behaviour) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	c := cleanWinPath
+	if b.Reason != "" {
+		fmt.Fprintf(tw, "note\t%s\n", c(b.Reason))
+	}
+	fmt.Fprintf(tw, "NETWORK\tPROTO\tNAME\tADDRESS\tDETAIL\n")
+	for _, e := range b.Network {
+		addr := e.Addr
+		if e.Port != 0 {
+			addr = fmt.Sprintf("%s port %d", e.Addr, e.Port)
+		}
+		detail := strings.TrimSpace(strings.Join([]string{e.QType, e.SNI, e.HTTP}, " "))
+		fmt.Fprintf(tw, "%dms\t%s\t%s\t%s\t%s\n", e.MS, c(e.Proto), c(dashIfEmpty(e.Name)), c(dashIfEmpty(addr)), c(detail))
+	}
+	fmt.Fprintf(tw, "\nPROCESS\tCOMMAND\n")
+	for _, p := range b.Processes {
+		fmt.Fprintf(tw, "%s\t%s\n", c(p.Image), c(p.Command))
+	}
+	fmt.Fprintf(tw, "\nFILE WRITE\tKIND\n")
+	for _, f := range b.FileWrites {
+		fmt.Fprintf(tw, "%s\t%s\n", c(f.Path), c(f.Kind))
+	}
+	fmt.Fprintf(tw, "\nDLL LOAD\tTYPE\tPROCESS\n")
+	for _, d := range b.DLLLoads {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", c(d.Path), c(d.Type), c(d.Process))
+	}
+	return tw.Flush()
+}
+
+// cleanWinPath makes a guest-controlled string safe for a terminal (report.Clean) but keeps
+// Windows path separators readable: report.Clean doubles every backslash.
+func cleanWinPath(s string) string {
+	return strings.ReplaceAll(report.Clean(s), `\\`, `\`)
+}
+
+func dashIfEmpty(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func newSandboxImageCmd() *cobra.Command {
+	var rebuild bool
+	cmd := &cobra.Command{
+		Use:   "image",
+		Short: "Build the guest and sinkhole images locally (no registry)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			if err := sandbox.Available(ctx); err != nil {
+				return withCode(exitInconclusive, err)
+			}
+			exe, err := sandbox.DefaultSinkholeBinary()
+			if err != nil {
+				return err
+			}
+			opts := sandbox.ImageOptions{Rebuild: rebuild, Progress: cmd.ErrOrStderr()}
+			sink, err := sandbox.EnsureSinkholeImage(ctx, exe, opts)
+			if err != nil {
+				return sandboxErr(err)
+			}
+			guest, err := sandbox.EnsureGuestImage(ctx, opts)
+			if err != nil {
+				return sandboxErr(err)
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), guest)
+			fmt.Fprintln(cmd.OutOrStdout(), sink)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&rebuild, "rebuild", false, "build even when images for the current inputs exist")
+	return cmd
 }

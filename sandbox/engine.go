@@ -1,0 +1,65 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/moby/moby/client"
+)
+
+// Label is carried by every container and image rollgate creates, so that a person can list and
+// remove them with `docker ps -a --filter label=rollgate`.
+const Label = "rollgate"
+
+// ErrUnavailable reports that no Docker engine answers. The CLI turns it into exit code 3
+// (inconclusive): a sandbox that could not run is never a pass.
+var ErrUnavailable = errors.New("sandbox: no Docker engine answers")
+
+// ErrTimeout reports that the guest ran past Spec.Timeout and was killed; the Behaviour returned
+// with it holds what was observed until then.
+var ErrTimeout = errors.New("sandbox: run timed out")
+
+// ErrSinkhole reports that the sinkhole did not watch the whole run (it never made the
+// namespace's route, or it exited before the guest did): the network list may be incomplete,
+// so the run proves nothing about the network. The Behaviour returned with it says why.
+var ErrSinkhole = errors.New("sandbox: the sinkhole did not observe the whole run")
+
+// pingTimeout bounds how long Available waits for the engine to answer.
+const pingTimeout = 5 * time.Second
+
+// newClient connects to the engine named by DOCKER_HOST (default: the local socket),
+// negotiating the API version (Debian bookworm's engine speaks 1.41).
+func newClient() (*client.Client, error) {
+	c, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	return c, nil
+}
+
+// Available reports whether a Docker engine answers, with an error that says how to start one.
+func Available(ctx context.Context) error {
+	c, err := newClient()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return ping(ctx, c)
+}
+
+func ping(ctx context.Context, c *client.Client) error {
+	ctx, cancel := context.WithTimeout(ctx, pingTimeout)
+	defer cancel()
+	if _, err := c.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
+		host := os.Getenv("DOCKER_HOST")
+		if host == "" {
+			host = client.DefaultDockerHost
+		}
+		return fmt.Errorf("%w at %s (%v); start one with `sudo dockerd &` or scripts/docker-up.sh",
+			ErrUnavailable, host, err)
+	}
+	return nil
+}

@@ -1,0 +1,243 @@
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
+)
+
+// fakeEngine records what a run asks of the engine and fails where told to.
+type fakeEngine struct {
+	mu        sync.Mutex
+	created   []string
+	removed   []string
+	killed    []string
+	removeCtx []error // ctx.Err() seen by each ContainerRemove
+	failAt    string  // "sink-start", "guest-create", "copy", "guest-start"
+	block     bool    // ContainerWait blocks until its context ends
+	guestOut  []byte  // multiplexed guest logs
+	sinkOut   []byte  // multiplexed sinkhole logs
+	changes   []container.FilesystemChange
+	sinkDied  bool
+}
+
+var errFake = errors.New("fake engine failure")
+
+func (f *fakeEngine) ImageInspect(context.Context, string, ...client.ImageInspectOption) (client.ImageInspectResult, error) {
+	return client.ImageInspectResult{}, nil
+}
+func (f *fakeEngine) ImageImport(context.Context, client.ImageImportSource, string, client.ImageImportOptions) (client.ImageImportResult, error) {
+	return nil, errFake
+}
+func (f *fakeEngine) ImageList(context.Context, client.ImageListOptions) (client.ImageListResult, error) {
+	return client.ImageListResult{}, errFake
+}
+func (f *fakeEngine) ImageRemove(context.Context, string, client.ImageRemoveOptions) (client.ImageRemoveResult, error) {
+	return client.ImageRemoveResult{}, errFake
+}
+func (f *fakeEngine) ContainerCreate(_ context.Context, o client.ContainerCreateOptions) (client.ContainerCreateResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	role := o.Config.Labels[Label]
+	if role == "guest" && f.failAt == "guest-create" {
+		return client.ContainerCreateResult{}, errFake
+	}
+	id := role + "-id"
+	f.created = append(f.created, id)
+	return client.ContainerCreateResult{ID: id}, nil
+}
+func (f *fakeEngine) ContainerStart(_ context.Context, id string, _ client.ContainerStartOptions) (client.ContainerStartResult, error) {
+	if id == "sinkhole-id" && f.failAt == "sink-start" || id == "guest-id" && f.failAt == "guest-start" {
+		return client.ContainerStartResult{}, errFake
+	}
+	return client.ContainerStartResult{}, nil
+}
+func (f *fakeEngine) ContainerWait(ctx context.Context, id string, _ client.ContainerWaitOptions) client.ContainerWaitResult {
+	res := make(chan container.WaitResponse, 1)
+	errc := make(chan error, 1)
+	if f.block {
+		go func() { <-ctx.Done(); errc <- ctx.Err() }()
+	} else {
+		res <- container.WaitResponse{StatusCode: 0}
+	}
+	return client.ContainerWaitResult{Result: res, Error: errc}
+}
+func (f *fakeEngine) ContainerInspect(_ context.Context, id string, _ client.ContainerInspectOptions) (client.ContainerInspectResult, error) {
+	st := &container.State{Running: id == "sinkhole-id" && !f.sinkDied}
+	return client.ContainerInspectResult{Container: container.InspectResponse{State: st}}, nil
+}
+func (f *fakeEngine) ContainerKill(_ context.Context, id string, _ client.ContainerKillOptions) (client.ContainerKillResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.killed = append(f.killed, id)
+	return client.ContainerKillResult{}, nil
+}
+func (f *fakeEngine) ContainerStop(context.Context, string, client.ContainerStopOptions) (client.ContainerStopResult, error) {
+	return client.ContainerStopResult{}, nil
+}
+func (f *fakeEngine) ContainerRemove(ctx context.Context, id string, _ client.ContainerRemoveOptions) (client.ContainerRemoveResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.removed = append(f.removed, id)
+	f.removeCtx = append(f.removeCtx, ctx.Err())
+	return client.ContainerRemoveResult{}, nil
+}
+func (f *fakeEngine) ContainerLogs(_ context.Context, id string, _ client.ContainerLogsOptions) (client.ContainerLogsResult, error) {
+	if id == "guest-id" {
+		return io.NopCloser(bytes.NewReader(f.guestOut)), nil
+	}
+	return io.NopCloser(bytes.NewReader(f.sinkOut)), nil
+}
+func (f *fakeEngine) ContainerDiff(context.Context, string, client.ContainerDiffOptions) (client.ContainerDiffResult, error) {
+	return client.ContainerDiffResult{Changes: f.changes}, nil
+}
+func (f *fakeEngine) ContainerCommit(context.Context, string, client.ContainerCommitOptions) (client.ContainerCommitResult, error) {
+	return client.ContainerCommitResult{}, errFake
+}
+func (f *fakeEngine) CopyToContainer(_ context.Context, _ string, o client.CopyToContainerOptions) (client.CopyToContainerResult, error) {
+	_, err := io.Copy(io.Discard, o.Content)
+	if f.failAt == "copy" {
+		return client.CopyToContainerResult{}, errFake
+	}
+	return client.CopyToContainerResult{}, err
+}
+
+// frame multiplexes one chunk the way the engine's log endpoint does.
+func frame(stream byte, s string) []byte {
+	h := make([]byte, 8, 8+len(s))
+	h[0] = stream
+	binary.BigEndian.PutUint32(h[4:], uint32(len(s)))
+	return append(h, s...)
+}
+
+func fakeSpec(t *testing.T) Spec {
+	p := filepath.Join(t.TempDir(), "x.msi")
+	if err := os.WriteFile(p, []byte("not really an msi"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return Spec{Installer: p, GuestImage: "g", SinkholeImage: "s", Timeout: time.Minute}
+}
+
+func TestRunCleansUp(t *testing.T) {
+	tests := []struct {
+		failAt  string
+		created []string
+	}{
+		{"sink-start", []string{"sinkhole-id"}},
+		{"guest-create", []string{"sinkhole-id"}},
+		{"copy", []string{"sinkhole-id", "guest-id"}},
+		{"guest-start", []string{"sinkhole-id", "guest-id"}},
+	}
+	for _, tt := range tests {
+		f := &fakeEngine{failAt: tt.failAt}
+		b, err := run(context.Background(), f, fakeSpec(t))
+		if !errors.Is(err, errFake) || b != nil {
+			t.Errorf("run failing at %s = %v, %v, want nil, errFake", tt.failAt, b, err)
+		}
+		if !slices.Equal(f.created, tt.created) {
+			t.Errorf("run failing at %s created %v, want %v", tt.failAt, f.created, tt.created)
+		}
+		slices.Reverse(tt.created)
+		if !slices.Equal(f.removed, tt.created) {
+			t.Errorf("run failing at %s removed %v, want %v", tt.failAt, f.removed, tt.created)
+		}
+	}
+}
+
+func TestRunCancelledCleansUp(t *testing.T) {
+	f := &fakeEngine{block: true}
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	b, err := run(ctx, f, fakeSpec(t))
+	if !errors.Is(err, context.Canceled) || b != nil {
+		t.Errorf("run(cancelled) = %v, %v, want nil, context.Canceled", b, err)
+	}
+	if !slices.Equal(f.removed, []string{"guest-id", "sinkhole-id"}) {
+		t.Errorf("run(cancelled) removed %v, want both", f.removed)
+	}
+	for i, e := range f.removeCtx {
+		if e != nil {
+			t.Errorf("run(cancelled): ContainerRemove %d ran on a dead context (%v)", i, e)
+		}
+	}
+}
+
+func TestRunTimeoutKillsAndReports(t *testing.T) {
+	f := &fakeEngine{block: true}
+	spec := fakeSpec(t)
+	spec.Timeout = 50 * time.Millisecond
+	b, err := run(context.Background(), f, spec)
+	if !errors.Is(err, ErrTimeout) || b == nil || !b.Ran || b.Reason == "" {
+		t.Fatalf("run(timeout) = %+v, %v, want a behaviour with a reason and ErrTimeout", b, err)
+	}
+	if !slices.Equal(f.killed, []string{"guest-id"}) || !slices.Equal(f.removed, []string{"guest-id", "sinkhole-id"}) {
+		t.Errorf("run(timeout) killed %v removed %v, want guest killed, both removed", f.killed, f.removed)
+	}
+}
+
+func TestRunCollects(t *testing.T) {
+	f := &fakeEngine{
+		guestOut: slices.Concat(
+			frame(1, "rollgate: network ready\nrollgate: install exit 0\n"),
+			frame(2, lBeaconExe+"\n"),
+			frame(1, "rollgate: done\n")),
+		sinkOut: slices.Concat(
+			frame(1, `{"ms":5,"proto":"dns","name":"c2.beacon.invalid","addr":"192.0.2.53","port":53,"qtype":"A"}`+"\n"),
+			frame(2, "level=INFO msg=serving\n")),
+		changes: []container.FilesystemChange{{Kind: container.ChangeAdd, Path: "/root/.wine/drive_c/x.dll"}},
+	}
+	var out bytes.Buffer
+	spec := fakeSpec(t)
+	spec.Stdout = &out
+	b, err := run(context.Background(), f, spec)
+	if err != nil {
+		t.Fatalf("run = %v", err)
+	}
+	if len(b.Network) != 1 || b.Network[0].Name != "c2.beacon.invalid" || len(b.DLLLoads) != 1 ||
+		len(b.Processes) != 1 || len(b.FileWrites) != 1 || b.Reason != "" {
+		t.Errorf("run = %+v, want one event of each kind and no reason", b)
+	}
+	if !bytes.Contains(out.Bytes(), []byte("rollgate: done")) {
+		t.Errorf("run: Stdout = %q, want the guest script's output", out.String())
+	}
+	if !slices.Equal(f.removed, []string{"guest-id", "sinkhole-id"}) {
+		t.Errorf("run removed %v, want both", f.removed)
+	}
+}
+
+func TestRunSinkholeFailure(t *testing.T) {
+	f := &fakeEngine{sinkDied: true, guestOut: frame(1, "rollgate: done\n")}
+	b, err := run(context.Background(), f, fakeSpec(t))
+	if !errors.Is(err, ErrSinkhole) || b == nil || b.Reason == "" {
+		t.Errorf("run(sinkhole died) = %+v, %v, want a behaviour with a reason and ErrSinkhole", b, err)
+	}
+	f = &fakeEngine{guestOut: frame(1, "rollgate: network missing\nrollgate: done\n")}
+	if b, err := run(context.Background(), f, fakeSpec(t)); !errors.Is(err, ErrSinkhole) {
+		t.Errorf("run(no network) = %+v, %v, want ErrSinkhole", b, err)
+	}
+}
+
+func TestRunRejectsBadSpec(t *testing.T) {
+	f := &fakeEngine{}
+	spec := fakeSpec(t)
+	spec.Programs = []string{"C:\\a.exe\nrm -rf /"}
+	if _, err := run(context.Background(), f, spec); err == nil || len(f.created) != 0 {
+		t.Errorf("run(program with newline) = %v, created %v, want an error and nothing created", err, f.created)
+	}
+	spec = fakeSpec(t)
+	spec.Installer = t.TempDir()
+	if _, err := run(context.Background(), f, spec); err == nil || len(f.created) != 0 {
+		t.Errorf("run(installer is a folder) = %v, created %v, want an error and nothing created", err, f.created)
+	}
+}
