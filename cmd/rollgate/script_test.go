@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,9 +10,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/rollgate/rollgate/sandbox"
 )
 
 func TestMain(m *testing.M) {
@@ -34,7 +38,20 @@ func TestScript(t *testing.T) {
 		Dir: filepath.Join("testdata", "script"),
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("FIXTURES", fixtures)
+			if p := staticBinary(t); p != "" {
+				env.Setenv(sandbox.SinkholeBinaryEnv, p)
+			}
 			return nil
+		},
+		Condition: func(cond string) (bool, error) {
+			if cond != "docker" {
+				return false, fmt.Errorf("unknown condition %q", cond)
+			}
+			err := sandbox.Available(context.Background())
+			if err != nil && os.Getenv("CI") == "true" {
+				return false, fmt.Errorf("CI=true but %v (scripts/test starts dockerd)", err)
+			}
+			return err == nil, nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"exits": cmdExits,
@@ -77,6 +94,35 @@ func jsonFields() {
 	}
 }
 
+var (
+	staticOnce sync.Once
+	staticPath string
+)
+
+// staticBinary builds a statically linked rollgate once for the sinkhole image: the test
+// binary that runs the scripts links the C resolver and cannot serve as one.
+func staticBinary(t *testing.T) string {
+	staticOnce.Do(func() {
+		if sandbox.Available(context.Background()) != nil {
+			return
+		}
+		dir, err := os.MkdirTemp("", "rollgate-static-")
+		if err != nil {
+			t.Logf("static build: %v", err)
+			return
+		}
+		p := filepath.Join(dir, "rollgate")
+		cmd := exec.Command("go", "build", "-o", p, ".")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Logf("static build: %v\n%s", err, out)
+			return
+		}
+		staticPath = p
+	})
+	return staticPath
+}
+
 func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 2 {
 		ts.Fatalf("usage: exits CODE command [args...]")
@@ -92,7 +138,7 @@ func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 	cmd := exec.Command(path, args[2:]...)
 	cmd.Dir = ts.MkAbs(".")
 	var env []string
-	for _, k := range []string{"PATH", "HOME", "TMPDIR", "WORK", "FIXTURES", "CI", "DOCKER_HOST", "ROLLGATE_SAMPLES", "NO_COLOR", "GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY"} {
+	for _, k := range []string{"PATH", "HOME", "TMPDIR", "WORK", "FIXTURES", "CI", "DOCKER_HOST", "ROLLGATE_SAMPLES", "NO_COLOR", "GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", sandbox.SinkholeBinaryEnv} {
 		if v := ts.Getenv(k); v != "" {
 			env = append(env, k+"="+v)
 		}
