@@ -13,9 +13,10 @@ type Behaviour struct {
 
 // NetEvent is one network attempt the sinkhole answered.
 type NetEvent struct {
-	// MS is the time since the guest started, in milliseconds.
+	// MS is the time since the sinkhole started (just before the guest), in milliseconds;
+	// baselines drop it.
 	MS    int64  `json:"ms"`
-	Proto string `json:"proto"`           // dns, tcp, udp
+	Proto string `json:"proto"`           // dns, tcp, udp, icmp
 	Name  string `json:"name,omitempty"`  // DNS query name, TLS SNI or HTTP Host
 	Addr  string `json:"addr,omitempty"`  // destination address
 	Port  int    `json:"port,omitempty"`  // destination port
