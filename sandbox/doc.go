@@ -13,6 +13,11 @@
 //     runs with no-new-privileges and memory / pids / CPU limits, and runs
 //     "wine64 msiexec /i … /qn" and then each program under WINEDEBUG=+pid,+loaddll,+process.
 //
+// The guest's root is a writable container layer, not DESIGN's read-only root with a tmpfs
+// prefix: file writes are reported from the Engine's diff API (ContainerDiff), which sees
+// nothing on a tmpfs (see guestRequest for the trade-off). A run whose sinkhole did not watch
+// it to the end returns ErrSinkhole, one past its timeout ErrTimeout: neither is a pass.
+//
 // What comes back from a container is hostile: logs are capped by line and in total, and parsed
 // by pure functions over an io.Reader ([ParseTrace], [ParseNet], [ParseDiff]) that are tested
 // on literal wine 8.0 lines with no container.

@@ -222,6 +222,10 @@ func TestRunSinkholeFailure(t *testing.T) {
 	if !errors.Is(err, ErrSinkhole) || b == nil || b.Reason == "" {
 		t.Errorf("run(sinkhole died) = %+v, %v, want a behaviour with a reason and ErrSinkhole", b, err)
 	}
+	f = &fakeEngine{sinkDied: true, failAt: "guest-start", sinkOut: frame(2, "open /dev/net/tun: no such file")}
+	if _, err := run(context.Background(), f, fakeSpec(t)); !errors.Is(err, ErrSinkhole) {
+		t.Errorf("run(sinkhole died before the guest started) = %v, want ErrSinkhole", err)
+	}
 	f = &fakeEngine{guestOut: frame(1, "rollgate: network missing\nrollgate: done\n")}
 	if b, err := run(context.Background(), f, fakeSpec(t)); !errors.Is(err, ErrSinkhole) {
 		t.Errorf("run(no network) = %+v, %v, want ErrSinkhole", b, err)

@@ -177,6 +177,16 @@ func ensureGuest(ctx context.Context, c engine, opts ImageOptions) (string, erro
 			return ref, err
 		}
 	}
+	unlock, err := buildLock("guest-build")
+	if err != nil {
+		return "", fmt.Errorf("locking the guest build: %w", err)
+	}
+	defer unlock()
+	if !opts.Rebuild { // another process may have built it while this one waited
+		if ok, err := imagePresent(ctx, c, ref); err != nil || ok {
+			return ref, err
+		}
+	}
 	p := opts.progress()
 	base := guestBaseRepo + ":" + hash
 	haveBase := false
@@ -480,8 +490,13 @@ func ensureSinkhole(ctx context.Context, c engine, binary string, opts ImageOpti
 	return ref, err
 }
 
+// sinkholeKeep is how long a sinkhole image of another binary is kept: a second rollgate on
+// this host may be about to use it.
+const sinkholeKeep = time.Hour
+
 // pruneSinkholes removes the sinkhole images of earlier binaries (every rebuild of rollgate
-// makes a new one). Best effort: an image still used by a container stays.
+// makes a new one) once they are older than sinkholeKeep. Best effort: an image still used by
+// a container stays.
 func pruneSinkholes(ctx context.Context, c engine, keep string) {
 	f := client.Filters{}
 	f.Add("reference", SinkholeRepo)
@@ -491,6 +506,9 @@ func pruneSinkholes(ctx context.Context, c engine, keep string) {
 		return
 	}
 	for _, img := range res.Items {
+		if time.Since(time.Unix(img.Created, 0)) < sinkholeKeep {
+			continue // perhaps another rollgate's, about to be used
+		}
 		for _, tag := range img.RepoTags {
 			if tag != keep && strings.HasPrefix(tag, SinkholeRepo+":") {
 				_, _ = c.ImageRemove(ctx, tag, client.ImageRemoveOptions{})

@@ -242,6 +242,9 @@ func run(ctx context.Context, c engine, spec Spec) (b *inventory.Behaviour, err 
 	}
 	fmt.Fprintf(spec.Progress, "sandbox: installing %s in the guest (%s)\n", filepath.Base(spec.Installer), spec.GuestImage)
 	if _, err := c.ContainerStart(ctx, guest.ID, client.ContainerStartOptions{}); err != nil {
+		if diag := sinkholeDied(ctx, c, sink.ID); diag != "" {
+			return nil, fmt.Errorf("%w: %s", ErrSinkhole, diag)
+		}
 		return nil, fmt.Errorf("starting the guest: %w", err)
 	}
 
@@ -331,6 +334,20 @@ func run(ctx context.Context, c engine, spec Spec) (b *inventory.Behaviour, err 
 }
 
 const reasonNoNetwork = "the sinkhole's network was not ready"
+
+// sinkholeDied returns what a sinkhole that is no longer running said on stderr (capped), or ""
+// while it runs.
+func sinkholeDied(ctx context.Context, c engine, id string) string {
+	si, err := c.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+	if err != nil || si.Container.State == nil || si.Container.State.Running {
+		return ""
+	}
+	var out, errOut cappedBuffer
+	out.max, errOut.max = 0, 4<<10
+	_ = readLogs(ctx, c, id, &out, &errOut)
+	return fmt.Sprintf("it exited with %d: %s", si.Container.State.ExitCode,
+		capField(strings.TrimSpace(errOut.String())))
+}
 
 // scriptReasons reads the run script's markers: what limited the run.
 func scriptReasons(stdout []byte, exited bool, code int64) []string {

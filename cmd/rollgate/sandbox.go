@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,7 +31,8 @@ func newSandboxCmd() *cobra.Command {
 // sandboxErr maps a sandbox that could not run or could not watch the whole run to exit 3
 // (inconclusive, never a pass).
 func sandboxErr(err error) error {
-	if errors.Is(err, sandbox.ErrUnavailable) || errors.Is(err, sandbox.ErrTimeout) || errors.Is(err, sandbox.ErrSinkhole) {
+	if errors.Is(err, sandbox.ErrUnavailable) || errors.Is(err, sandbox.ErrTimeout) ||
+		errors.Is(err, sandbox.ErrSinkhole) || errors.Is(err, context.Canceled) {
 		return withCode(exitInconclusive, err)
 	}
 	return err
