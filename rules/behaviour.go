@@ -2,11 +2,11 @@ package rules
 
 import (
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/rollgate/rollgate/inventory"
+	"github.com/rollgate/rollgate/winpath"
 )
 
 // Behaviour judges what the sandbox saw in the candidate run against the baseline run.
@@ -40,12 +40,12 @@ func Behaviour(base, cand *inventory.Behaviour, shipped *inventory.Inventory, al
 	baseLoads := map[string]bool{}
 	if base != nil {
 		for _, l := range base.DLLLoads {
-			baseLoads[NormalizePath(l.Path)] = true
+			baseLoads[winpath.Normalize(l.Path)] = true
 		}
 	}
 	seen = map[string]bool{}
 	for _, l := range cand.DLLLoads {
-		n := NormalizePath(l.Path)
+		n := winpath.Normalize(l.Path)
 		if seen[n] || inSystemFolder(n) {
 			continue
 		}
@@ -69,11 +69,11 @@ func Behaviour(base, cand *inventory.Behaviour, shipped *inventory.Inventory, al
 
 	baseWrites := map[string]bool{}
 	for _, w := range base.FileWrites {
-		baseWrites[NormalizePath(w.Path)] = true
+		baseWrites[winpath.Normalize(w.Path)] = true
 	}
 	seen = map[string]bool{}
 	for _, w := range cand.FileWrites {
-		n := NormalizePath(w.Path)
+		n := winpath.Normalize(w.Path)
 		if seen[n] || baseWrites[n] || shippedTails.inInstallDir(n) {
 			continue
 		}
@@ -83,11 +83,11 @@ func Behaviour(base, cand *inventory.Behaviour, shipped *inventory.Inventory, al
 	}
 	baseProcs := map[string]bool{}
 	for _, p := range base.Processes {
-		baseProcs[NormalizePath(p.Image)] = true
+		baseProcs[winpath.Normalize(p.Image)] = true
 	}
 	seen = map[string]bool{}
 	for _, p := range cand.Processes {
-		n := NormalizePath(p.Image)
+		n := winpath.Normalize(p.Image)
 		if seen[n] || baseProcs[n] {
 			continue
 		}
@@ -159,30 +159,6 @@ func allowed(ev inventory.NetEvent, allow []string) bool {
 	return false
 }
 
-var (
-	guidRE    = regexp.MustCompile(`\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?`)
-	tmpRE     = regexp.MustCompile(`(?:~df|msi|tmp|~)[0-9a-f]{1,8}\.tmp\b|\b[0-9a-f]{1,8}\.tmp\b`)
-	versionRE = regexp.MustCompile(`\b\d+(?:\.\d+){1,3}\b`)
-	hexRE     = regexp.MustCompile(`\b[0-9a-f]{8,}\b`)
-	userRE    = regexp.MustCompile(`^c:\\users\\[^\\]+\\`)
-	// msiexec caches each installed package under a random name.
-	msiCacheRE = regexp.MustCompile(`^c:\\windows\\installer\\[0-9a-f]+\.(msi|mst|msp)$`)
-)
-
-// NormalizePath turns a Windows path from a sandbox run into a comparison key: lower case,
-// backslashes, the user's folder, GUIDs, temporary names, version numbers and long hex runs
-// replaced by placeholders, so a benign update (new version, new product code) compares equal.
-func NormalizePath(p string) string {
-	p = strings.ToLower(strings.ReplaceAll(p, "/", `\`))
-	p = userRE.ReplaceAllString(p, `c:\users\<user>\`)
-	p = msiCacheRE.ReplaceAllString(p, `c:\windows\installer\<cached>.$1`)
-	p = guidRE.ReplaceAllString(p, "<guid>")
-	p = tmpRE.ReplaceAllString(p, "<tmp>")
-	p = versionRE.ReplaceAllString(p, "<ver>")
-	p = hexRE.ReplaceAllString(p, "<hex>")
-	return p
-}
-
 func inSystemFolder(n string) bool {
 	for _, pre := range []string{`c:\windows\system32\`, `c:\windows\syswow64\`, `c:\windows\winsxs\`} {
 		if strings.HasPrefix(n, pre) {
@@ -209,8 +185,8 @@ func shippedWindowsTails(inv *inventory.Inventory) shippedSet {
 		if e.Path == inventory.InstallerPath || strings.HasPrefix(e.Path, "Binary/") || !strings.Contains(e.Path, "/") {
 			continue
 		}
-		for _, w := range WindowsPaths(e.Path) {
-			n := NormalizePath(w)
+		for _, w := range winpath.Candidates(e.Path) {
+			n := winpath.Normalize(w)
 			s.files[n] = true
 			if i := strings.LastIndexByte(n, '\\'); i > 0 {
 				s.dirs[n[:i+1]] = true

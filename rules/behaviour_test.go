@@ -7,24 +7,6 @@ import (
 	"github.com/rollgate/rollgate/inventory"
 )
 
-func TestNormalizePath(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{`C:\users\root\AppData\Local\Temp\msi1a2b.tmp`, `c:\users\<user>\appdata\local\temp\<tmp>`},
-		{`C:\windows\Installer\{6D0C1B0A-3C10-4E4B-9A77-3CC0DE000001}\icon.exe`, `c:\windows\installer\<guid>\icon.exe`},
-		{`C:\Program Files\Acme 1.1.0\app.exe`, `c:\program files\acme <ver>\app.exe`},
-		{`C:/ProgramData/Acme/cache/3f2a9c1d7e.bin`, `c:\programdata\acme\cache\<hex>.bin`},
-		{`C:\windows\Installer\ca44.msi`, `c:\windows\installer\<cached>.msi`},
-	}
-	for _, tt := range tests {
-		if got := NormalizePath(tt.in); got != tt.want {
-			t.Errorf("NormalizePath(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-	if NormalizePath(`C:\Program Files\Acme 1.0.0\app.exe`) != NormalizePath(`C:\Program Files\Acme 1.1.0\app.exe`) {
-		t.Error("version numbers in paths must normalise equal")
-	}
-}
-
 func TestBehaviour(t *testing.T) {
 	shipped := inv(pe("ProgramFiles64Folder/Beacon/beacon.exe", "b", "", nil), pe("ProgramFiles64Folder/Beacon/ffmpeg.dll", "f", "", nil))
 	base := &inventory.Behaviour{Ran: true,
