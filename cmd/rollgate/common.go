@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"strings"
@@ -21,10 +20,11 @@ import (
 type commonOpts struct {
 	trustRoots     string
 	format         string
-	output         string
+	outputs        []string // --output FILE and FORMAT=FILE (outputs.go)
 	failOn         string
 	policy         string
 	showSuppressed bool
+	out            outputState // resolved by checkFormats (outputs.go)
 }
 
 func (o *commonOpts) addTrust(cmd *cobra.Command) {
@@ -33,7 +33,7 @@ func (o *commonOpts) addTrust(cmd *cobra.Command) {
 
 func (o *commonOpts) addOutput(cmd *cobra.Command, formats ...string) {
 	cmd.Flags().StringVar(&o.format, "format", "table", "output format: "+strings.Join(formats, "|"))
-	cmd.Flags().StringVar(&o.output, "output", "", "write the report to FILE instead of stdout")
+	cmd.Flags().StringArrayVar(&o.outputs, "output", nil, "write the --format report to FILE instead of stdout; FORMAT=FILE (repeatable) also writes FORMAT to FILE")
 	cmd.Flags().StringVar(&o.failOn, "fail-on", "high", "lowest severity that fails the gate: info|low|medium|high|critical (overrides the policy's)")
 	cmd.Flags().StringVar(&o.policy, "policy", "", "policy file (default: rollgate.yaml beside the baselines, if any)")
 	cmd.Flags().BoolVar(&o.showSuppressed, "show-suppressed", false, "list the findings the policy allowed, and why")
@@ -107,26 +107,11 @@ func signalContext(cmd *cobra.Command) (context.Context, context.CancelFunc) {
 // analysisError: an installer that cannot be read, for whatever reason, cannot be judged.
 func analysisError(err error) error { return withCode(exitInconclusive, err) }
 
-// writeReport encodes r in format to --output or stdout and returns the exit code.
+// writeReport encodes r in --format to --output or stdout, and in every FORMAT=FILE output
+// (outputs.go), and returns the exit code.
 func writeReport(cmd *cobra.Command, o *commonOpts, r *report.Report) error {
-	var w io.Writer = cmd.OutOrStdout()
-	if o.output != "" {
-		f, err := os.Create(o.output)
-		if err != nil {
-			return withCode(exitUsage, err)
-		}
-		defer f.Close()
-		w = f
-	}
-	var err error
-	switch o.format {
-	case "json":
-		err = report.WriteJSON(w, r)
-	default:
-		err = report.WriteTable(w, r)
-	}
-	if err != nil {
-		return withCode(exitUsage, err)
+	if err := writeOutputs(cmd, o, r); err != nil {
+		return err
 	}
 	switch r.Verdict {
 	case report.Pass:

@@ -18,7 +18,7 @@ integrity, bytes hidden in signatures, trust, DLLs named like system DLLs), so i
 follows the same contract as verify.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(o.format, "table", "json"); err != nil {
+			if err := o.checkFormats(inspectFormats...); err != nil {
 				return err
 			}
 			pol, err := o.loadPolicy("")
@@ -36,7 +36,10 @@ follows the same contract as verify.`,
 			ctx, cancel := signalContext(cmd)
 			defer cancel()
 			r := report.New(args[0], failOn)
+			u := newUI(cmd)
+			u.status("analysing %s", args[0])
 			inv, err := a.Installer(ctx, args[0])
+			u.clear()
 			var findings []rules.Finding
 			if err != nil {
 				// unreadable, malformed, unsupported: the report says inconclusive (exit 3)
@@ -44,6 +47,7 @@ follows the same contract as verify.`,
 			} else {
 				r.SetInventory(inv)
 				r.Inventory = inv
+				o.out.inv = inv
 				findings = rules.Static(nil, inv)
 			}
 			o.judge(r, pol, findings)
@@ -51,6 +55,6 @@ follows the same contract as verify.`,
 		},
 	}
 	o.addTrust(cmd)
-	o.addOutput(cmd, "table", "json")
+	o.addOutput(cmd, inspectFormats...)
 	return cmd
 }

@@ -40,12 +40,17 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.PersistentFlags().BoolP("quiet", "q", false, "no progress on stderr")
+	root.PersistentFlags().Bool("no-color", false, "no color in the table (also when NO_COLOR is set; color is only ever used on a terminal)")
+	baseline := newBaselineCmd()
+	baseline.AddCommand(newBaselineAcceptCmd())
 	root.AddCommand(
 		newInspectCmd(),
-		newBaselineCmd(),
+		baseline,
 		newVerifyCmd(),
 		newSandboxCmd(),
 		newSinkholeCmd(),
+		newVersionCmd(),
 	)
 	return root
 }
