@@ -38,8 +38,10 @@ type Options struct {
 	Verifier Verifier
 	// MSIVerifier checks an MSI's own signature; see msi.go.
 	MSIVerifier MSIVerifier
-	TempDir     string
-	Jobs        int
+	// AppleVerifier checks Mach-O, pkg and DMG signatures; see apple.go.
+	AppleVerifier AppleVerifier
+	TempDir       string
+	Jobs          int
 	// MaxDepth bounds containers nested in containers.
 	MaxDepth int
 }
@@ -331,16 +333,13 @@ func (r *run) codeFacts(e *inventory.Entry, ra io.ReaderAt, size int64, p string
 		if scan != nil {
 			e.Endpoints = scan.Endpoints()
 		}
-		if f := machoFacts; f != nil {
-			if err := f(e, ra, size); err != nil {
+		if v := r.a.opts.AppleVerifier; v != nil {
+			if err := v.MachOFacts(e, ra, size); err != nil {
 				e.Error = joinErr(e.Error, err.Error())
 			}
 		}
 	}
 }
-
-// machoFacts is set by the Mach-O support when it is linked in.
-var machoFacts func(e *inventory.Entry, ra io.ReaderAt, size int64) error
 
 func joinErr(a, b string) string {
 	if a == "" {

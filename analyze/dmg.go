@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"fmt"
 	"os"
 
 	"github.com/rollgate/rollgate/inventory"
@@ -23,6 +24,13 @@ func openDMG(a *Analyzer, f *os.File, size int64, name string, dir string) (*con
 	c := &container{format: "dmg", walker: im, close: im.Close}
 	c.describe = func(inv *inventory.Inventory, self *inventory.Entry) error {
 		inv.Notes = append(inv.Notes, staticOnlyNote)
+		if v := a.opts.AppleVerifier; v != nil {
+			sig, err := v.VerifyDMG(f, size)
+			if err != nil {
+				return fmt.Errorf("verifying the disk image signature: %w", err)
+			}
+			self.Signature = sig
+		}
 		return nil
 	}
 	return c, nil

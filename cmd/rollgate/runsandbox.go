@@ -23,7 +23,7 @@ import (
 func runSandbox(ctx context.Context, cmd *cobra.Command, installer string, inv *inventory.Inventory, base *baselines.Baseline, r *report.Report) ([]rules.Finding, error) {
 	if inv.Format != "msi" && inv.Format != "pe" {
 		// DESIGN.md: macOS programs cannot run in a Linux container.
-		r.Sandbox.Reason = fmt.Sprintf("not run: %s installers get static analysis only", inv.Format)
+		r.Sandbox.Reason = fmt.Sprintf("%s installers get static analysis only", inv.Format)
 		return nil, nil
 	}
 	if err := sandbox.Available(ctx); err != nil {

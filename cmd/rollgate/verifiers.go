@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/rollgate/rollgate/analyze"
+	"github.com/rollgate/rollgate/verify/apple"
 	"github.com/rollgate/rollgate/verify/authenticode"
 )
 
@@ -24,5 +25,10 @@ func configureVerifiers(opts *analyze.Options, trustRoots string) error {
 	}
 	opts.Verifier = v
 	opts.MSIVerifier = v
+	av, err := apple.NewVerifier(apple.Options{ExtraRoots: vo.ExtraRoots})
+	if err != nil {
+		return err
+	}
+	opts.AppleVerifier = av
 	return nil
 }

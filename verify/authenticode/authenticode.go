@@ -34,6 +34,7 @@ import (
 
 	"github.com/rollgate/rollgate/inventory"
 	"github.com/rollgate/rollgate/unpack"
+	"github.com/rollgate/rollgate/verify/trust"
 	relic "github.com/sassoftware/relic/v7/lib/authenticode"
 	"github.com/sassoftware/relic/v7/lib/pkcs7"
 	"github.com/sassoftware/relic/v7/lib/pkcs9"
@@ -293,7 +294,8 @@ func (v *Verifier) describe(out *inventory.Signature, s *signature) {
 // Windows it requires the code signing usage, which Go's chain builder also grants to
 // certificates with anyExtendedKeyUsage or no EKU extension, checked along the whole chain.
 func (v *Verifier) trust(s *signature) (bool, string) {
-	at := v.now()
+	now := v.now()
+	at := now
 	var note string
 	switch cs := s.ts.CounterSignature; {
 	case s.tsErr != nil:
@@ -306,7 +308,7 @@ func (v *Verifier) trust(s *signature) (bool, string) {
 		}
 	}
 	if err := verifyChain(v.roots, s.ts.Certificate, s.ts.Intermediates, at, x509.ExtKeyUsageCodeSigning); err != nil {
-		return false, fmt.Sprintf("%schain at %s: %v", note, at.UTC().Format(time.RFC3339), err)
+		return false, note + trust.Describe(err, !at.Equal(now), at)
 	}
 	return true, ""
 }
