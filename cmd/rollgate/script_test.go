@@ -34,16 +34,30 @@ func TestScript(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// $SAMPLES: the shared conformance samples (../shared/samples beside the repository, or
+	// $ROLLGATE_SAMPLES); scripts that read them check the [samples] condition.
+	samples := os.Getenv("ROLLGATE_SAMPLES")
+	if samples == "" {
+		samples, _ = filepath.Abs(filepath.Join("..", "..", "..", "shared", "samples"))
+	}
 	testscript.Run(t, testscript.Params{
 		Dir: filepath.Join("testdata", "script"),
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("FIXTURES", fixtures)
+			env.Setenv("SAMPLES", samples)
 			if p := staticBinary(t); p != "" {
 				env.Setenv(sandbox.SinkholeBinaryEnv, p)
 			}
 			return nil
 		},
 		Condition: func(cond string) (bool, error) {
+			if cond == "samples" {
+				_, err := os.Stat(filepath.Join(samples, "SOURCES.md"))
+				if err != nil && os.Getenv("CI") == "true" {
+					return false, fmt.Errorf("CI=true but the conformance samples are missing: %v", err)
+				}
+				return err == nil, nil
+			}
 			if cond != "docker" {
 				return false, fmt.Errorf("unknown condition %q", cond)
 			}
