@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rollgate/rollgate/analyze"
 	"github.com/rollgate/rollgate/policy"
 	"github.com/rollgate/rollgate/report"
 	"github.com/rollgate/rollgate/rules"
@@ -57,6 +58,24 @@ func (o *commonOpts) loadPolicy(baselineDir string) (*policy.Policy, error) {
 		return nil, withCode(exitUsage, err)
 	}
 	return p, nil
+}
+
+// setup does what inspect and verify both do before any work: load the policy (--policy,
+// else rollgate.yaml in baselineDir), resolve the gate, build the analyzer.
+func (o *commonOpts) setup(cmd *cobra.Command, baselineDir string) (*policy.Policy, rules.Severity, *analyze.Analyzer, error) {
+	pol, err := o.loadPolicy(baselineDir)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	failOn, err := o.gate(cmd, pol)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	a, err := newAnalyzer(o.trustRoots)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	return pol, failOn, a, nil
 }
 
 // gate resolves the threshold: --fail-on when given, else the policy's, else high.

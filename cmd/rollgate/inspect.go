@@ -21,15 +21,7 @@ follows the same contract as verify.`,
 			if err := o.checkFormats(inspectFormats...); err != nil {
 				return err
 			}
-			pol, err := o.loadPolicy("")
-			if err != nil {
-				return err
-			}
-			failOn, err := o.gate(cmd, pol)
-			if err != nil {
-				return err
-			}
-			a, err := newAnalyzer(o.trustRoots)
+			pol, failOn, a, err := o.setup(cmd, "")
 			if err != nil {
 				return err
 			}

@@ -52,15 +52,7 @@ then 1 (fail), then 0. With --sandbox, installers run one at a time.`,
 				return err
 			}
 			o.out.stepSummary = true
-			pol, err := o.loadPolicy(o.baseline)
-			if err != nil {
-				return err
-			}
-			failOn, err := o.gate(cmd, pol)
-			if err != nil {
-				return err
-			}
-			a, err := newAnalyzer(o.trustRoots)
+			pol, failOn, a, err := o.setup(cmd, o.baseline)
 			if err != nil {
 				return err
 			}

@@ -10,8 +10,9 @@ import (
 	"time"
 )
 
-// The fs.FS view: every File row at its install path, and every Binary stream at
-// "Binary/<Name>". Install paths that collide with each other (two rows resolving to one
+// The fs.FS view: every File row at its install path, every Binary stream at
+// "Binary/<Name>", and every cabinet entry no File row installs at
+// "Cabinet/<Media Cabinet>/<name>". Install paths that collide with each other (two rows resolving to one
 // path, or a file where another row needs a folder) keep the first row; the later one gets
 // "~<File key>" appended to its name so nothing is hidden.
 
@@ -92,6 +93,13 @@ func (p *Package) buildTree(l *layout) error {
 		q, ok := t.place(f.InstallPath, f.Key, &node{file: f})
 		if !ok {
 			return p.limitErr("File", "no free path for %q", f.Key)
+		}
+		f.InstallPath = q
+	}
+	for _, f := range l.hidden {
+		q, ok := t.place(f.InstallPath, "", &node{file: f})
+		if !ok {
+			return p.limitErr("Media", "no free path for %q", f.InstallPath)
 		}
 		f.InstallPath = q
 	}

@@ -223,6 +223,12 @@ func FuzzMSI(f *testing.F) {
 	if b, err := os.ReadFile(fixtures[0]); err == nil {
 		f.Add(b)
 	}
+	alias, _ := filepath.Glob("testdata/alias/*.msi")
+	for _, p := range alias {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(b)
+		}
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		exercise(b)
 	})

@@ -89,6 +89,10 @@ type cabinet struct {
 	// File table key in a well-formed package; byKey maps the stored name to the entry.
 	byName map[string]string
 	byKey  map[string]*cab.File
+	// count is how many entries carry each stored name; hidden maps the walk name of every
+	// entry no File row installs from this cabinet to its inventory node.
+	count  map[string]int
+	hidden map[string]*fileSrc
 }
 
 type binStream struct {
@@ -102,6 +106,7 @@ type layout struct {
 	srcDirs  map[string]string // Directory id → source layout path
 	keyPath  map[string]string // Component → KeyPath
 	files    []*fileSrc
+	hidden   []*fileSrc // cabinet entries no File row installs, under cabinetRoot
 	byKey    map[string]*fileSrc
 	cabs     []*cabinet
 	binaries []*binStream
@@ -125,7 +130,9 @@ func shortName(s string) string {
 }
 
 // sanitize makes one path element safe: separators and control characters become '_', and
-// the names that would mean this or the parent folder are replaced.
+// the names that would mean this or the parent folder are replaced. Trailing dots and spaces
+// are dropped as Win32 path normalisation drops them, so "version.dll." is inventoried where
+// Windows puts it: version.dll.
 func sanitize(s string) string {
 	s = strings.Map(func(r rune) rune {
 		if r < 0x20 || r == 0x7f || r == '/' || r == '\\' || r == ':' {
@@ -133,11 +140,64 @@ func sanitize(s string) string {
 		}
 		return r
 	}, s)
+	if t := strings.TrimRight(s, ". "); t != "" {
+		s = t
+	} else if s != "." && s != ".." {
+		s = "" // only dots and spaces: Win32 makes nothing of it
+	}
 	switch s {
 	case "", ".", "..":
 		return "_" + s
 	}
 	return s
+}
+
+// checkElem refuses a file or folder name that Windows would not store as one plain path
+// element: a separator would create folders the inventory does not show, ':' names an NTFS
+// stream ("ffmpeg.dll::$DATA" is ffmpeg.dll itself), NUL ends the name Windows sees
+// ("version.dll\x00x" is version.dll), and ".." (or any name that is only dots and spaces,
+// which Win32 normalises to nothing) would climb out of the folder.
+func checkElem(table, key, name string) error {
+	bad := strings.ContainsAny(name, "/\\:\x00") || strings.TrimRight(name, ". ") == "" && name != "." && name != ""
+	if !bad {
+		return nil
+	}
+	return &unpack.FormatError{Format: "msi", Entry: table, Offset: -1, Err: unpack.ErrInsecurePath,
+		Msg: fmt.Sprintf("%q: name %q is not a single path element", key, name)}
+}
+
+// foldPath is how Windows compares install paths: case-insensitively (sanitize has already
+// dropped trailing dots and spaces).
+func foldPath(p string) string { return strings.ToUpper(p) }
+
+// binaryRoot is the first path element of Binary table streams in the fs.FS; cabinetRoot
+// that of cabinet entries no File row installs ("Cabinet/<Media Cabinet>/<name>"): bytes the
+// package ships that a custom action could still unpack, so they are inventoried too.
+const (
+	binaryRoot  = "Binary"
+	cabinetRoot = "Cabinet"
+)
+
+// checkCollisions refuses two File rows that Windows would install to one path (also when
+// they differ only in case), and install paths inside the Binary stream namespace. Which of
+// two colliding rows Windows keeps depends on sequence, versioning rules and component
+// conditions that a static reader cannot evaluate; inventorying one under a made-up name
+// would let the other hide behind the baseline's file.
+func checkCollisions(files []*fileSrc) error {
+	seen := make(map[string]string, len(files))
+	for _, f := range files {
+		k := foldPath(f.InstallPath)
+		if first, _, _ := strings.Cut(k, "/"); first == foldPath(binaryRoot) || first == foldPath(cabinetRoot) {
+			return &unpack.FormatError{Format: "msi", Entry: "File", Offset: -1, Err: unpack.ErrUnsupported,
+				Msg: fmt.Sprintf("file %q installs to %q, inside the namespace of Binary streams and cabinet entries", f.Key, f.InstallPath)}
+		}
+		if other, dup := seen[k]; dup {
+			return &unpack.FormatError{Format: "msi", Entry: "File", Offset: -1, Err: unpack.ErrUnsupported,
+				Msg: fmt.Sprintf("files %q and %q both install to %q; which one Windows keeps is undecidable here", other, f.Key, f.InstallPath)}
+		}
+		seen[k] = f.Key
+	}
+	return nil
 }
 
 func joinPath(dir, name string) string {
@@ -227,6 +287,9 @@ func resolveDirectories(list []dirRow, shortSource bool, budget *pathBudget) (di
 				dirs[id] = id
 				srcDirs[id] = cleanDots(joinPath(srcDirs[r.parent], dirElem(sname)))
 			default:
+				if err := checkElem("Directory", id, longName(target)); err != nil {
+					return err
+				}
 				dirs[id] = cleanDots(joinPath(dirs[r.parent], dirElem(longName(target))))
 				srcDirs[id] = cleanDots(joinPath(srcDirs[r.parent], dirElem(sname)))
 			}
@@ -313,6 +376,9 @@ func (p *Package) buildLayout() error {
 			size, _ := t.Int(i, "FileSize")
 			attrs, _ := t.Int(i, "Attributes")
 			seq, _ := t.Int(i, "Sequence")
+			if err := checkElem("File", key, longName(fname)); err != nil {
+				return err
+			}
 			src := shortName(fname)
 			if !short {
 				src = longName(fname)
@@ -336,6 +402,9 @@ func (p *Package) buildLayout() error {
 			l.files = append(l.files, f)
 			l.byKey[key] = f
 		}
+	}
+	if err := checkCollisions(l.files); err != nil {
+		return err
 	}
 	if err := p.openCabinets(l); err != nil {
 		return err
@@ -377,6 +446,11 @@ func (p *Package) openCabinets(l *layout) error {
 	}
 	sort.SliceStable(ms, func(i, j int) bool { return ms[i].last < ms[j].last })
 	for _, f := range l.files {
+		if !p.compressed(f.Attributes) {
+			// Windows reads it from the source layout, whatever a cabinet holds under
+			// its key; inventorying the cabinet's copy would judge bytes not installed.
+			continue
+		}
 		var home *cabinet
 		for _, m := range ms {
 			if f.Sequence <= m.last {
@@ -384,7 +458,7 @@ func (p *Package) openCabinets(l *layout) error {
 				break
 			}
 		}
-		if home != nil && f.Attributes&attrNoncompressed == 0 {
+		if home != nil {
 			if home.r == nil {
 				f.cab = home // the cabinet's error is the file's
 				continue
@@ -402,15 +476,57 @@ func (p *Package) openCabinets(l *layout) error {
 			}
 		}
 	}
+	claimed := map[*cab.File]bool{}
+	for _, f := range l.files {
+		if f.cf == nil {
+			continue
+		}
+		if f.cab.count[f.Key] > 1 {
+			// Windows extracts every copy over the last; this reader would judge the first.
+			return &unpack.FormatError{Format: "msi", Entry: f.cab.name, Offset: -1, Err: unpack.ErrUnsupported,
+				Msg: fmt.Sprintf("the cabinet holds %d entries named %q; which one Windows installs is undecidable here", f.cab.count[f.Key], f.Key)}
+		}
+		claimed[f.cf] = true
+	}
+	for _, c := range l.cabs {
+		if c.r == nil {
+			continue
+		}
+		for _, cf := range c.r.Files() {
+			if claimed[cf] {
+				continue
+			}
+			h := &fileSrc{File: File{InstallPath: cabinetRoot + "/" + sanitize(c.name) + "/" + cf.Name, Size: cf.Size},
+				cab: c, cf: cf, size: cf.Size}
+			if err := l.budget.spend("Media", c.name, h.InstallPath); err != nil {
+				return err
+			}
+			c.hidden[cf.Name] = h
+			l.hidden = append(l.hidden, h)
+		}
+	}
 	return nil
 }
 
 func (c *cabinet) lookup(key string) *cab.File { return c.byKey[key] }
 
+// compressed reports whether Windows Installer takes a file from a cabinet: the File row's
+// Compressed / Noncompressed attribute decides, else the summary's word count.
+func (p *Package) compressed(attrs int32) bool {
+	switch {
+	case attrs&attrNoncompressed != 0:
+		return false
+	case attrs&attrCompressed != 0:
+		return true
+	}
+	return p.Summary.WordCount&wcCompressed != 0
+}
+
 // openCabinet opens an embedded ("#name") or external cabinet's index. Failures are kept
 // in the cabinet and reported by Walk and by opening its files.
 func (p *Package) openCabinet(name string) *cabinet {
-	c := &cabinet{name: name, byName: map[string]string{}, byKey: map[string]*cab.File{}}
+	c := &cabinet{name: name, byName: map[string]string{}, byKey: map[string]*cab.File{},
+		count: map[string]int{}, hidden: map[string]*fileSrc{}}
 	var ra io.ReaderAt
 	var size int64
 	if strings.HasPrefix(name, embeddedPrefix) {
@@ -433,6 +549,10 @@ func (p *Package) openCabinet(name string) *cabinet {
 		}
 		if !fs.ValidPath(name) {
 			c.err = fmt.Errorf("msi: external cabinet %q: %w", name, unpack.ErrInsecurePath)
+			return c
+		}
+		if err := regularFile(p.dir, name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			c.err = &unpack.FormatError{Format: "msi", Entry: name, Offset: -1, Msg: "external cabinet: " + err.Error()}
 			return c
 		}
 		f, err := p.dir.Open(name)
@@ -463,6 +583,7 @@ func (p *Package) openCabinet(name string) *cabinet {
 		if _, dup := c.byKey[cf.RawName]; !dup {
 			c.byKey[cf.RawName] = cf
 		}
+		c.count[cf.RawName]++
 	}
 	return c
 }
@@ -530,16 +651,21 @@ func (p *Package) Walk(fn func(path string, size int64, r io.Reader) error) erro
 	l := p.layout
 	var problems []error
 	done := map[*fileSrc]bool{}
+	failed := map[*cabinet]bool{}
 	for _, c := range l.cabs {
 		if c.r == nil {
 			problems = append(problems, c.err)
+			failed[c] = true
 			continue
 		}
 		var stop error
 		err := c.r.Walk(func(name string, size int64, rd io.Reader) error {
-			f := l.byKey[c.byName[name]]
+			f := c.hidden[name]
+			if f == nil {
+				f = l.byKey[c.byName[name]]
+			}
 			if f == nil || f.cab != c || done[f] {
-				return nil // not a file of the package, or a duplicate
+				return nil // claimed by a File row in another cabinet: inventoried as hidden there
 			}
 			done[f] = true
 			if err := fn(f.InstallPath, size, rd); err != nil {
@@ -553,6 +679,12 @@ func (p *Package) Walk(fn func(path string, size int64, r io.Reader) error) erro
 		}
 		if err != nil {
 			problems = append(problems, fmt.Errorf("msi: cabinet %q: %w", c.name, err))
+			failed[c] = true
+		}
+	}
+	for _, f := range l.hidden {
+		if !done[f] && !failed[f.cab] {
+			problems = append(problems, p.formatErr(f.cab.name, -1, "cabinet walk never reached %q", f.cf.Name))
 		}
 	}
 	for _, f := range l.files {
@@ -560,7 +692,10 @@ func (p *Package) Walk(fn func(path string, size int64, r io.Reader) error) erro
 			continue
 		}
 		if f.cab != nil && f.cf != nil {
-			// In a cabinet whose walk failed before reaching it: already reported.
+			if !failed[f.cab] {
+				problems = append(problems, p.formatErr(f.cab.name, -1, "cabinet walk never reached %q", f.Key))
+			}
+			// else: in a cabinet whose walk failed before reaching it: already reported.
 			continue
 		}
 		if f.cab != nil {
@@ -590,6 +725,19 @@ func (p *Package) Walk(fn func(path string, size int64, r io.Reader) error) erro
 	return errors.Join(problems...)
 }
 
+// regularFile checks, before opening, that name in dir is a regular file: opening a FIFO
+// (which an extracted archive can hold) would block for ever, a device would never end.
+func regularFile(dir fs.FS, name string) error {
+	st, err := fs.Stat(dir, name)
+	if err != nil {
+		return err
+	}
+	if !st.Mode().IsRegular() {
+		return fmt.Errorf("not a regular file (%v)", st.Mode().Type())
+	}
+	return nil
+}
+
 // openSource opens an uncompressed file from the source layout beside the MSI.
 func (p *Package) openSource(f *fileSrc) (io.ReadCloser, int64, error) {
 	if p.dir == nil {
@@ -597,6 +745,9 @@ func (p *Package) openSource(f *fileSrc) (io.ReadCloser, int64, error) {
 	}
 	if !fs.ValidPath(f.srcPath) {
 		return nil, 0, fmt.Errorf("msi: source file %q: %w", f.srcPath, unpack.ErrInsecurePath)
+	}
+	if err := regularFile(p.dir, f.srcPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, 0, p.formatErr(f.Key, -1, "%s", fmt.Sprintf("source file %q: %v", f.srcPath, err))
 	}
 	sf, err := p.dir.Open(f.srcPath)
 	if err != nil {

@@ -9,6 +9,14 @@
 // DefaultDir "target:source" and "short|long" names, Media and File sequences, the summary
 // information word count flags). Deviations handled: a table listed in !_Tables with no
 // stream has no rows; column types flagged temporary are not stored.
+//
+// Install paths are the ones Windows writes: trailing dots and spaces of a name are dropped
+// (Win32 path normalisation), a file is read from a cabinet only when its attributes or the
+// summary say it is compressed, and cabinet entries no File row installs are exposed under
+// "Cabinet/". Packages whose install paths Windows would read differently from this reader
+// are refused rather than guessed at: two File rows on one path (compared case-insensitively),
+// names holding separators, ':' (NTFS streams) or only dots, two root streams of one name,
+// and a cabinet holding an installed key twice.
 package msi
 
 import (
@@ -20,6 +28,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"unicode/utf16"
 
 	"github.com/rollgate/rollgate/inventory"
 	"github.com/rollgate/rollgate/unpack"
@@ -92,14 +101,25 @@ func NewReader(r io.ReaderAt, size int64, dir fs.FS) (*Package, error) {
 		return nil, err
 	}
 	p := &Package{CFB: c, dir: dir, streams: map[string]*cfb.Entry{}, tables: map[string]*Table{}}
+	// [MS-CFB] 2.6.4 compares names case-insensitively and Windows opens whichever copy its
+	// tree search meets first; two root entries of one name leave it open which copy is the
+	// table or cabinet that gets installed, so the package is refused.
+	names := map[string]bool{}
 	for _, e := range c.Root().Children {
+		k := strings.ToUpper(string(utf16.Decode(e.RawName)))
+		if names[k] {
+			return nil, p.formatErr(decodeStreamName(e.RawName), -1, "two root entries share this name; which one Windows reads is undefined")
+		}
+		names[k] = true
 		if e.Type != cfb.TypeStream {
 			continue
 		}
+		// A packed and a plain name can decode alike; Windows packs the name it looks up.
 		n := decodeStreamName(e.RawName)
-		if _, dup := p.streams[n]; !dup {
-			p.streams[n] = e
+		if _, dup := p.streams[n]; dup {
+			return nil, p.formatErr(n, -1, "two root streams decode to this name; which one Windows reads is undefined")
 		}
+		p.streams[n] = e
 	}
 	if _, ok := p.streams[streamSummary]; ok {
 		b, err := p.readStream(streamSummary, MaxSummaryBytes)
