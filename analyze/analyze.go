@@ -22,6 +22,7 @@ import (
 	"runtime/debug"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"github.com/rollgate/rollgate/inventory"
 	"github.com/rollgate/rollgate/unpack"
@@ -74,6 +75,10 @@ type run struct {
 	wg      sync.WaitGroup
 	mu      sync.Mutex
 	entries []inventory.Entry
+	// cas are the custom actions of nested MSI packages, named "<nested path>/<Action>".
+	cas []inventory.CustomAction
+	// left is the run's remaining expansion budget, shared with nested runs.
+	left *atomic.Int64
 	// captured holds small metadata files (Info.plist, CodeResources) by inventory path for
 	// the post-passes that judge bundles as a whole.
 	captured map[string][]byte
@@ -108,7 +113,8 @@ func (a *Analyzer) Installer(ctx context.Context, p string) (*inventory.Inventor
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	r := &run{a: a, ctx: ctx, tmp: tmp, sem: make(chan struct{}, a.opts.Jobs), captured: map[string][]byte{}}
+	r := &run{a: a, ctx: ctx, tmp: tmp, sem: make(chan struct{}, a.opts.Jobs), captured: map[string][]byte{}, left: new(atomic.Int64)}
+	r.left.Store(expansionBudget(st.Size()))
 
 	inv := &inventory.Inventory{Schema: inventory.Schema}
 	size := st.Size()
@@ -160,6 +166,7 @@ func (a *Analyzer) Installer(ctx context.Context, p string) (*inventory.Inventor
 		return nil, fmt.Errorf("%s: %w", p, ErrNotInstaller)
 	}
 	inv.Entries = append(r.entries, self)
+	inv.CustomActions = append(inv.CustomActions, r.cas...)
 	inv.Sort()
 	for _, pass := range postPasses {
 		if err := pass(inv, r.captured); err != nil {
@@ -231,7 +238,7 @@ func (r *run) file(name string, size int64, rd io.Reader, depth int) error {
 	head, _ := br.Peek(headSize)
 	e := inventory.Entry{Path: name, Size: size, Kind: classify(name, head)}
 	h := sha256.New()
-	ws := []io.Writer{h}
+	ws := []io.Writer{&budgetWriter{ctx: r.ctx, left: r.left}, h}
 	var scan *endpointScanner
 	if e.Kind.IsCode() {
 		scan = newEndpointScanner()
@@ -364,9 +371,25 @@ func (r *run) nested(e *inventory.Entry, f *os.File, size int64, depth int) erro
 	}
 	defer c.close()
 	e.Container = c.format
+	if c.describe != nil {
+		// A nested package's own custom actions and signature are judged like the
+		// installer's: a bundle runs the MSIs it carries.
+		var sub inventory.Inventory
+		self := inventory.Entry{Path: e.Path, Kind: e.Kind}
+		if err := c.describe(&sub, &self); err != nil {
+			return fmt.Errorf("in %q: %w", e.Path, err)
+		}
+		e.Signature = self.Signature
+		r.mu.Lock()
+		for _, ca := range sub.CustomActions {
+			ca.Action = e.Path + "/" + ca.Action
+			r.cas = append(r.cas, ca)
+		}
+		r.mu.Unlock()
+	}
 	// Nested files are processed inline (this goroutine already holds a worker slot).
 	var inner []inventory.Entry
-	sub := &run{a: r.a, ctx: r.ctx, tmp: r.tmp, sem: make(chan struct{}, 1), captured: map[string][]byte{}}
+	sub := &run{a: r.a, ctx: r.ctx, tmp: r.tmp, sem: make(chan struct{}, 1), captured: map[string][]byte{}, left: r.left}
 	err = c.walker.Walk(func(name string, sz int64, rd io.Reader) error {
 		return sub.file(e.Path+"/"+name, sz, rd, depth+1)
 	})
@@ -384,6 +407,7 @@ func (r *run) nested(e *inventory.Entry, f *os.File, size int64, depth int) erro
 	for k, v := range sub.captured {
 		r.captured[k] = v
 	}
+	r.cas = append(r.cas, sub.cas...)
 	r.mu.Unlock()
 	return nil
 }
@@ -393,4 +417,34 @@ func (r *run) nested(e *inventory.Entry, f *os.File, size int64, depth int) erro
 func IsInconclusive(err error) bool {
 	return errors.Is(err, unpack.ErrFormat) || errors.Is(err, unpack.ErrUnsupported) ||
 		errors.Is(err, unpack.ErrLimit) || errors.Is(err, unpack.ErrInsecurePath)
+}
+
+// Expansion limits for one Installer call, all nesting levels together: a small file that
+// unpacks to gigabytes (a cabinet nesting a cabinet of 2 GiB runs of zeros) is a limit, not
+// minutes of decoding and gigabytes of spool.
+const (
+	MinExpandedBytes   = 1 << 30 // always allowed, whatever the installer's size
+	MaxExpansionFactor = 256     // beyond that, bytes out per byte of installer
+)
+
+func expansionBudget(size int64) int64 {
+	return min(max(MinExpandedBytes, size*MaxExpansionFactor), unpack.MaxExpandedBytes)
+}
+
+// budgetWriter charges every byte streamed out of a container against the run's budget and
+// checks the context, so one huge file honours cancellation too.
+type budgetWriter struct {
+	ctx  context.Context
+	left *atomic.Int64
+}
+
+func (w *budgetWriter) Write(p []byte) (int, error) {
+	if err := w.ctx.Err(); err != nil {
+		return 0, err
+	}
+	if w.left.Add(-int64(len(p))) < 0 {
+		return 0, fmt.Errorf("installer expands to more than its budget (%d x its size, at least %d bytes): %w",
+			MaxExpansionFactor, int64(MinExpandedBytes), unpack.ErrLimit)
+	}
+	return len(p), nil
 }

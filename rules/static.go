@@ -24,11 +24,12 @@ func Static(base, cand *inventory.Inventory) []Finding {
 			}
 		}
 	}
+	baseIdx, candIdx := newPathIndex(base), newPathIndex(cand)
 	for i := range cand.Entries {
 		e := &cand.Entries[i]
 		var b *inventory.Entry
 		if base != nil {
-			b, _ = base.Lookup(e.Path)
+			b = baseIdx.lookup(e.Path)
 		}
 		intrinsic(e, cand, b, base != nil, c)
 		if base == nil {
@@ -54,7 +55,7 @@ func Static(base, cand *inventory.Inventory) []Finding {
 	}
 	if base != nil {
 		for _, b := range base.Entries {
-			if _, ok := cand.Lookup(b.Path); !ok {
+			if candIdx.lookup(b.Path) == nil {
 				c.add(FileRemoved, b.Path, "file is not in the candidate", map[string]any{"sha256": b.SHA256})
 			}
 		}
@@ -131,8 +132,8 @@ func added(e *inventory.Entry, c *collector) {
 // changed judges a file both inventories have.
 func changed(b, e *inventory.Entry, c *collector) {
 	signatureChange(b, e, c)
-	if e.Path == inventory.InstallerPath {
-		return // the installer's hash changes with every release
+	if e.Path == inventory.InstallerPath && !e.Kind.IsCode() {
+		return // a container's hash changes with every release; a bare PE installer is the code
 	}
 	if b.SHA256 != e.SHA256 {
 		c.add(FileChanged, e.Path, "content changed", map[string]any{"baseline_sha256": b.SHA256, "sha256": e.SHA256})
@@ -285,7 +286,9 @@ var systemFolders = map[string]bool{"SystemFolder": true, "System64Folder": true
 
 // isSystemNamedDLL reports whether p is a DLL in an application folder under a system DLL's name.
 func isSystemNamedDLL(p string) bool {
-	if p == inventory.InstallerPath || strings.HasPrefix(p, "Binary/") {
+	// Binary/ holds custom-action DLLs and Cabinet/ files no File row installs: neither lands
+	// in an application folder.
+	if p == inventory.InstallerPath || strings.HasPrefix(p, "Binary/") || strings.HasPrefix(p, "Cabinet/") {
 		return false
 	}
 	first, _, _ := strings.Cut(p, "/")
@@ -330,4 +333,32 @@ func clip(items []string, n int) string {
 		return strings.Join(items, ", ")
 	}
 	return strings.Join(items[:n], ", ") + fmt.Sprintf(" and %d more", len(items)-n)
+}
+
+// pathIndex finds entries by path; for Windows inventories also by case-folded path, since
+// Windows folders and file names are case-insensitive: a candidate that only re-cases a folder
+// installs over the baseline's files and must be compared with them. (unpack/msi refuses two
+// files of one package that fold to one path, so a folded match is unique.)
+type pathIndex struct {
+	inv  *inventory.Inventory
+	fold map[string]*inventory.Entry
+}
+
+func newPathIndex(inv *inventory.Inventory) *pathIndex {
+	x := &pathIndex{inv: inv}
+	if inv == nil || (inv.Format != "msi" && inv.Format != "cab" && inv.Format != "pe") {
+		return x
+	}
+	x.fold = make(map[string]*inventory.Entry, len(inv.Entries))
+	for i := range inv.Entries {
+		x.fold[strings.ToUpper(inv.Entries[i].Path)] = &inv.Entries[i]
+	}
+	return x
+}
+
+func (x *pathIndex) lookup(p string) *inventory.Entry {
+	if e, ok := x.inv.Lookup(p); ok {
+		return e
+	}
+	return x.fold[strings.ToUpper(p)]
 }
