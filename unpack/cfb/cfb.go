@@ -19,6 +19,7 @@ import (
 	"unicode/utf16"
 
 	"github.com/rollgate/rollgate/unpack"
+	"github.com/rollgate/rollgate/unpack/fstree"
 )
 
 // EntryType is the object type of a directory entry ([MS-CFB] 2.6.1).
@@ -104,7 +105,7 @@ type Reader struct {
 	root    *Entry
 	mini    *Stream // the mini stream (root entry's data)
 
-	fsys *fsTree
+	fsys *fstree.Tree
 }
 
 func formatErr(entry string, off int64, format string, args ...any) error {
@@ -164,7 +165,11 @@ func NewReader(r io.ReaderAt, size int64) (*Reader, error) {
 	if err := cr.readMiniFAT(le.Uint32(h[0x3C:]), le.Uint32(h[0x40:])); err != nil {
 		return nil, err
 	}
-	cr.fsys = newFSTree(cr)
+	fsys, err := newFSTree(cr)
+	if err != nil {
+		return nil, err
+	}
+	cr.fsys = fsys
 	return cr, nil
 }
 

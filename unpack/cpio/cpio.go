@@ -23,7 +23,7 @@ import (
 	"time"
 
 	"github.com/rollgate/rollgate/unpack"
-	"github.com/rollgate/rollgate/unpack/pkg/fstree"
+	"github.com/rollgate/rollgate/unpack/fstree"
 )
 
 // Limits.

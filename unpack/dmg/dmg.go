@@ -27,7 +27,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -75,18 +74,8 @@ var (
 
 // Open opens the disk image in the named file; Close releases it.
 func Open(name string) (*Image, error) {
-	f, err := os.Open(name)
+	im, f, err := unpack.OpenFile(name, NewReader)
 	if err != nil {
-		return nil, err
-	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	im, err := NewReader(f, st.Size())
-	if err != nil {
-		f.Close()
 		return nil, err
 	}
 	im.closer = f

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io"
 	"io/fs"
-	"os"
 	"path"
 	"sort"
 	"strings"
@@ -298,18 +297,8 @@ func (f *regFile) Close() error                              { return nil }
 
 // Open opens the HFS+ volume in the named file (a raw partition image).
 func Open(name string) (*ReadCloser, error) {
-	f, err := os.Open(name)
+	r, f, err := unpack.OpenFile(name, NewReader)
 	if err != nil {
-		return nil, err
-	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	r, err := NewReader(f, st.Size())
-	if err != nil {
-		f.Close()
 		return nil, err
 	}
 	return &ReadCloser{Reader: r, f: f}, nil
@@ -318,7 +307,7 @@ func Open(name string) (*ReadCloser, error) {
 // ReadCloser is a Reader that owns its file.
 type ReadCloser struct {
 	*Reader
-	f *os.File
+	f io.Closer
 }
 
 // Close closes the file.

@@ -11,6 +11,7 @@ import (
 	"github.com/rollgate/rollgate/unpack"
 	"github.com/rollgate/rollgate/unpack/cab"
 	"github.com/rollgate/rollgate/unpack/cfb"
+	"github.com/rollgate/rollgate/unpack/fstree"
 )
 
 // standardFolders are the Directory ids Windows Installer resolves itself; each becomes the
@@ -110,7 +111,7 @@ type layout struct {
 	byKey    map[string]*fileSrc
 	cabs     []*cabinet
 	binaries []*binStream
-	tree     *tree
+	tree     *fstree.Tree
 	budget   pathBudget
 }
 

@@ -74,19 +74,16 @@ type Package struct {
 // Open opens the MSI at path; external cabinets and uncompressed source files are looked
 // up in the folder that holds it.
 func Open(path string) (*Package, error) {
-	f, err := os.Open(path)
+	dir := os.DirFS(filepath.Dir(path))
+	p, f, err := unpack.OpenFile(path, func(r io.ReaderAt, size int64) (*Package, error) {
+		p, err := NewReader(r, size, dir)
+		if err != nil {
+			return nil, fmt.Errorf("opening %q: %w", path, err)
+		}
+		return p, nil
+	})
 	if err != nil {
 		return nil, err
-	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	p, err := NewReader(f, st.Size(), os.DirFS(filepath.Dir(path)))
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("opening %q: %w", path, err)
 	}
 	p.closer = f
 	return p, nil

@@ -38,7 +38,7 @@ import (
 
 	"github.com/rollgate/rollgate/unpack"
 	"github.com/rollgate/rollgate/unpack/cpio"
-	"github.com/rollgate/rollgate/unpack/pkg/fstree"
+	"github.com/rollgate/rollgate/unpack/fstree"
 	"github.com/rollgate/rollgate/unpack/xar"
 	"github.com/xi2/xz"
 )

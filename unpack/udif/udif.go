@@ -27,7 +27,6 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
-	"os"
 	"regexp"
 	"sort"
 	"strconv"
@@ -229,18 +228,8 @@ func NewReader(r io.ReaderAt, size int64) (*Reader, error) {
 
 // Open opens the UDIF image in the named file.
 func Open(name string) (*ReadCloser, error) {
-	f, err := os.Open(name)
+	z, f, err := unpack.OpenFile(name, NewReader)
 	if err != nil {
-		return nil, err
-	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	z, err := NewReader(f, st.Size())
-	if err != nil {
-		f.Close()
 		return nil, err
 	}
 	return &ReadCloser{Reader: z, f: f}, nil
@@ -249,7 +238,7 @@ func Open(name string) (*ReadCloser, error) {
 // ReadCloser is a Reader that owns its file.
 type ReadCloser struct {
 	*Reader
-	f *os.File
+	f io.Closer
 }
 
 // Close closes the file.

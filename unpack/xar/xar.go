@@ -42,7 +42,7 @@ import (
 	"time"
 
 	"github.com/rollgate/rollgate/unpack"
-	"github.com/rollgate/rollgate/unpack/pkg/fstree"
+	"github.com/rollgate/rollgate/unpack/fstree"
 	"github.com/ulikunitz/xz/lzma"
 	"github.com/xi2/xz"
 )

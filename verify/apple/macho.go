@@ -118,24 +118,9 @@ type Verifier struct {
 // NewVerifier builds a Verifier; it fails when no trust set can be formed (no Roots, no
 // system pool and no ExtraRoots).
 func NewVerifier(opts Options) (*Verifier, error) {
-	var pool *x509.CertPool
-	if opts.Roots != nil {
-		pool = opts.Roots.Clone()
-	} else {
-		sys, err := x509.SystemCertPool()
-		if err != nil {
-			if len(opts.ExtraRoots) == 0 {
-				return nil, fmt.Errorf("apple: loading the system roots: %w (and no extra roots given)", err)
-			}
-			sys = x509.NewCertPool()
-		}
-		pool = sys
-	}
-	for _, c := range opts.ExtraRoots {
-		if c == nil {
-			return nil, errors.New("apple: nil certificate in ExtraRoots")
-		}
-		pool.AddCert(c)
+	pool, err := trust.NewPool(opts.Roots, opts.ExtraRoots)
+	if err != nil {
+		return nil, fmt.Errorf("apple: %w", err)
 	}
 	now := opts.Now
 	if now == nil {
@@ -855,25 +840,10 @@ func teamFromCert(c *x509.Certificate) string {
 	return ""
 }
 
-func verifyChain(roots *x509.CertPool, leaf *x509.Certificate, bundled []*x509.Certificate, at time.Time, usage x509.ExtKeyUsage) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("internal error: %v", p)
-		}
-	}()
-	if leaf == nil {
-		return errors.New("no certificate")
-	}
-	csblob.MarkHandledExtensions(leaf)
-	inter := x509.NewCertPool()
-	for _, c := range bundled {
-		if c != leaf {
-			csblob.MarkHandledExtensions(c)
-			inter.AddCert(c)
-		}
-	}
-	_, err = leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: at, KeyUsages: []x509.ExtKeyUsage{usage}})
-	return err
+// verifyChain is trust.VerifyChain with the critical extensions of Apple's certificates
+// marked handled.
+func verifyChain(roots *x509.CertPool, leaf *x509.Certificate, bundled []*x509.Certificate, at time.Time, usage x509.ExtKeyUsage) error {
+	return trust.VerifyChain(roots, leaf, bundled, at, usage, csblob.MarkHandledExtensions)
 }
 
 func hashName(h crypto.Hash) string {

@@ -78,25 +78,9 @@ type Verifier struct {
 // NewVerifier builds a Verifier. It fails when no trust set can be formed: Roots is nil, the
 // system pool cannot be loaded and no ExtraRoots are given.
 func NewVerifier(opts Options) (*Verifier, error) {
-	var pool *x509.CertPool
-	switch {
-	case opts.Roots != nil:
-		pool = opts.Roots.Clone()
-	default:
-		sys, err := x509.SystemCertPool()
-		if err != nil {
-			if len(opts.ExtraRoots) == 0 {
-				return nil, fmt.Errorf("authenticode: loading the system roots: %w (and no extra roots given)", err)
-			}
-			sys = x509.NewCertPool()
-		}
-		pool = sys
-	}
-	for _, c := range opts.ExtraRoots {
-		if c == nil {
-			return nil, errors.New("authenticode: nil certificate in ExtraRoots")
-		}
-		pool.AddCert(c)
+	pool, err := trust.NewPool(opts.Roots, opts.ExtraRoots)
+	if err != nil {
+		return nil, fmt.Errorf("authenticode: %w", err)
 	}
 	now := opts.Now
 	if now == nil {
@@ -301,40 +285,16 @@ func (v *Verifier) trust(s *signature) (bool, string) {
 	case s.tsErr != nil:
 		note = fmt.Sprintf("timestamp ignored: %v; ", s.tsErr)
 	case cs != nil:
-		if err := verifyChain(v.roots, cs.Certificate, cs.Intermediates, cs.SigningTime, x509.ExtKeyUsageTimeStamping); err != nil {
+		if err := trust.VerifyChain(v.roots, cs.Certificate, cs.Intermediates, cs.SigningTime, x509.ExtKeyUsageTimeStamping, nil); err != nil {
 			note = fmt.Sprintf("timestamp ignored: chain: %v; ", err)
 		} else {
 			at = cs.SigningTime
 		}
 	}
-	if err := verifyChain(v.roots, s.ts.Certificate, s.ts.Intermediates, at, x509.ExtKeyUsageCodeSigning); err != nil {
+	if err := trust.VerifyChain(v.roots, s.ts.Certificate, s.ts.Intermediates, at, x509.ExtKeyUsageCodeSigning, nil); err != nil {
 		return false, note + trust.Describe(err, !at.Equal(now), at)
 	}
 	return true, ""
-}
-
-func verifyChain(roots *x509.CertPool, leaf *x509.Certificate, bundled []*x509.Certificate, at time.Time, usage x509.ExtKeyUsage) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("internal error: %v", p)
-		}
-	}()
-	if leaf == nil {
-		return errors.New("no certificate")
-	}
-	inter := x509.NewCertPool()
-	for _, c := range bundled {
-		if c != leaf {
-			inter.AddCert(c)
-		}
-	}
-	_, err = leaf.Verify(x509.VerifyOptions{
-		Roots:         roots,
-		Intermediates: inter,
-		CurrentTime:   at,
-		KeyUsages:     []x509.ExtKeyUsage{usage},
-	})
-	return err
 }
 
 func hashName(h crypto.Hash) string {

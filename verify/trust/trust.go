@@ -1,6 +1,8 @@
-// Package trust holds what the signature verifiers share about chain checks: how a chain
-// failure is described. Reports must be byte-for-byte reproducible, so the description names
-// the signing time only when it came from a timestamp, never the wall clock.
+// Package trust holds what the signature verifiers (authenticode, apple) share about chain
+// checks: how the root pool is formed from the options, how a chain is checked at a signing
+// time, and how a chain failure is described. Reports must be byte-for-byte reproducible, so
+// the description names the signing time only when it came from a timestamp, never the wall
+// clock.
 package trust
 
 import (
@@ -9,6 +11,67 @@ import (
 	"fmt"
 	"time"
 )
+
+// NewPool forms the trusted root pool: a copy of roots, or the system pool when roots is
+// nil, plus extra (the CLI's --trust-roots). It fails when no trust set can be formed (no
+// roots, no system pool and no extra roots) and on a nil certificate in extra. An
+// unloadable system pool with extra roots given is an empty pool plus extra.
+func NewPool(roots *x509.CertPool, extra []*x509.Certificate) (*x509.CertPool, error) {
+	var pool *x509.CertPool
+	if roots != nil {
+		pool = roots.Clone()
+	} else {
+		sys, err := x509.SystemCertPool()
+		if err != nil {
+			if len(extra) == 0 {
+				return nil, fmt.Errorf("loading the system roots: %w (and no extra roots given)", err)
+			}
+			sys = x509.NewCertPool()
+		}
+		pool = sys
+	}
+	for _, c := range extra {
+		if c == nil {
+			return nil, errors.New("nil certificate in ExtraRoots")
+		}
+		pool.AddCert(c)
+	}
+	return pool, nil
+}
+
+// VerifyChain checks that leaf chains to roots at time at for usage, with the bundled
+// certificates (the leaf among them is skipped) as intermediates. prepare, when not nil, is
+// applied to every certificate before the check (Apple's verifier marks its critical
+// extensions handled). A panic below is returned as an error.
+func VerifyChain(roots *x509.CertPool, leaf *x509.Certificate, bundled []*x509.Certificate, at time.Time, usage x509.ExtKeyUsage, prepare func(*x509.Certificate)) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("internal error: %v", p)
+		}
+	}()
+	if leaf == nil {
+		return errors.New("no certificate")
+	}
+	if prepare != nil {
+		prepare(leaf)
+	}
+	inter := x509.NewCertPool()
+	for _, c := range bundled {
+		if c != leaf {
+			if prepare != nil {
+				prepare(c)
+			}
+			inter.AddCert(c)
+		}
+	}
+	_, err = leaf.Verify(x509.VerifyOptions{
+		Roots:         roots,
+		Intermediates: inter,
+		CurrentTime:   at,
+		KeyUsages:     []x509.ExtKeyUsage{usage},
+	})
+	return err
+}
 
 // Describe explains a chain failure. fromTimestamp says the chain was checked at a verified
 // timestamp's time (at); otherwise it was checked at the current time, which is not printed.

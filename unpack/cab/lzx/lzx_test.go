@@ -13,6 +13,7 @@ import (
 
 	"github.com/rollgate/rollgate/internal/testutil"
 	"github.com/rollgate/rollgate/unpack"
+	"github.com/rollgate/rollgate/unpack/cab/internal/cabtest"
 )
 
 const methodLZX = 3
@@ -26,31 +27,31 @@ var goodSamples = []string{
 
 // loadCab parses a sample; lenient keeps the folders of a cabinet whose file list is
 // broken (the hostile samples).
-func loadCab(t testing.TB, rel string, lenient bool) *testCab {
+func loadCab(t testing.TB, rel string, lenient bool) *cabtest.Cab {
 	t.Helper()
 	b, err := os.ReadFile(testutil.Sample(t, rel))
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := parseTestCab(b)
+	c, err := cabtest.Parse(b)
 	if err != nil && (c == nil || !lenient) {
-		t.Fatalf("parseTestCab(%q) = %v", rel, err)
+		t.Fatalf("cabtest.Parse(%q) = %v", rel, err)
 	}
 	return c
 }
 
-func decodeFolder(t testing.TB, f *testFolder) []byte {
+func decodeFolder(t testing.TB, f *cabtest.Folder) []byte {
 	t.Helper()
-	r, err := NewReader(bytes.NewReader(f.payload()), f.windowBits(), f.size())
+	r, err := NewReader(bytes.NewReader(f.Payload()), f.WindowBits(), f.Size())
 	if err != nil {
-		t.Fatalf("NewReader(window %d) = %v", f.windowBits(), err)
+		t.Fatalf("NewReader(window %d) = %v", f.WindowBits(), err)
 	}
 	out, err := io.ReadAll(r)
 	if err != nil {
-		t.Fatalf("decoding LZX:%d folder = %v", f.windowBits(), err)
+		t.Fatalf("decoding LZX:%d folder = %v", f.WindowBits(), err)
 	}
-	if int64(len(out)) != f.size() {
-		t.Fatalf("decoded %d bytes, want %d", len(out), f.size())
+	if int64(len(out)) != f.Size() {
+		t.Fatalf("decoded %d bytes, want %d", len(out), f.Size())
 	}
 	return out
 }
@@ -63,39 +64,39 @@ func sha(b []byte) string {
 // TestSamples decodes every LZX folder of the conformance samples and compares each file
 // with 7-Zip's extraction (testdata/golden.txt).
 func TestSamples(t *testing.T) {
-	golden := readGolden(t)
-	want := map[[2]string]goldenLine{}
+	golden := cabtest.ReadGolden(t, "testdata/golden.txt")
+	want := map[[2]string]cabtest.Golden{}
 	for _, g := range golden {
-		want[[2]string{g.sample, g.path}] = g
+		want[[2]string{g.Sample, g.Path}] = g
 	}
 	for _, s := range goodSamples {
 		t.Run(path.Base(s), func(t *testing.T) {
 			c := loadCab(t, s, false)
 			checked := 0
-			for fi := range c.folders {
-				f := &c.folders[fi]
-				if f.method() != methodLZX {
+			for fi := range c.Folders {
+				f := &c.Folders[fi]
+				if f.Method() != methodLZX {
 					continue
 				}
 				data := decodeFolder(t, f)
-				for _, file := range c.files {
-					if file.folder != fi {
+				for _, file := range c.Files {
+					if file.Folder != fi {
 						continue
 					}
-					g, ok := want[[2]string{s, file.name}]
+					g, ok := want[[2]string{s, file.Name}]
 					if !ok {
-						t.Errorf("%s: no golden entry", file.name)
+						t.Errorf("%s: no golden entry", file.Name)
 						continue
 					}
-					if file.offset+file.size > int64(len(data)) {
-						t.Fatalf("%s: beyond folder data", file.name)
+					if file.Offset+file.Size > int64(len(data)) {
+						t.Fatalf("%s: beyond folder data", file.Name)
 					}
-					got := data[file.offset : file.offset+file.size]
-					if int64(len(got)) != g.n || sha(got) != g.sha256 {
-						t.Errorf("%s: %d bytes sha256 %s, want %d bytes %s", file.name, len(got), sha(got), g.n, g.sha256)
+					got := data[file.Offset : file.Offset+file.Size]
+					if int64(len(got)) != g.N || sha(got) != g.SHA256 {
+						t.Errorf("%s: %d bytes sha256 %s, want %d bytes %s", file.Name, len(got), sha(got), g.N, g.SHA256)
 					}
 					checked++
-					if file.name == "large-files.cab" {
+					if file.Name == "large-files.cab" {
 						checkNested(t, s, got, golden)
 					}
 				}
@@ -109,37 +110,37 @@ func TestSamples(t *testing.T) {
 
 // checkNested decodes the two 2 GiB LZX folders (windows 2^15 and 2^21) of the nested
 // large-files.cab: the first 64 MiB always, all of it with ROLLGATE_LONG=1.
-func checkNested(t *testing.T, sample string, cab []byte, golden []goldenLine) {
-	c, err := parseTestCab(cab)
+func checkNested(t *testing.T, sample string, cab []byte, golden []cabtest.Golden) {
+	c, err := cabtest.Parse(cab)
 	if err != nil {
 		t.Fatalf("nested large-files.cab: %v", err)
 	}
 	long := os.Getenv("ROLLGATE_LONG") == "1"
-	for _, file := range c.files {
-		f := &c.folders[file.folder]
-		if f.method() != methodLZX {
+	for _, file := range c.Files {
+		f := &c.Folders[file.Folder]
+		if f.Method() != methodLZX {
 			continue
 		}
 		for _, g := range golden {
-			if g.sample != sample || g.path != "large-files.cab/"+file.name {
+			if g.Sample != sample || g.Path != "large-files.cab/"+file.Name {
 				continue
 			}
-			if g.n == file.size && !long {
+			if g.N == file.Size && !long {
 				continue
 			}
-			r, err := NewReader(bytes.NewReader(f.payload()), f.windowBits(), f.size())
+			r, err := NewReader(bytes.NewReader(f.Payload()), f.WindowBits(), f.Size())
 			if err != nil {
 				t.Fatal(err)
 			}
 			h := sha256.New()
-			if _, err := io.CopyN(io.Discard, r, file.offset); err != nil {
+			if _, err := io.CopyN(io.Discard, r, file.Offset); err != nil {
 				t.Fatal(err)
 			}
-			if n, err := io.CopyN(h, r, g.n); err != nil {
-				t.Fatalf("%s: decoding LZX:%d after %d bytes: %v", g.path, f.windowBits(), n, err)
+			if n, err := io.CopyN(h, r, g.N); err != nil {
+				t.Fatalf("%s: decoding LZX:%d after %d bytes: %v", g.Path, f.WindowBits(), n, err)
 			}
-			if got := hex.EncodeToString(h.Sum(nil)); got != g.sha256 {
-				t.Errorf("%s: first %d bytes sha256 %s, want %s", g.path, g.n, got, g.sha256)
+			if got := hex.EncodeToString(h.Sum(nil)); got != g.SHA256 {
+				t.Errorf("%s: first %d bytes sha256 %s, want %s", g.Path, g.N, got, g.SHA256)
 			}
 		}
 	}
@@ -159,12 +160,12 @@ func TestHostile(t *testing.T) {
 		t.Run(path.Base(tc.sample), func(t *testing.T) {
 			c := loadCab(t, tc.sample, true)
 			var firstErr error
-			for _, f := range c.folders {
-				if f.method() != methodLZX {
+			for _, f := range c.Folders {
+				if f.Method() != methodLZX {
 					continue
 				}
 				start := time.Now()
-				r, err := NewReader(bytes.NewReader(f.payload()), f.windowBits(), f.size())
+				r, err := NewReader(bytes.NewReader(f.Payload()), f.WindowBits(), f.Size())
 				if err == nil {
 					_, err = io.Copy(io.Discard, r)
 				}
@@ -448,13 +449,13 @@ func FuzzLZX(f *testing.F) {
 			if err != nil {
 				continue
 			}
-			c, err := parseTestCab(b)
+			c, err := cabtest.Parse(b)
 			if err != nil {
 				continue
 			}
-			for _, fo := range c.folders {
-				if fo.method() == methodLZX && fo.size() <= 1<<20 {
-					f.Add(fo.payload(), uint8(fo.windowBits()), uint32(fo.size()))
+			for _, fo := range c.Folders {
+				if fo.Method() == methodLZX && fo.Size() <= 1<<20 {
+					f.Add(fo.Payload(), uint8(fo.WindowBits()), uint32(fo.Size()))
 				}
 			}
 		}
@@ -485,13 +486,13 @@ func FuzzLZX(f *testing.F) {
 // the first 256 MiB of the LZX:21 folder nested inside it.
 func BenchmarkLZX(b *testing.B) {
 	c := loadCab(b, "cab/libmspack/good/large-files-cab.cab", false)
-	f := &c.folders[0]
-	bench := func(b *testing.B, f *testFolder, n int64) {
-		payload := f.payload()
+	f := &c.Folders[0]
+	bench := func(b *testing.B, f *cabtest.Folder, n int64) {
+		payload := f.Payload()
 		b.SetBytes(n)
 		b.ResetTimer()
 		for b.Loop() {
-			r, err := NewReader(bytes.NewReader(payload), f.windowBits(), f.size())
+			r, err := NewReader(bytes.NewReader(payload), f.WindowBits(), f.Size())
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -500,14 +501,14 @@ func BenchmarkLZX(b *testing.B) {
 			}
 		}
 	}
-	b.Run("large-files-cab", func(b *testing.B) { bench(b, f, f.size()) })
+	b.Run("large-files-cab", func(b *testing.B) { bench(b, f, f.Size()) })
 	b.Run("nested-lzx21-256MiB", func(b *testing.B) {
-		inner, err := parseTestCab(decodeFolder(b, f))
+		inner, err := cabtest.Parse(decodeFolder(b, f))
 		if err != nil {
 			b.Fatal(err)
 		}
-		for i := range inner.folders {
-			if fo := &inner.folders[i]; fo.method() == methodLZX && fo.windowBits() == 21 {
+		for i := range inner.Folders {
+			if fo := &inner.Folders[i]; fo.Method() == methodLZX && fo.WindowBits() == 21 {
 				bench(b, fo, 256<<20)
 				return
 			}

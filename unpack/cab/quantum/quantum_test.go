@@ -13,6 +13,7 @@ import (
 
 	"github.com/rollgate/rollgate/internal/testutil"
 	"github.com/rollgate/rollgate/unpack"
+	"github.com/rollgate/rollgate/unpack/cab/internal/cabtest"
 )
 
 const methodQuantum = 2
@@ -31,25 +32,25 @@ var hostileSamples = []string{
 
 // loadCab parses a sample; lenient keeps the folders of a cabinet whose file list is
 // broken (the hostile samples).
-func loadCab(t testing.TB, rel string, lenient bool) *testCab {
+func loadCab(t testing.TB, rel string, lenient bool) *cabtest.Cab {
 	t.Helper()
 	b, err := os.ReadFile(testutil.Sample(t, rel))
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := parseTestCab(b)
+	c, err := cabtest.Parse(b)
 	if err != nil && (c == nil || !lenient) {
-		t.Fatalf("parseTestCab(%q) = %v", rel, err)
+		t.Fatalf("cabtest.Parse(%q) = %v", rel, err)
 	}
 	return c
 }
 
 // decodeBlocks decodes a folder with the block API.
-func decodeBlocks(f *testFolder) ([]byte, error) {
-	d := NewDecoder(f.windowBits())
+func decodeBlocks(f *cabtest.Folder) ([]byte, error) {
+	d := NewDecoder(f.WindowBits())
 	var out []byte
-	for i, blk := range f.blocks {
-		dst := make([]byte, f.uncomp[i])
+	for i, blk := range f.Blocks {
+		dst := make([]byte, f.Uncomp[i])
 		if err := d.Decode(dst, blk); err != nil {
 			return out, err
 		}
@@ -59,9 +60,9 @@ func decodeBlocks(f *testFolder) ([]byte, error) {
 }
 
 // delimited is the stream NewReader expects: each payload followed by 0xFF.
-func (f *testFolder) delimited() []byte {
+func delimited(f *cabtest.Folder) []byte {
 	var b []byte
-	for _, blk := range f.blocks {
+	for _, blk := range f.Blocks {
 		b = append(append(b, blk...), 0xFF)
 	}
 	return b
@@ -75,24 +76,24 @@ func sha(b []byte) string {
 // TestSamples decodes the Quantum folders of the samples both ways and compares each
 // file with 7-Zip's extraction (testdata/golden.txt).
 func TestSamples(t *testing.T) {
-	want := map[[2]string]goldenLine{}
-	for _, g := range readGolden(t) {
-		want[[2]string{g.sample, g.path}] = g
+	want := map[[2]string]cabtest.Golden{}
+	for _, g := range cabtest.ReadGolden(t, "testdata/golden.txt") {
+		want[[2]string{g.Sample, g.Path}] = g
 	}
 	for _, s := range goodSamples {
 		t.Run(path.Base(s), func(t *testing.T) {
 			c := loadCab(t, s, false)
 			checked := 0
-			for fi := range c.folders {
-				f := &c.folders[fi]
-				if f.method() != methodQuantum {
+			for fi := range c.Folders {
+				f := &c.Folders[fi]
+				if f.Method() != methodQuantum {
 					continue
 				}
 				blocks, err := decodeBlocks(f)
 				if err != nil {
-					t.Fatalf("Decode(Quantum:%d) = %v", f.windowBits(), err)
+					t.Fatalf("Decode(Quantum:%d) = %v", f.WindowBits(), err)
 				}
-				r, err := NewReader(bytes.NewReader(f.delimited()), f.windowBits(), f.size())
+				r, err := NewReader(bytes.NewReader(delimited(f)), f.WindowBits(), f.Size())
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -100,21 +101,21 @@ func TestSamples(t *testing.T) {
 				if err != nil || !bytes.Equal(stream, blocks) {
 					t.Fatalf("NewReader: %d bytes, %v; block API gave %d bytes", len(stream), err, len(blocks))
 				}
-				for _, file := range c.files {
-					if file.folder != fi {
+				for _, file := range c.Files {
+					if file.Folder != fi {
 						continue
 					}
-					g, ok := want[[2]string{s, file.name}]
+					g, ok := want[[2]string{s, file.Name}]
 					if !ok {
-						t.Errorf("%s: no golden entry", file.name)
+						t.Errorf("%s: no golden entry", file.Name)
 						continue
 					}
-					if file.offset+file.size > int64(len(blocks)) {
-						t.Fatalf("%s: beyond folder data", file.name)
+					if file.Offset+file.Size > int64(len(blocks)) {
+						t.Fatalf("%s: beyond folder data", file.Name)
 					}
-					got := blocks[file.offset : file.offset+file.size]
-					if int64(len(got)) != g.n || sha(got) != g.sha256 {
-						t.Errorf("%s: %d bytes sha256 %s, want %d bytes %s", file.name, len(got), sha(got), g.n, g.sha256)
+					got := blocks[file.Offset : file.Offset+file.Size]
+					if int64(len(got)) != g.N || sha(got) != g.SHA256 {
+						t.Errorf("%s: %d bytes sha256 %s, want %d bytes %s", file.Name, len(got), sha(got), g.N, g.SHA256)
 					}
 					checked++
 				}
@@ -133,9 +134,9 @@ func TestHostile(t *testing.T) {
 		t.Run(path.Base(s), func(t *testing.T) {
 			c := loadCab(t, s, true)
 			n := 0
-			for fi := range c.folders {
-				f := &c.folders[fi]
-				if f.method() != methodQuantum {
+			for fi := range c.Folders {
+				f := &c.Folders[fi]
+				if f.Method() != methodQuantum {
 					continue
 				}
 				n++
@@ -144,7 +145,7 @@ func TestHostile(t *testing.T) {
 				if err != nil && !errors.Is(err, unpack.ErrFormat) {
 					t.Errorf("Decode = %v, want nil or ErrFormat", err)
 				}
-				r, err := NewReader(bytes.NewReader(f.delimited()), f.windowBits(), f.size())
+				r, err := NewReader(bytes.NewReader(delimited(f)), f.WindowBits(), f.Size())
 				if err == nil {
 					_, err = io.Copy(io.Discard, r)
 				}
@@ -167,9 +168,9 @@ func TestHostile(t *testing.T) {
 // its first 491520 bytes, all zero, then reports a data error in the last block.
 func TestZeroes(t *testing.T) {
 	c := loadCab(t, "cab/libmspack/bad/cve-2010-2801-qtm-flush.cab", true)
-	f := &c.folders[0]
+	f := &c.Folders[0]
 	got, err := decodeBlocks(f)
-	if err != nil || len(got) != 524159 || len(f.blocks) != 16 {
+	if err != nil || len(got) != 524159 || len(f.Blocks) != 16 {
 		t.Fatalf("Decode = %d bytes, %v; want 524159 bytes from 16 blocks", len(got), err)
 	}
 	if i := bytes.IndexFunc(got, func(r rune) bool { return r != 0 }); i >= 0 {
@@ -211,13 +212,13 @@ func FuzzQuantum(f *testing.F) {
 		if err != nil {
 			continue
 		}
-		c, _ := parseTestCab(b)
+		c, _ := cabtest.Parse(b)
 		if c == nil {
 			continue
 		}
-		for _, fo := range c.folders {
-			if fo.method() == methodQuantum && len(fo.blocks) > 0 {
-				f.Add(fo.blocks[0], uint8(fo.windowBits()), uint16(fo.uncomp[0]), uint16(len(fo.blocks[0])))
+		for _, fo := range c.Folders {
+			if fo.Method() == methodQuantum && len(fo.Blocks) > 0 {
+				f.Add(fo.Blocks[0], uint8(fo.WindowBits()), uint16(fo.Uncomp[0]), uint16(len(fo.Blocks[0])))
 			}
 		}
 	}

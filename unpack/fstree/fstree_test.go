@@ -73,3 +73,71 @@ func TestTree(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+type seekCloser struct{ *strings.Reader }
+
+func (seekCloser) Close() error { return nil }
+
+// TestReaderOptions: SetDirPerm, Root, Sys, random access when the Opener offers it, and
+// directory misuse reported as fs.ErrInvalid.
+func TestReaderOptions(t *testing.T) {
+	tr := New(8)
+	tr.SetDirPerm(0o555)
+	tr.Root().Sys = "root"
+	n, err := tr.Add("d/f", 0o444, 5, time.Time{}, "hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Sys = "f"
+	fsys := seekFS{tr}
+	if err := fstest.TestFS(fsys, "d/f"); err != nil {
+		t.Error(err)
+	}
+	tests := []struct {
+		name string
+		mode fs.FileMode
+		sys  any
+	}{
+		{".", fs.ModeDir | 0o555, "root"},
+		{"d", fs.ModeDir | 0o555, nil},
+		{"d/f", 0o444, "f"},
+	}
+	for _, tc := range tests {
+		st, err := fsys.Stat(tc.name)
+		if err != nil || st.Mode() != tc.mode || st.Sys() != tc.sys {
+			t.Errorf("Stat(%q) = %v, %v, %v, want %v, %v", tc.name, st.Mode(), st.Sys(), err, tc.mode, tc.sys)
+		}
+	}
+	f, err := fsys.Open("d/f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ra, ok := f.(io.ReaderAt)
+	if _, seeks := f.(io.Seeker); !ok || !seeks {
+		t.Fatalf("Open(%q) = %T, want an io.ReaderAt and io.Seeker", "d/f", f)
+	}
+	b := make([]byte, 3)
+	if n, err := ra.ReadAt(b, 2); n != 3 || err != nil || string(b) != "llo" {
+		t.Errorf("ReadAt(2) = %d, %v, %q, want 3, nil, %q", n, err, b[:n], "llo")
+	}
+	d, err := fsys.Open("d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Read(b); !errors.Is(err, fs.ErrInvalid) {
+		t.Errorf("Read(dir) = %v, want ErrInvalid", err)
+	}
+	if _, err := fsys.ReadDir("d/f"); !errors.Is(err, fs.ErrInvalid) {
+		t.Errorf("ReadDir(file) = %v, want ErrInvalid", err)
+	}
+}
+
+type seekFS struct{ t *Tree }
+
+func (f seekFS) Open(name string) (fs.File, error) {
+	return f.t.OpenFile(name, func(n *Node) (io.ReadCloser, error) {
+		return seekCloser{strings.NewReader(n.Data.(string))}, nil
+	})
+}
+func (f seekFS) Stat(name string) (fs.FileInfo, error)      { return f.t.Stat(name) }
+func (f seekFS) ReadDir(name string) ([]fs.DirEntry, error) { return f.t.ReadDir(name) }

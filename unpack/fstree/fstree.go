@@ -1,5 +1,5 @@
-// Package fstree is the in-memory directory tree the macOS archive readers (xar, cpio, pkg,
-// asar) expose as an fs.FS: names are checked once when added, parents are created on
+// Package fstree is the in-memory directory tree the archive readers (xar, cpio, pkg, asar,
+// cfb, msi) expose as an fs.FS: names are checked once when added, parents are created on
 // demand, duplicates are refused, and the number of nodes is bounded. File contents stay in
 // the archive; the reader supplies them through an Opener.
 package fstree
@@ -28,6 +28,8 @@ type Node struct {
 	Data any
 	// Link is a symbolic link's target, as stored.
 	Link string
+	// Sys is what the node's fs.FileInfo.Sys returns (the reader's own record, or nil).
+	Sys any
 
 	children map[string]*Node
 	sorted   []*Node
@@ -35,16 +37,27 @@ type Node struct {
 
 // Tree is a directory tree with bounded size.
 type Tree struct {
-	root  *Node
-	n     int
-	max   int
-	dirty bool
+	root    *Node
+	n       int
+	max     int
+	dirty   bool
+	dirPerm fs.FileMode
 }
 
 // New returns an empty tree that accepts at most max nodes.
 func New(max int) *Tree {
-	return &Tree{root: &Node{Name: ".", Path: ".", Mode: fs.ModeDir | 0o755, children: map[string]*Node{}}, max: max}
+	return &Tree{root: &Node{Name: ".", Path: ".", Mode: fs.ModeDir | 0o755, children: map[string]*Node{}}, max: max, dirPerm: 0o755}
 }
+
+// SetDirPerm sets the permission bits of the root and of the directories Add creates on
+// demand from now on (0o755 by default).
+func (t *Tree) SetDirPerm(perm fs.FileMode) {
+	t.dirPerm = perm.Perm()
+	t.root.Mode = fs.ModeDir | t.dirPerm
+}
+
+// Root returns the root directory node, so a reader can set its metadata.
+func (t *Tree) Root() *Node { return t.root }
 
 // ErrDuplicate is wrapped when two entries claim one path.
 var ErrDuplicate = errors.New("two entries share one path")
@@ -115,7 +128,7 @@ func (t *Tree) Add(p string, mode fs.FileMode, size int64, mtime time.Time, data
 			return nil, fmt.Errorf("more than %d entries: %w", t.max, unpack.ErrLimit)
 		}
 		t.n++
-		n := &Node{Name: c, Path: strings.Join(parts[:i+1], "/"), Mode: fs.ModeDir | 0o755}
+		n := &Node{Name: c, Path: strings.Join(parts[:i+1], "/"), Mode: fs.ModeDir | t.dirPerm}
 		if last {
 			n.Mode, n.Size, n.ModTime, n.Data = mode, size, mtime, data
 		}
@@ -207,8 +220,22 @@ func (t *Tree) OpenFile(name string, open Opener) (fs.File, error) {
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 	}
+	if rs, ok := rc.(readSeekAtCloser); ok {
+		return &seekFile{file{n: n, rc: rc}, rs}, nil
+	}
 	return &file{n: n, rc: rc}, nil
 }
+
+// errDir is a directory misused as a file or the reverse; it is an fs.ErrInvalid.
+type errDir string
+
+func (e errDir) Error() string        { return string(e) }
+func (e errDir) Is(target error) bool { return target == fs.ErrInvalid }
+
+const (
+	errIsDir  errDir = "is a directory"
+	errNotDir errDir = "not a directory"
+)
 
 // Stat implements fs.StatFS.
 func (t *Tree) Stat(name string) (fs.FileInfo, error) {
@@ -232,7 +259,7 @@ func (t *Tree) ReadDir(name string) ([]fs.DirEntry, error) {
 		return nil, &fs.PathError{Op: "readdir", Path: name, Err: fs.ErrNotExist}
 	}
 	if !n.Mode.IsDir() {
-		return nil, &fs.PathError{Op: "readdir", Path: name, Err: errors.New("not a directory")}
+		return nil, &fs.PathError{Op: "readdir", Path: name, Err: errNotDir}
 	}
 	cs := t.children(n)
 	out := make([]fs.DirEntry, len(cs))
@@ -251,7 +278,7 @@ func (i info) Mode() fs.FileMode          { return i.n.Mode }
 func (i info) Type() fs.FileMode          { return i.n.Mode.Type() }
 func (i info) ModTime() time.Time         { return i.n.ModTime }
 func (i info) IsDir() bool                { return i.n.Mode.IsDir() }
-func (i info) Sys() any                   { return nil }
+func (i info) Sys() any                   { return i.n.Sys }
 func (i info) Info() (fs.FileInfo, error) { return i, nil }
 func (i info) String() string             { return fs.FormatFileInfo(i) }
 
@@ -264,6 +291,22 @@ func (f *file) Stat() (fs.FileInfo, error) { return info{f.n}, nil }
 func (f *file) Read(b []byte) (int, error) { return f.rc.Read(b) }
 func (f *file) Close() error               { return f.rc.Close() }
 
+type readSeekAtCloser interface {
+	io.ReadCloser
+	io.ReaderAt
+	io.Seeker
+}
+
+// seekFile is a file whose content the Opener gave with random access; fs.File users
+// (http.FS, io.SectionReader) may use it.
+type seekFile struct {
+	file
+	rs readSeekAtCloser
+}
+
+func (f *seekFile) ReadAt(b []byte, off int64) (int, error)   { return f.rs.ReadAt(b, off) }
+func (f *seekFile) Seek(off int64, whence int) (int64, error) { return f.rs.Seek(off, whence) }
+
 type dirFile struct {
 	t   *Tree
 	n   *Node
@@ -272,7 +315,7 @@ type dirFile struct {
 
 func (d *dirFile) Stat() (fs.FileInfo, error) { return info{d.n}, nil }
 func (d *dirFile) Read([]byte) (int, error) {
-	return 0, &fs.PathError{Op: "read", Path: d.n.Path, Err: errors.New("is a directory")}
+	return 0, &fs.PathError{Op: "read", Path: d.n.Path, Err: errIsDir}
 }
 func (d *dirFile) Close() error { return nil }
 
