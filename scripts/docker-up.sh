@@ -56,14 +56,18 @@ if ! command -v fuser >/dev/null 2>&1; then
 fi
 if ((${#missing[@]} > 0)); then
 	log "installing ${missing[*]}"
-	if ! apt-cache show "${missing[0]}" >/dev/null 2>&1; then
-		wait_dpkg || true
-		apt-get update -o DPkg::Lock::Timeout=600
-	fi
+	# A fresh machine's package lists may be missing or stale: update once before installing.
+	wait_dpkg || true
+	apt-get update -o DPkg::Lock::Timeout=600
 	apt_install "${missing[@]}"
 fi
 
 if ! pgrep -x dockerd >/dev/null 2>&1; then
+	# A dockerd killed with its session leaves its pid file behind; a stale one stops the
+	# next start.
+	if [ -f /var/run/docker.pid ] && ! kill -0 "$(cat /var/run/docker.pid)" 2>/dev/null; then
+		rm -f /var/run/docker.pid
+	fi
 	log "starting dockerd"
 	# setsid: the engine must outlive the shell (and process group) that started it.
 	setsid dockerd >/var/log/dockerd.log 2>&1 </dev/null &
