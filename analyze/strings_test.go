@@ -51,3 +51,28 @@ func TestEndpointScannerSkip(t *testing.T) {
 		t.Errorf("Endpoints(skip cert) = %q, want %q", got, want)
 	}
 }
+
+// FuzzEndpointScanner: any byte stream, split anywhere, yields the same bounded, sorted
+// endpoints and never panics.
+func FuzzEndpointScanner(f *testing.F) {
+	f.Add([]byte("https://api.acme-softphone.test/v1/update"), 3)
+	f.Add(utf16le("http://cdn.mallory.invalid/p.ico c2.beacon.invalid"), 1)
+	f.Fuzz(func(t *testing.T, in []byte, step int) {
+		if step <= 0 {
+			step = 1
+		}
+		whole := newEndpointScanner()
+		whole.Write(in)
+		split := newEndpointScanner()
+		for i := 0; i < len(in); i += step {
+			split.Write(in[i:min(i+step, len(in))])
+		}
+		a, b := whole.Endpoints(), split.Endpoints()
+		if !reflect.DeepEqual(a, b) {
+			t.Fatalf("Endpoints differ by write size: %q vs %q", a, b)
+		}
+		if len(a) > MaxEndpointsFile {
+			t.Fatalf("%d endpoints, over the cap", len(a))
+		}
+	})
+}

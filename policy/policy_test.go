@@ -95,3 +95,20 @@ func TestGlob(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParse: any YAML either parses into a policy whose Apply never panics, or is a
+// configuration error.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte("fail-on: high\nallow:\n  - rule: sig.untrusted\n    path: \"a/**\"\n    reason: r\n    expires: 2026-01-01\n"))
+	f.Add([]byte("severity:\n  sig.padding: low\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := Parse(data)
+		if err != nil {
+			if !errors.Is(err, ErrConfig) {
+				t.Fatalf("Parse error %v does not wrap ErrConfig", err)
+			}
+			return
+		}
+		p.Apply([]rules.Finding{{Rule: rules.SigUntrusted, Path: "a/b", Evidence: map[string]any{"sha256": "x", "name": "a.test"}}}, time.Unix(0, 0))
+	})
+}
