@@ -124,11 +124,25 @@ func (a *Analyzer) Installer(ctx context.Context, p string) (*inventory.Inventor
 
 	// The installer's own entry: hashed from the file on disk, facts from the file itself.
 	self := inventory.Entry{Path: inventory.InstallerPath, Size: size, Kind: classify(p, head)}
-	sum, err := hashReader(io.NewSectionReader(f, 0, size))
-	if err != nil {
-		return nil, fmt.Errorf("hashing %q: %w", p, err)
+	// The installer's own hash runs beside the walk: on two cores it would otherwise add its
+	// whole time before decompression starts.
+	type hashResult struct {
+		sum string
+		err error
 	}
-	self.SHA256 = sum
+	selfHash := make(chan hashResult, 1)
+	go func() {
+		sum, err := hashReader(io.NewSectionReader(f, 0, size))
+		selfHash <- hashResult{sum, err}
+	}()
+	waitHash := func() error {
+		h := <-selfHash
+		if h.err != nil {
+			return fmt.Errorf("hashing %q: %w", p, h.err)
+		}
+		self.SHA256 = h.sum
+		return nil
+	}
 
 	c, err := openContainer(a, f, size, p, head, filepath.Dir(p))
 	if err != nil {
@@ -164,6 +178,9 @@ func (a *Analyzer) Installer(ctx context.Context, p string) (*inventory.Inventor
 		}
 	default:
 		return nil, fmt.Errorf("%s: %w", p, ErrNotInstaller)
+	}
+	if err := waitHash(); err != nil {
+		return nil, err
 	}
 	inv.Entries = append(r.entries, self)
 	inv.CustomActions = append(inv.CustomActions, r.cas...)

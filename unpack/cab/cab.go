@@ -5,7 +5,7 @@
 // cbCFData) and the PREV/NEXT cabinet names, CFFOLDER, CFFILE and CFDATA with its checksum,
 // which is verified whenever it is non-zero. Folders are stored ("none"), MSZIP (each CFDATA is
 // "CK" followed by a complete raw deflate stream whose dictionary is the previous 32 KiB of the
-// folder's output, decoded with klauspost/compress/flate: see BenchmarkMSZIP), LZX or Quantum,
+// folder's output, decoded in parallel by the sibling package mszip), LZX or Quantum,
 // decoded by the sibling packages lzx and quantum; other typeCompress values report
 // unpack.ErrUnsupported.
 //

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"runtime"
 	"slices"
 	"sort"
 
@@ -15,6 +16,7 @@ import (
 
 	"github.com/rollgate/rollgate/unpack"
 	"github.com/rollgate/rollgate/unpack/cab/lzx"
+	"github.com/rollgate/rollgate/unpack/cab/mszip"
 	"github.com/rollgate/rollgate/unpack/cab/quantum"
 )
 
@@ -84,10 +86,13 @@ type folderReader struct {
 	budget *budget
 	err    error
 
-	// MSZIP
-	fl   inflater
-	br   bytes.Reader
-	hist []byte
+	// MSZIP: mz decodes blocks from mzFirst on, several at a time (package mszip); fl, br and
+	// hist are the sequential decoder the benchmarks compare it with (newInflater set).
+	mz      *mszip.Reader
+	mzFirst int
+	fl      inflater
+	br      bytes.Reader
+	hist    []byte
 
 	// Quantum: one CFDATA block at a time (its frames end with padding only the block
 	// boundary tells apart).
@@ -110,7 +115,11 @@ func (r *Reader) newFolderReader(f *folder, b *budget) (*folderReader, error) {
 	switch f.method {
 	case compNone:
 	case compMSZIP:
-		fr.hist = make([]byte, 0, mszipHistCap)
+		if newInflater == nil {
+			fr.startMSZIP(0, nil)
+		} else {
+			fr.hist = make([]byte, 0, mszipHistCap)
+		}
 	case compQuantum:
 		if f.window < quantum.MinWindowBits || f.window > quantum.MaxWindowBits {
 			return nil, &unpack.FormatError{Format: "cab", Offset: -1,
@@ -189,22 +198,69 @@ func (f *folder) ckptInterval() int {
 	return max(checkpointEvery, (len(f.blocks)+maxFolderCkpts-1)/maxFolderCkpts)
 }
 
-// checkpoint records where MSZIP decoding can restart: before block fr.next, with the last
-// 32 KiB of output. File.Open uses it to avoid decoding the folder from its start.
-func (fr *folderReader) checkpoint() {
+// checkpoint records where MSZIP decoding can restart: before block next, with the last
+// 32 KiB of output that hist returns. File.Open uses it to avoid decoding the folder from its
+// start.
+func (fr *folderReader) checkpoint(next int, hist func() []byte) {
 	f, r := fr.f, fr.r
-	if fr.next == 0 || fr.next%f.ckptInterval() != 0 {
+	if next == 0 || next >= len(f.blocks) || next%f.ckptInterval() != 0 {
 		return
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	i, found := slices.BinarySearchFunc(f.ckpts, fr.next, func(c checkpoint, b int) int { return c.block - b })
+	i, found := slices.BinarySearchFunc(f.ckpts, next, func(c checkpoint, b int) int { return c.block - b })
 	if found || r.ckptBytes+mszipWindow > MaxCheckpoints {
 		return
 	}
-	hist := slices.Clone(fr.hist[len(fr.hist)-min(len(fr.hist), mszipWindow):])
-	r.ckptBytes += int64(len(hist))
-	f.ckpts = slices.Insert(f.ckpts, i, checkpoint{block: fr.next, hist: hist})
+	h := hist()
+	h = slices.Clone(h[len(h)-min(len(h), mszipWindow):])
+	r.ckptBytes += int64(len(h))
+	f.ckpts = slices.Insert(f.ckpts, i, checkpoint{block: next, hist: h})
+}
+
+// mszipWorkers is how many goroutines decode MSZIP blocks; 0 means GOMAXPROCS.
+var mszipWorkers = 0
+
+// startMSZIP starts the parallel MSZIP decoder at block first, after the output dict.
+func (fr *folderReader) startMSZIP(first int, dict []byte) {
+	workers := mszipWorkers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	fr.mzFirst = first
+	fr.mz = mszip.NewReaderDict(&mszipBlocks{fr: fr, next: first}, fr.f.info.Size-fr.f.starts[first], workers, dict)
+}
+
+// mszipBlocks hands the folder's CFDATA payloads, checked, to the MSZIP decoder.
+type mszipBlocks struct {
+	fr   *folderReader
+	next int
+}
+
+func (s *mszipBlocks) Next() ([]byte, int, error) {
+	if s.next >= len(s.fr.f.blocks) {
+		return nil, 0, io.EOF
+	}
+	p, err := s.fr.payload(s.next)
+	if err != nil {
+		return nil, 0, err
+	}
+	s.next++
+	return p, int(s.fr.f.blocks[s.next-1].uncomp), nil
+}
+
+// mszipErr places an error of the MSZIP decoder on its block.
+func (fr *folderReader) mszipErr(err error) error {
+	var e *mszip.Error
+	if !errors.As(err, &e) {
+		return err // from payload: already placed
+	}
+	if i := fr.mzFirst + e.Block; i < len(fr.f.blocks) {
+		fe := fr.blockErr(fr.f.blocks[i].span, "MSZIP: "+e.Msg).(*unpack.FormatError)
+		fe.Err = e.Err
+		return fe
+	}
+	return &unpack.FormatError{Format: "cab", Offset: -1, Msg: fmt.Sprintf("folder %d: MSZIP: %s", fr.f.index, e.Msg), Err: e.Err}
 }
 
 // restart returns a reader of an MSZIP folder positioned at its last restart point at or
@@ -220,7 +276,12 @@ func (r *Reader) restart(f *folder, off int64) *folderReader {
 		return nil
 	}
 	c := f.ckpts[i-1]
-	fr := &folderReader{r: r, f: f, hist: make([]byte, 0, mszipHistCap), next: c.block, pos: f.starts[c.block]}
+	fr := &folderReader{r: r, f: f, next: c.block, pos: f.starts[c.block]}
+	if newInflater == nil {
+		fr.startMSZIP(c.block, c.hist)
+		return fr
+	}
+	fr.hist = make([]byte, 0, mszipHistCap)
 	fr.hist = append(fr.hist, c.hist...)
 	return fr
 }
@@ -240,7 +301,7 @@ func (fr *folderReader) decodeBlock() error {
 		}
 		fr.out = p
 	case compMSZIP:
-		fr.checkpoint()
+		fr.checkpoint(fr.next, func() []byte { return fr.hist })
 		if len(p) < 2 || p[0] != 'C' || p[1] != 'K' {
 			return fr.blockErr(b.span, "MSZIP block lacks the CK signature")
 		}
@@ -296,6 +357,25 @@ func (fr *folderReader) Read(p []byte) (int, error) {
 	}
 	if len(p) == 0 {
 		return 0, nil
+	}
+	if fr.mz != nil {
+		if rem := fr.f.info.Size - fr.pos; int64(len(p)) > rem {
+			p = p[:rem]
+		}
+		n, err := fr.mz.Read(p)
+		fr.pos += int64(n)
+		if e := fr.budget.spend(n); e != nil {
+			fr.err = e
+			return n, e
+		}
+		if k, ok := fr.mz.Boundary(); ok {
+			fr.checkpoint(fr.mzFirst+k, fr.mz.History)
+		}
+		if err != nil && err != io.EOF {
+			fr.err = fr.mszipErr(err)
+			return n, fr.err
+		}
+		return n, err
 	}
 	if fr.inner != nil {
 		if rem := fr.f.info.Size - fr.pos; int64(len(p)) > rem {
@@ -546,8 +626,11 @@ func (r *Reader) Walk(fn func(path string, size int64, rd io.Reader) error) erro
 	return errors.Join(unsupported...)
 }
 
-// newInflater makes the MSZIP deflate decoder; BenchmarkMSZIP measures both candidates.
-var newInflater = newKlauspostInflater
+// newInflater, when set, makes MSZIP folders decode sequentially with that flate reader
+// instead of package mszip's parallel decoder: BenchmarkMSZIP compares the candidates.
+// Package mszip's BenchmarkMSZIPParallel measured (2 cores): mszip 1 worker 265 MB per CPU
+// second, klauspost 199, stdlib 127; with 2 workers the wall time halves.
+var newInflater func(r io.Reader, dict []byte) inflater
 
 func newStdInflater(r io.Reader, dict []byte) inflater {
 	return flate.NewReaderDict(r, dict).(inflater)

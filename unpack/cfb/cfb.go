@@ -570,6 +570,10 @@ func (s *Stream) ReadAt(p []byte, off int64) (int, error) {
 				return n + m, err
 			}
 		} else {
+			// Runs of consecutive sectors are read with one call.
+			for end := idx; chunk < int64(len(p)-n) && end+1 < int64(len(s.sectors)) && s.sectors[end+1] == s.sectors[end]+1; end++ {
+				chunk = min(chunk+s.unit, int64(len(p)-n))
+			}
 			fo := s.r.sectorOffset(sec) + within
 			m, err = s.r.r.ReadAt(p[n:n+int(chunk)], fo)
 			if m < int(chunk) {
