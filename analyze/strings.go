@@ -25,6 +25,10 @@ var (
 // plus the reserved test names. A longer list mostly adds false positives from code symbols.
 const tlds = `com|net|org|io|info|biz|co|me|app|dev|cloud|online|site|xyz|top|club|ru|cn|de|uk|us|fr|jp|kr|nl|br|in|it|pl|es|se|ch|au|ca|eu|tk|cc|tv|ws|su|ir|kp|onion|invalid|test|example|localhost`
 
+// reverseDNS are first labels that mark reverse-DNS identifiers (bundle ids, entitlement
+// keys, Java packages) rather than host names.
+var reverseDNS = map[string]bool{"com": true, "org": true, "net": true, "io": true, "edu": true, "gov": true}
+
 // endpointScanner extracts URLs and host names from printable ASCII and UTF-16LE runs of a
 // byte stream, in a single pass and bounded memory. It is an io.Writer so it can sit in an
 // io.MultiWriter beside the hash.
@@ -110,7 +114,11 @@ func (s *endpointScanner) scan(str string, at int64) {
 		if loc[0] > 0 && (str[loc[0]-1] == '@' || str[loc[0]-1] == '.') {
 			continue
 		}
-		s.add(strings.ToLower(str[loc[0]:loc[1]]), at+int64(loc[0]))
+		host := strings.ToLower(str[loc[0]:loc[1]])
+		if first, _, _ := strings.Cut(host, "."); reverseDNS[first] {
+			continue // com.apple.security.app: an identifier, not a host
+		}
+		s.add(host, at+int64(loc[0]))
 	}
 }
 

@@ -26,6 +26,7 @@ func TestEndpointScanner(t *testing.T) {
 		{"dll names are not hosts", []byte("kernel32.dll ffmpeg.dll version.dll"), nil},
 		{"short runs ignored", []byte("a.io\x00"), nil},
 		{"url host not repeated", []byte("see https://x.example.com/a and x.example.com"), []string{"https://x.example.com/a", "x.example.com"}},
+		{"reverse-DNS identifiers are not hosts", []byte("com.apple.security.app-sandbox com.acme.softphone"), nil},
 		{"trailing punctuation", []byte("(http://a.acme.test/x)."), []string{"http://a.acme.test/x"}},
 	}
 	for _, tt := range tests {
