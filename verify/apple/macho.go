@@ -99,15 +99,8 @@ var codeFlagNames = []struct {
 
 const flagAdhoc = 0x2
 
-// Options configure a Verifier. The zero value is strict: the system roots, no extra trust.
-type Options struct {
-	// Roots are the trusted roots; nil means the system pool.
-	Roots *x509.CertPool
-	// ExtraRoots are added to Roots (the CLI's --trust-roots).
-	ExtraRoots []*x509.Certificate
-	// Now returns the time chains are checked at when there is no valid timestamp.
-	Now func() time.Time
-}
+// Options configure a Verifier; see trust.Options. The zero value is strict.
+type Options = trust.Options
 
 // Verifier checks Apple code signatures against one trust set. Safe for concurrent use.
 type Verifier struct {
@@ -118,15 +111,11 @@ type Verifier struct {
 // NewVerifier builds a Verifier; it fails when no trust set can be formed (no Roots, no
 // system pool and no ExtraRoots).
 func NewVerifier(opts Options) (*Verifier, error) {
-	pool, err := trust.NewPool(opts.Roots, opts.ExtraRoots)
+	set, err := trust.NewSet(opts)
 	if err != nil {
 		return nil, fmt.Errorf("apple: %w", err)
 	}
-	now := opts.Now
-	if now == nil {
-		now = time.Now
-	}
-	return &Verifier{roots: pool, now: now}, nil
+	return &Verifier{roots: set.Roots, now: set.Now}, nil
 }
 
 // defaultVerifier uses the system roots (or an empty pool when there are none, so every

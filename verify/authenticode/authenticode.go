@@ -58,16 +58,8 @@ const (
 	maxPEMBytes = 16 << 20
 )
 
-// Options configure a Verifier. The zero value is strict: the system roots, no extra trust.
-type Options struct {
-	// Roots are the trusted roots; nil means the system pool.
-	Roots *x509.CertPool
-	// ExtraRoots are added to Roots (the CLI's --trust-roots).
-	ExtraRoots []*x509.Certificate
-	// Now returns the time chains are checked at when there is no valid timestamp; nil means
-	// time.Now.
-	Now func() time.Time
-}
+// Options configure a Verifier; see trust.Options. The zero value is strict.
+type Options = trust.Options
 
 // Verifier checks Authenticode signatures against one trust set. It is safe for concurrent use.
 type Verifier struct {
@@ -78,15 +70,11 @@ type Verifier struct {
 // NewVerifier builds a Verifier. It fails when no trust set can be formed: Roots is nil, the
 // system pool cannot be loaded and no ExtraRoots are given.
 func NewVerifier(opts Options) (*Verifier, error) {
-	pool, err := trust.NewPool(opts.Roots, opts.ExtraRoots)
+	set, err := trust.NewSet(opts)
 	if err != nil {
 		return nil, fmt.Errorf("authenticode: %w", err)
 	}
-	now := opts.Now
-	if now == nil {
-		now = time.Now
-	}
-	return &Verifier{roots: pool, now: now}, nil
+	return &Verifier{roots: set.Roots, now: set.Now}, nil
 }
 
 // LoadPEM reads every CERTIFICATE block of a PEM file (the --trust-roots file). A file with no

@@ -88,3 +88,35 @@ func Describe(err error, fromTimestamp bool, at time.Time) string {
 	}
 	return fmt.Sprintf("chain %s: %v", when, err)
 }
+
+// Options configure a verifier's trust set. The zero value is strict: the system roots, no
+// extra trust, the current time.
+type Options struct {
+	// Roots are the trusted roots; nil means the system pool.
+	Roots *x509.CertPool
+	// ExtraRoots are added to Roots (the CLI's --trust-roots).
+	ExtraRoots []*x509.Certificate
+	// Now returns the time chains are checked at when there is no valid timestamp; nil means
+	// time.Now.
+	Now func() time.Time
+}
+
+// Set is a resolved trust set.
+type Set struct {
+	Roots *x509.CertPool
+	Now   func() time.Time
+}
+
+// NewSet resolves opts; it fails when no trust set can be formed (no Roots, no system pool
+// and no ExtraRoots).
+func NewSet(opts Options) (*Set, error) {
+	pool, err := NewPool(opts.Roots, opts.ExtraRoots)
+	if err != nil {
+		return nil, err
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Set{Roots: pool, Now: now}, nil
+}
