@@ -26,6 +26,9 @@ const MaxFileSize = 256 << 20
 // ErrNotFound: no baseline in the folder has the product's identity.
 var ErrNotFound = errors.New("no baseline for this product")
 
+// ErrCollision: another product's baseline already has this file name.
+var ErrCollision = errors.New("baseline file name taken by another product")
+
 // Baseline is one known-good release.
 type Baseline struct {
 	Schema    string               `json:"schema"`
@@ -121,6 +124,11 @@ func Write(dir string, b *Baseline) (string, error) {
 		return "", err
 	}
 	p := filepath.Join(dir, FileName(b.Product.Identity))
+	// Identities that differ only in characters FileName folds share a file name: never let
+	// one product's baseline replace another's.
+	if old, err := Read(p); err == nil && old.Product.Identity != b.Product.Identity {
+		return "", fmt.Errorf("%w: %s holds the baseline of %q, not %q", ErrCollision, p, old.Product.Identity, b.Product.Identity)
+	}
 	tmp, err := os.CreateTemp(dir, ".baseline-*")
 	if err != nil {
 		return "", err

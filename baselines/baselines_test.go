@@ -81,3 +81,21 @@ func TestProfileDeterministic(t *testing.T) {
 		t.Errorf("Profile kept duplicates: %+v", p)
 	}
 }
+
+func TestWriteRefusesCollision(t *testing.T) {
+	dir := t.TempDir()
+	a := &inventory.Inventory{Product: inventory.Product{Identity: "msi-name:Acme Phone"}}
+	b := &inventory.Inventory{Product: inventory.Product{Identity: "msi-name:Acme_Phone"}}
+	if FileName(a.Product.Identity) != FileName(b.Product.Identity) {
+		t.Fatal("test needs two identities with one file name")
+	}
+	if _, err := Write(dir, New(a, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Write(dir, New(b, nil)); !errors.Is(err, ErrCollision) {
+		t.Errorf("Write(colliding identity) = %v, want ErrCollision", err)
+	}
+	if _, err := Write(dir, New(a, nil)); err != nil {
+		t.Errorf("Write(same identity again) = %v, want nil", err)
+	}
+}
