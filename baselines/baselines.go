@@ -52,7 +52,7 @@ func Profile(b *inventory.Behaviour) *inventory.Behaviour {
 		return nil
 	}
 	p := &inventory.Behaviour{Ran: b.Ran, Reason: b.Reason}
-	p.Network = dedupe(b.Network, func(e inventory.NetEvent) inventory.NetEvent { e.MS = 0; return e })
+	p.Network = dedupe(b.Network, func(e inventory.NetEvent) inventory.NetEvent { e.MS, e.Bytes = 0, 0; return e })
 	p.DLLLoads = dedupe(b.DLLLoads, func(e inventory.DLLLoad) inventory.DLLLoad { return e })
 	p.Processes = dedupe(b.Processes, func(e inventory.Process) inventory.Process { return e })
 	p.FileWrites = dedupe(b.FileWrites, func(e inventory.FileWrite) inventory.FileWrite { return e })

@@ -24,6 +24,8 @@ type NetEvent struct {
 	SNI   string `json:"sni,omitempty"`
 	HTTP  string `json:"http,omitempty"` // request line
 	Host  string `json:"host,omitempty"` // HTTP Host header
+	// Bytes is a datagram's payload length (UDP).
+	Bytes int `json:"bytes,omitempty"`
 }
 
 // DLLLoad is one module a process loaded.

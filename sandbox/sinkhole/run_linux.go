@@ -435,7 +435,7 @@ func (r *runner) onUDP(req *udp.ForwarderRequest) bool {
 	dst := netip.AddrPortFrom(toAddr(id.LocalAddress), id.LocalPort)
 	pool := poolOf(dst.Port())
 	if !r.acquire(pool) {
-		r.recordUDP(dst)
+		r.recordUDP(dst, 0) // over the limit: not read, length unknown
 		return true
 	}
 	var wq waiter.Queue
@@ -467,7 +467,7 @@ func (r *runner) serveUDP(conn net.Conn, dst netip.AddrPort) {
 			return
 		}
 		if dst.Port() != 53 {
-			r.recordUDP(dst)
+			r.recordUDP(dst, n)
 			continue
 		}
 		resp, q := r.names.serveDNS(buf[:n], true)
@@ -479,8 +479,8 @@ func (r *runner) serveUDP(conn net.Conn, dst netip.AddrPort) {
 	}
 }
 
-func (r *runner) recordUDP(dst netip.AddrPort) {
-	ev := inventory.NetEvent{Proto: ProtoUDP, Addr: addrString(dst.Addr()), Port: int(dst.Port())}
+func (r *runner) recordUDP(dst netip.AddrPort, n int) {
+	ev := inventory.NetEvent{Proto: ProtoUDP, Addr: addrString(dst.Addr()), Port: int(dst.Port()), Bytes: n}
 	r.attribute(&ev, dst.Addr())
 	r.emit(ev)
 }

@@ -250,7 +250,7 @@ func TestNamespaceChild(t *testing.T) {
 		{Proto: ProtoDNS, Name: name, QType: "A", Addr: "203.0.113.53", Port: 53},
 		{Proto: ProtoTCP, Name: name, Addr: resolved.String(), Port: 443, SNI: name},
 		{Proto: ProtoTCP, Name: name, Addr: "198.51.100.23", Port: 8443, HTTP: "GET /beacon?id=7 HTTP/1.1", Host: name},
-		{Proto: ProtoUDP, Addr: "203.0.113.5", Port: 53535},
+		{Proto: ProtoUDP, Addr: "203.0.113.5", Port: 53535, Bytes: len("beacon")},
 		{Proto: ProtoTCP, Addr: "203.0.113.80", Port: 25},
 		{Proto: ProtoICMP, Addr: "203.0.113.7"},
 	}
