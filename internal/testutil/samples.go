@@ -37,3 +37,13 @@ func Sample(t testing.TB, rel string) string {
 	}
 	return p
 }
+
+// ReadSample returns the bytes of one sample.
+func ReadSample(t testing.TB, rel string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(Sample(t, rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

@@ -18,14 +18,7 @@ import (
 
 var samples = []string{"msi/relic-dummy.msi", "msi/osslsigncode-unsigned.msi"}
 
-func readSample(t testing.TB, rel string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(testutil.Sample(t, rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+func readSample(t testing.TB, rel string) []byte { return testutil.ReadSample(t, rel) }
 
 func open(t testing.TB, b []byte) *Reader {
 	t.Helper()

@@ -210,20 +210,6 @@ func FuzzDMG(f *testing.F) {
 		if err != nil {
 			return
 		}
-		fs.WalkDir(im, ".", func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return nil
-			}
-			if !fs.ValidPath(p) {
-				t.Fatalf("invalid path %q", p)
-			}
-			if d.Type().IsRegular() {
-				if f, err := im.Open(p); err == nil {
-					io.Copy(io.Discard, io.LimitReader(f, 1<<20))
-					f.Close()
-				}
-			}
-			return nil
-		})
+		testutil.WalkRead(t, im, 1<<20)
 	})
 }

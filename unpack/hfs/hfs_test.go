@@ -257,21 +257,7 @@ func FuzzHFS(f *testing.F) {
 		if err != nil {
 			return
 		}
-		fs.WalkDir(v, ".", func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return nil
-			}
-			if !fs.ValidPath(p) {
-				t.Fatalf("invalid path %q", p)
-			}
-			if d.Type().IsRegular() {
-				if f, err := v.Open(p); err == nil {
-					io.Copy(io.Discard, io.LimitReader(f, 1<<20))
-					f.Close()
-				}
-			}
-			return nil
-		})
+		testutil.WalkRead(t, v, 1<<20)
 	})
 }
 

@@ -27,14 +27,7 @@ import (
 
 var samples = []string{"msi/relic-dummy.msi", "msi/osslsigncode-unsigned.msi"}
 
-func readSample(t testing.TB, rel string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(testutil.Sample(t, rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+func readSample(t testing.TB, rel string) []byte { return testutil.ReadSample(t, rel) }
 
 func newReader(b []byte, dir fs.FS) (*Package, error) {
 	return NewReader(bytes.NewReader(b), int64(len(b)), dir)

@@ -18,20 +18,7 @@ import (
 	"github.com/ulikunitz/xz"
 )
 
-func openPkg(t testing.TB, p string) *Reader {
-	t.Helper()
-	f, err := os.Open(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.Close() })
-	st, _ := f.Stat()
-	r, err := NewReader(f, st.Size())
-	if err != nil {
-		t.Fatalf("NewReader(%q) = %v", p, err)
-	}
-	return r
-}
+func openPkg(t testing.TB, p string) *Reader { return testutil.Open(t, p, NewReader) }
 
 func fixture(name string) string {
 	_, file, _, _ := runtime.Caller(0)

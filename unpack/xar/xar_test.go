@@ -23,20 +23,7 @@ import (
 	"github.com/rollgate/rollgate/unpack"
 )
 
-func open(t testing.TB, p string) *Reader {
-	t.Helper()
-	f, err := os.Open(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.Close() })
-	st, _ := f.Stat()
-	r, err := NewReader(f, st.Size())
-	if err != nil {
-		t.Fatalf("NewReader(%q) = %v", p, err)
-	}
-	return r
-}
+func open(t testing.TB, p string) *Reader { return testutil.Open(t, p, NewReader) }
 
 func TestSampleRelicDummy(t *testing.T) {
 	r := open(t, testutil.Sample(t, "pkg/relic-dummy.pkg"))

@@ -34,11 +34,7 @@ var hostileSamples = []string{
 // broken (the hostile samples).
 func loadCab(t testing.TB, rel string, lenient bool) *cabtest.Cab {
 	t.Helper()
-	b, err := os.ReadFile(testutil.Sample(t, rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := cabtest.Parse(b)
+	c, err := cabtest.Parse(testutil.ReadSample(t, rel))
 	if err != nil && (c == nil || !lenient) {
 		t.Fatalf("cabtest.Parse(%q) = %v", rel, err)
 	}
