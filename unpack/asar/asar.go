@@ -346,16 +346,5 @@ func (ar *Reader) ReadDir(name string) ([]fs.DirEntry, error) { return ar.tree.R
 
 // Walk implements unpack.Walker: packed regular files in data order.
 func (ar *Reader) Walk(fn func(path string, size int64, r io.Reader) error) error {
-	for _, n := range ar.files {
-		rc, err := ar.open(n)
-		if err != nil {
-			return err
-		}
-		err = fn(n.Path, n.Size, rc)
-		rc.Close()
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return fstree.Walk(ar.files, ar.open, fn)
 }

@@ -363,3 +363,20 @@ func (e *exact) Read(b []byte) (int, error) {
 	}
 	return n, err
 }
+
+// Walk streams nodes in the given (storage) order through open, for a reader's
+// unpack.Walker: each file is opened, handed to fn, and closed before the next.
+func Walk(nodes []*Node, open Opener, fn func(path string, size int64, r io.Reader) error) error {
+	for _, n := range nodes {
+		rc, err := open(n)
+		if err != nil {
+			return fmt.Errorf("opening %q: %w", n.Path, err)
+		}
+		err = fn(n.Path, n.Size, rc)
+		rc.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

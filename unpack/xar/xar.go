@@ -679,18 +679,7 @@ func (xr *Reader) ReadDir(name string) ([]fs.DirEntry, error) { return xr.tree.R
 
 // Walk implements unpack.Walker: every regular file in heap order.
 func (xr *Reader) Walk(fn func(path string, size int64, r io.Reader) error) error {
-	for _, n := range xr.files {
-		rc, err := xr.open(n)
-		if err != nil {
-			return fmt.Errorf("opening %q: %w", n.Path, err)
-		}
-		err = fn(n.Path, n.Size, rc)
-		rc.Close()
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return fstree.Walk(xr.files, xr.open, fn)
 }
 
 // Files returns the regular files' paths in heap order.
