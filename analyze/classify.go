@@ -15,7 +15,7 @@ const headSize = 4096
 var scriptExt = map[string]bool{
 	".ps1": true, ".psm1": true, ".psd1": true, ".vbs": true, ".vbe": true, ".js": true, ".jse": true,
 	".wsf": true, ".wsh": true, ".bat": true, ".cmd": true, ".sh": true, ".command": true, ".py": true,
-	".pl": true, ".rb": true, ".applescript": true, ".scpt": true, ".hta": true, ".lnk": false,
+	".pl": true, ".rb": true, ".applescript": true, ".scpt": true, ".hta": true,
 }
 
 // classify decides an entry's kind from its first bytes and its name. Content wins over the

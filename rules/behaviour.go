@@ -36,7 +36,7 @@ func Behaviour(base, cand *inventory.Behaviour, shipped *inventory.Inventory, al
 			map[string]any{"proto": ev.Proto, "name": ev.Name, "addr": ev.Addr, "port": ev.Port, "sni": ev.SNI, "http": ev.HTTP, "host": ev.Host, "qtype": ev.QType})
 	}
 
-	shippedTails := shippedWindowsTails(shipped)
+	landed := shippedPaths(shipped)
 	baseLoads := map[string]bool{}
 	if base != nil {
 		for _, l := range base.DLLLoads {
@@ -50,7 +50,7 @@ func Behaviour(base, cand *inventory.Behaviour, shipped *inventory.Inventory, al
 			continue
 		}
 		seen[n] = true
-		isShipped := shippedTails.has(n)
+		isShipped := landed.has(n)
 		newPath := base != nil && !baseLoads[n]
 		if isShipped && !newPath {
 			continue
@@ -74,7 +74,7 @@ func Behaviour(base, cand *inventory.Behaviour, shipped *inventory.Inventory, al
 	seen = map[string]bool{}
 	for _, w := range cand.FileWrites {
 		n := winpath.Normalize(w.Path)
-		if seen[n] || baseWrites[n] || shippedTails.inInstallDir(n) {
+		if seen[n] || baseWrites[n] || landed.inInstallDir(n) {
 			continue
 		}
 		seen[n] = true
@@ -176,7 +176,7 @@ type shippedSet struct {
 	dirs  map[string]bool
 }
 
-func shippedWindowsTails(inv *inventory.Inventory) shippedSet {
+func shippedPaths(inv *inventory.Inventory) shippedSet {
 	s := shippedSet{files: map[string]bool{}, dirs: map[string]bool{}}
 	if inv == nil {
 		return s

@@ -56,7 +56,6 @@ type Stream struct {
 	r       *countReader
 	left    int64 // unread data of the current entry
 	pad     int64 // padding after the current entry's data
-	n       int
 	done    bool
 	err     error
 	entries int

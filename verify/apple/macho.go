@@ -392,18 +392,18 @@ func worst(sigs []*inventory.Signature) *inventory.Signature {
 
 // codeDir is a parsed CodeDirectory.
 type codeDir struct {
-	raw                  []byte
-	flags                uint32
-	hashType             uint8
-	hash                 crypto.Hash
-	hashSize             int
-	pageLog2             uint8
-	nSpecial, nCode      uint32
-	hashOff              uint32
-	codeLimit            int64
-	team, ident          string
-	slot                 uint32
-	execSegFlags, cdHash []byte
+	raw             []byte
+	flags           uint32
+	hashType        uint8
+	hash            crypto.Hash
+	hashSize        int
+	pageLog2        uint8
+	nSpecial, nCode uint32
+	hashOff         uint32
+	codeLimit       int64
+	team, ident     string
+	slot            uint32
+	cdHash          []byte
 }
 
 // special returns the hash of special slot n (1-based, stored before hashOff), or nil.
