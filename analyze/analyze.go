@@ -33,34 +33,63 @@ type Verifier interface {
 	VerifyPE(r io.ReaderAt, size int64) (*inventory.Signature, error)
 }
 
-// Options configure an Analyzer. The zero value is usable: no signature checks, GOMAXPROCS
-// workers, the system temporary directory.
+// Options configure an Analyzer. The zero value is refused by New: an analyzer that checks no
+// signatures would let every rule that reads them (sig.padding among them) pass silently.
 type Options struct {
 	Verifier Verifier
 	// MSIVerifier checks an MSI's own signature; see msi.go.
 	MSIVerifier MSIVerifier
 	// AppleVerifier checks Mach-O, pkg and DMG signatures; see apple.go.
 	AppleVerifier AppleVerifier
-	TempDir       string
-	Jobs          int
+	// SkipSignaturesUnsafe builds an analyzer without verifiers: every code entry's
+	// signature reads "not-checked", never "unsigned". For benchmarks and format tests only.
+	SkipSignaturesUnsafe bool
+	// Formats are the container readers tried on the installer and on every file inside
+	// it; a format not listed is inventoried as one opaque file. DefaultFormats lists all.
+	Formats []Format
+	// PostPasses run over the finished inventory with the captured metadata files (the
+	// bundle pass of verify/apple judges app bundles as a whole).
+	PostPasses []PostPass
+	TempDir    string
+	Jobs       int
 	// MaxDepth bounds containers nested in containers.
 	MaxDepth int
 }
 
+// PostPass judges the finished inventory as a whole; captured holds the small metadata files
+// (Info.plist, CodeResources) by inventory path.
+type PostPass func(inv *inventory.Inventory, captured map[string][]byte) error
+
 // Analyzer builds inventories.
 type Analyzer struct {
-	opts Options
+	opts    Options
+	openers map[string]opener
 }
 
-// New returns an Analyzer.
-func New(opts Options) *Analyzer {
+// ErrNoVerifier is returned by New for options that name no signature verifier and do not
+// say SkipSignaturesUnsafe.
+var ErrNoVerifier = errors.New("analyze: no signature verifier configured (set Verifier, MSIVerifier and AppleVerifier, or SkipSignaturesUnsafe)")
+
+// New returns an Analyzer. It refuses options without the three verifiers unless
+// SkipSignaturesUnsafe says so.
+func New(opts Options) (*Analyzer, error) {
+	if !opts.SkipSignaturesUnsafe && (opts.Verifier == nil || opts.MSIVerifier == nil || opts.AppleVerifier == nil) {
+		return nil, ErrNoVerifier
+	}
 	if opts.Jobs <= 0 {
 		opts.Jobs = runtime.GOMAXPROCS(0)
 	}
 	if opts.MaxDepth <= 0 {
 		opts.MaxDepth = unpack.MaxDepth
 	}
-	return &Analyzer{opts: opts}
+	a := &Analyzer{opts: opts, openers: map[string]opener{}}
+	for _, f := range opts.Formats {
+		if f.open == nil {
+			return nil, fmt.Errorf("analyze: format %q has no reader", f.name)
+		}
+		a.openers[f.name] = f.open
+	}
+	return a, nil
 }
 
 // ErrNotInstaller is returned for a file whose format rollgate does not know.
@@ -90,9 +119,6 @@ const MaxCapturedBytes = 1 << 20
 
 // captureNames are the base names of files the bundle post-pass needs the content of.
 var captureNames = map[string]bool{"Info.plist": true, "CodeResources": true}
-
-// postPasses run over the finished inventory with the captured files (see apple.go).
-var postPasses []func(inv *inventory.Inventory, captured map[string][]byte) error
 
 // Installer inventories the installer at p.
 func (a *Analyzer) Installer(ctx context.Context, p string) (*inventory.Inventory, error) {
@@ -185,7 +211,7 @@ func (a *Analyzer) Installer(ctx context.Context, p string) (*inventory.Inventor
 	inv.Entries = append(r.entries, self)
 	inv.CustomActions = append(inv.CustomActions, r.cas...)
 	inv.Sort()
-	for _, pass := range postPasses {
+	for _, pass := range a.opts.PostPasses {
 		if err := pass(inv, r.captured); err != nil {
 			return nil, err
 		}
@@ -343,6 +369,8 @@ func (r *run) codeFacts(e *inventory.Entry, ra io.ReaderAt, size int64, p string
 				e.Error = joinErr(e.Error, "signature: "+err.Error())
 			}
 			e.Signature = sig
+		} else {
+			e.Signature = notChecked()
 		}
 		if scan == nil {
 			scan = newEndpointScanner()
@@ -361,8 +389,15 @@ func (r *run) codeFacts(e *inventory.Entry, ra io.ReaderAt, size int64, p string
 			if err := v.MachOFacts(e, ra, size); err != nil {
 				e.Error = joinErr(e.Error, err.Error())
 			}
+		} else {
+			e.Signature = notChecked()
 		}
 	}
+}
+
+// notChecked is the signature of code analysed without verifiers.
+func notChecked() *inventory.Signature {
+	return &inventory.Signature{State: inventory.SigNotChecked, TrustError: "signatures not checked"}
 }
 
 func joinErr(a, b string) string {

@@ -11,7 +11,6 @@ import (
 	"github.com/rollgate/rollgate/unpack"
 	"github.com/rollgate/rollgate/unpack/asar"
 	"github.com/rollgate/rollgate/unpack/pkg"
-	"github.com/rollgate/rollgate/verify/apple"
 )
 
 // AppleVerifier checks Mach-O code signatures and the signatures of flat packages and disk
@@ -20,12 +19,6 @@ type AppleVerifier interface {
 	MachOFacts(e *inventory.Entry, ra io.ReaderAt, size int64) error
 	VerifyDMG(r io.ReaderAt, size int64) (*inventory.Signature, error)
 	VerifyXar(r io.ReaderAt, size int64) (*inventory.Signature, error)
-}
-
-func init() {
-	openers["xar"] = openPkg
-	openers["asar"] = openAsar
-	postPasses = append(postPasses, apple.Bundles)
 }
 
 // openPkg opens a flat installer package (xar); a plain xar that is no package is refused.
@@ -45,6 +38,8 @@ func openPkg(a *Analyzer, f *os.File, size int64, name string, dir string) (*con
 				return fmt.Errorf("verifying the package signature: %w", err)
 			}
 			self.Signature = sig
+		} else {
+			self.Signature = notChecked()
 		}
 		return nil
 	}

@@ -11,10 +11,6 @@ import (
 // staticOnlyNote is said in every report on a macOS installer.
 const staticOnlyNote = "macOS programs cannot run in a Linux container: static analysis only"
 
-func init() {
-	openers["dmg"] = openDMG
-}
-
 // openDMG opens a UDIF disk image; its files are listed by their path inside the volume.
 func openDMG(a *Analyzer, f *os.File, size int64, name string, dir string) (*container, error) {
 	im, err := dmg.NewReader(f, size)
@@ -30,6 +26,8 @@ func openDMG(a *Analyzer, f *os.File, size int64, name string, dir string) (*con
 				return fmt.Errorf("verifying the disk image signature: %w", err)
 			}
 			self.Signature = sig
+		} else {
+			self.Signature = notChecked()
 		}
 		return nil
 	}

@@ -22,8 +22,23 @@ type container struct {
 // empty for nested containers.
 type opener func(a *Analyzer, f *os.File, size int64, name string, dir string) (*container, error)
 
-// openers is filled by the format glue files (msi.go, cab.go, ...), keyed by containerFormat.
-var openers = map[string]opener{}
+// Format is one container reader an Analyzer may use, passed in Options.Formats.
+type Format struct {
+	name string // the key containerFormat returns
+	open opener
+}
+
+// The formats rollgate reads. Each is the glue between an unpack reader and the inventory.
+var (
+	MSI  = Format{"cfb", openMSI}   // Windows Installer databases (compound files)
+	CAB  = Format{"cab", openCAB}   // cabinets
+	Pkg  = Format{"xar", openPkg}   // flat installer packages
+	Asar = Format{"asar", openAsar} // Electron archives
+	DMG  = Format{"dmg", openDMG}   // UDIF disk images
+)
+
+// DefaultFormats returns every format rollgate reads.
+func DefaultFormats() []Format { return []Format{MSI, CAB, Pkg, Asar, DMG} }
 
 // openContainer opens f with the reader for its format, or returns nil when no reader
 // applies (a bare PE, a data file).
@@ -32,7 +47,7 @@ func openContainer(a *Analyzer, f *os.File, size int64, name string, head []byte
 	if format == "" {
 		format = sniffTrailer(f, size)
 	}
-	open := openers[format]
+	open := a.openers[format]
 	if open == nil {
 		return nil, nil
 	}

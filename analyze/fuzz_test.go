@@ -52,7 +52,7 @@ func FuzzInstaller(f *testing.F) {
 		}
 		f.Add(b)
 	}
-	a := New(Options{})
+	a := unsafeAnalyzer(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p := filepath.Join(t.TempDir(), "input")
 		if err := os.WriteFile(p, data, 0o644); err != nil {

@@ -20,11 +20,6 @@ type MSIVerifier interface {
 	VerifyMSI(c *cfb.Reader) (*inventory.Signature, error)
 }
 
-func init() {
-	openers["cfb"] = openMSI
-	openers["cab"] = openCAB
-}
-
 // openMSI opens a compound file as an MSI database. dir (the installer's folder) serves
 // external cabinets; a nested compound file gets none.
 func openMSI(a *Analyzer, f *os.File, size int64, name string, dir string) (*container, error) {
@@ -78,6 +73,8 @@ func openMSI(a *Analyzer, f *os.File, size int64, name string, dir string) (*con
 				return fmt.Errorf("verifying the MSI signature: %w", err)
 			}
 			self.Signature = sig
+		} else {
+			self.Signature = notChecked()
 		}
 		return nil
 	}

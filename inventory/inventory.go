@@ -36,6 +36,9 @@ const (
 	SigUnsigned SigState = "unsigned"
 	SigInvalid  SigState = "invalid"
 	SigAdhoc    SigState = "adhoc"
+	// SigNotChecked: the analyzer was built without verifiers (analyze.Options
+	// SkipSignaturesUnsafe). It is never read as unsigned.
+	SigNotChecked SigState = "not-checked"
 )
 
 // Inventory is everything rollgate knows statically about one installer.

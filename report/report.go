@@ -133,12 +133,16 @@ func (r *Report) Counts() map[rules.Severity]int {
 }
 
 // WriteJSON writes the report as indented JSON, HTML characters unescaped.
-func WriteJSON(w io.Writer, r *Report) error {
+func WriteJSON(w io.Writer, r *Report) error { return EncodeJSON(w, r) }
+
+// EncodeJSON writes v the way every rollgate JSON document is written: indented, HTML
+// characters unescaped, one trailing newline, nothing written when encoding fails.
+func EncodeJSON(w io.Writer, v any) error {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(r); err != nil {
+	if err := enc.Encode(v); err != nil {
 		return err
 	}
 	_, err := w.Write(buf.Bytes())

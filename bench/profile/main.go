@@ -13,7 +13,7 @@ import (
 	"runtime/pprof"
 	"time"
 
-	"github.com/rollgate/rollgate/analyze"
+	"github.com/rollgate/rollgate/gate"
 )
 
 func main() {
@@ -32,8 +32,14 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	// The profile is of the whole pipeline the CLI runs, signatures included.
+	a, err := gate.NewAnalyzer(gate.Trust{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	start := time.Now()
-	inv, err := analyze.New(analyze.Options{}).Installer(context.Background(), flag.Arg(0))
+	inv, err := a.Installer(context.Background(), flag.Arg(0))
 	pprof.StopCPUProfile()
 	f.Close()
 	if err != nil {

@@ -7,14 +7,15 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/rollgate/rollgate/analyze"
+	"github.com/rollgate/rollgate/gate"
 	"github.com/rollgate/rollgate/policy"
 	"github.com/rollgate/rollgate/report"
 	"github.com/rollgate/rollgate/rules"
+	"github.com/rollgate/rollgate/sandbox"
+	"github.com/rollgate/rollgate/verify/authenticode"
 )
 
 // commonOpts are the flags inspect, baseline record and verify share.
@@ -35,77 +36,62 @@ func (o *commonOpts) addTrust(cmd *cobra.Command) {
 func (o *commonOpts) addOutput(cmd *cobra.Command, formats ...string) {
 	cmd.Flags().StringVar(&o.format, "format", "table", "output format: "+strings.Join(formats, "|"))
 	cmd.Flags().StringArrayVar(&o.outputs, "output", nil, "write the --format report to FILE instead of stdout; FORMAT=FILE (repeatable) also writes FORMAT to FILE")
-	cmd.Flags().StringVar(&o.failOn, "fail-on", "high", "lowest severity that fails the gate: info|low|medium|high|critical (overrides the policy's)")
-	cmd.Flags().StringVar(&o.policy, "policy", "", "policy file (default: rollgate.yaml beside the baselines, if any)")
 	cmd.Flags().BoolVar(&o.showSuppressed, "show-suppressed", false, "list the findings the policy allowed, and why")
+	o.addGate(cmd)
 }
 
-// loadPolicy reads --policy, else rollgate.yaml in baselineDir (if given); errors exit 2.
-func (o *commonOpts) loadPolicy(baselineDir string) (*policy.Policy, error) {
+func (o *commonOpts) addGate(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&o.failOn, "fail-on", "high", "lowest severity that fails the gate: info|low|medium|high|critical (overrides the policy's)")
+	cmd.Flags().StringVar(&o.policy, "policy", "", "policy file (default: rollgate.yaml beside the baselines, if any)")
+}
+
+// gateOptions resolves the flags every judging command shares into gate.Options: the policy
+// (--policy, else rollgate.yaml in baselineDir), the threshold, the strict analyzer.
+func (o *commonOpts) gateOptions(cmd *cobra.Command, baselineDir string) (gate.Options, error) {
 	var (
-		p   *policy.Policy
+		pol *policy.Policy
 		err error
 	)
 	switch {
 	case o.policy != "":
-		p, err = policy.Load(o.policy)
+		pol, err = policy.Load(o.policy)
 	case baselineDir != "":
-		p, err = policy.Find(baselineDir)
+		pol, err = policy.Find(baselineDir)
 	default:
-		p = &policy.Policy{}
+		pol = &policy.Policy{}
 	}
 	if err != nil {
-		return nil, withCode(exitUsage, err)
+		return gate.Options{}, withCode(exitUsage, err)
 	}
-	return p, nil
-}
-
-// setup does what inspect and verify both do before any work: load the policy (--policy,
-// else rollgate.yaml in baselineDir), resolve the gate, build the analyzer.
-func (o *commonOpts) setup(cmd *cobra.Command, baselineDir string) (*policy.Policy, rules.Severity, *analyze.Analyzer, error) {
-	pol, err := o.loadPolicy(baselineDir)
+	failOn, err := rules.ParseSeverity(o.failOn)
 	if err != nil {
-		return nil, 0, nil, err
-	}
-	failOn, err := o.gate(cmd, pol)
-	if err != nil {
-		return nil, 0, nil, err
-	}
-	a, err := newAnalyzer(o.trustRoots)
-	if err != nil {
-		return nil, 0, nil, err
-	}
-	return pol, failOn, a, nil
-}
-
-// gate resolves the threshold: --fail-on when given, else the policy's, else high.
-func (o *commonOpts) gate(cmd *cobra.Command, p *policy.Policy) (rules.Severity, error) {
-	s, err := o.severity()
-	if err != nil {
-		return 0, err
+		return gate.Options{}, withCode(exitUsage, fmt.Errorf("--fail-on: %w", err))
 	}
 	if !cmd.Flags().Changed("fail-on") {
-		s = p.FailOn(s)
+		failOn = pol.FailOn(failOn)
 	}
-	return s, nil
-}
-
-// judge applies the policy to the findings and decides the verdict.
-func (o *commonOpts) judge(r *report.Report, p *policy.Policy, findings []rules.Finding) {
-	kept, suppressed, warnings := p.Apply(findings, time.Now())
-	r.Findings = append(r.Findings, kept...)
-	r.Suppressed = append(r.Suppressed, suppressed...)
-	r.Warnings = append(r.Warnings, warnings...)
-	r.ShowSuppressed = o.showSuppressed
-	r.Decide()
-}
-
-func (o *commonOpts) severity() (rules.Severity, error) {
-	s, err := rules.ParseSeverity(o.failOn)
+	var t gate.Trust
+	if o.trustRoots != "" {
+		certs, err := authenticode.LoadPEM(o.trustRoots)
+		if err != nil {
+			return gate.Options{}, withCode(exitUsage, fmt.Errorf("--trust-roots: %w", err))
+		}
+		t.ExtraRoots = certs
+	}
+	a, err := gate.NewAnalyzer(t)
 	if err != nil {
-		return 0, withCode(exitUsage, fmt.Errorf("--fail-on: %w", err))
+		return gate.Options{}, withCode(exitUsage, err)
 	}
-	return s, nil
+	return gate.Options{Analyzer: a, Baselines: baselineDir, Policy: pol, FailOn: failOn, ShowSuppressed: o.showSuppressed}, nil
+}
+
+// sandboxRunner is the Docker sandbox, drawing its progress on a terminal only.
+func sandboxRunner(cmd *cobra.Command) gate.Sandbox {
+	r := sandbox.Runner{}
+	if isTTY(cmd.ErrOrStderr()) {
+		r.Progress = cmd.ErrOrStderr()
+	}
+	return r
 }
 
 // checkFormat refuses a format the command does not offer, before any work is done.
@@ -123,12 +109,11 @@ func signalContext(cmd *cobra.Command) (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(cmd.Context(), os.Interrupt, sigterm)
 }
 
-// analysisError: an installer that cannot be read, for whatever reason, cannot be judged.
-func analysisError(err error) error { return withCode(exitInconclusive, err) }
-
-// writeReport encodes r in --format to --output or stdout, and in every FORMAT=FILE output
-// (outputs.go), and returns the exit code.
-func writeReport(cmd *cobra.Command, o *commonOpts, r *report.Report) error {
+// writeReport encodes the result in --format to --output or stdout, and in every FORMAT=FILE
+// output (outputs.go), and returns the exit code of its verdict.
+func writeReport(cmd *cobra.Command, o *commonOpts, res *gate.Result) error {
+	r := res.Report
+	o.out.inv = res.Inventory
 	if err := writeOutputs(cmd, o, r); err != nil {
 		return err
 	}

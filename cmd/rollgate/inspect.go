@@ -3,8 +3,7 @@ package main
 import (
 	"github.com/spf13/cobra"
 
-	"github.com/rollgate/rollgate/report"
-	"github.com/rollgate/rollgate/rules"
+	"github.com/rollgate/rollgate/gate"
 )
 
 func newInspectCmd() *cobra.Command {
@@ -21,29 +20,20 @@ follows the same contract as verify.`,
 			if err := o.checkFormats(inspectFormats...); err != nil {
 				return err
 			}
-			pol, failOn, a, err := o.setup(cmd, "")
+			opts, err := o.gateOptions(cmd, "")
 			if err != nil {
 				return err
 			}
 			ctx, cancel := signalContext(cmd)
 			defer cancel()
-			r := report.New(args[0], failOn)
 			u := newUI(cmd)
 			u.status("analysing %s", args[0])
-			inv, err := a.Installer(ctx, args[0])
+			res, err := gate.Inspect(ctx, args[0], opts)
 			u.clear()
-			var findings []rules.Finding
 			if err != nil {
-				// unreadable, malformed, unsupported: the report says inconclusive (exit 3)
-				r.Fail(err)
-			} else {
-				r.SetInventory(inv)
-				r.Inventory = inv
-				o.out.inv = inv
-				findings = rules.Static(nil, inv)
+				return err
 			}
-			o.judge(r, pol, findings)
-			return writeReport(cmd, o, r)
+			return writeReport(cmd, o, res)
 		},
 	}
 	o.addTrust(cmd)

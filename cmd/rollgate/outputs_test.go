@@ -1,9 +1,11 @@
 package main
 
 import (
-	"errors"
-	"reflect"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/rollgate/rollgate/gate"
 )
 
 func TestParseOutputs(t *testing.T) {
@@ -33,39 +35,11 @@ func TestParseOutputs(t *testing.T) {
 			t.Errorf("parseOutputs(%q, %q) error = %v, want error %v", tt.format, tt.values, err, tt.err)
 			continue
 		}
-		var ee *exitError
-		if err != nil && (!errors.As(err, &ee) || ee.code != exitUsage) {
+		if err != nil && gate.ExitCode(err) != exitUsage {
 			t.Errorf("parseOutputs(%q, %q) = %v, want exit %d", tt.format, tt.values, err, exitUsage)
 		}
-		if err == nil && !reflect.DeepEqual(got, tt.want) {
+		if err == nil && !cmp.Equal(got, tt.want, cmp.AllowUnexported(outputSpec{})) {
 			t.Errorf("parseOutputs(%q, %q) = %v, want %v", tt.format, tt.values, got, tt.want)
-		}
-	}
-}
-
-func TestExitRank(t *testing.T) {
-	// usage 2 wins, then inconclusive 3, then fail 1, then pass 0
-	order := []int{exitPass, exitFail, exitInconclusive, exitUsage}
-	for i := 1; i < len(order); i++ {
-		if exitRank(order[i]) <= exitRank(order[i-1]) {
-			t.Errorf("exitRank(%d) = %d, want above exitRank(%d) = %d", order[i], exitRank(order[i]), order[i-1], exitRank(order[i-1]))
-		}
-	}
-}
-
-func TestUniqueReportName(t *testing.T) {
-	used := map[string]bool{}
-	tests := []struct{ in, want string }{
-		{"dist/acme-1.1.msi", "acme-1.1.msi.json"},
-		{"other/acme-1.1.msi", "acme-1.1.msi-2.json"},
-		{"other/ACME-1.1.msi", "ACME-1.1.msi-3.json"},
-		{"x/../..", "installer.json"},
-		{"evil name;rm -rf.msi", "evil_name_rm_-rf.msi.json"},
-		{"..\\..\\win.msi", "_.._win.msi.json"},
-	}
-	for _, tt := range tests {
-		if got := uniqueReportName(tt.in, used); got != tt.want {
-			t.Errorf("uniqueReportName(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }

@@ -6,32 +6,20 @@ import (
 	"io"
 
 	"github.com/spf13/cobra"
+
+	"github.com/rollgate/rollgate/gate"
 )
 
-// Exit codes — contract (DESIGN.md).
+// Exit codes — contract (DESIGN.md); the gate package owns them.
 const (
-	exitPass         = 0
-	exitFail         = 1
-	exitUsage        = 2
-	exitInconclusive = 3
+	exitPass         = gate.ExitPass
+	exitFail         = gate.ExitFail
+	exitUsage        = gate.ExitUsage
+	exitInconclusive = gate.ExitInconclusive
 )
-
-// exitError carries an exit code out of a command's RunE.
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string {
-	if e.err == nil {
-		return fmt.Sprintf("exit %d", e.code)
-	}
-	return e.err.Error()
-}
-func (e *exitError) Unwrap() error { return e.err }
 
 // withCode marks err with an exit code; a nil err with code != 0 exits silently.
-func withCode(code int, err error) error { return &exitError{code: code, err: err} }
+func withCode(code int, err error) error { return gate.WithCode(code, err) }
 
 func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
@@ -42,11 +30,9 @@ func newRootCmd() *cobra.Command {
 	}
 	root.PersistentFlags().BoolP("quiet", "q", false, "no progress on stderr")
 	root.PersistentFlags().Bool("no-color", false, "no color in the table (also when NO_COLOR is set; color is only ever used on a terminal)")
-	baseline := newBaselineCmd()
-	baseline.AddCommand(newBaselineAcceptCmd())
 	root.AddCommand(
 		newInspectCmd(),
-		baseline,
+		newBaselineCmd(),
 		newVerifyCmd(),
 		newSandboxCmd(),
 		newSinkholeCmd(),
@@ -66,13 +52,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err == nil {
 		return exitPass
 	}
-	var ee *exitError
-	if errors.As(err, &ee) {
-		if ee.err != nil {
-			fmt.Fprintln(stderr, "rollgate:", ee.err)
-		}
-		return ee.code
+	var ge *gate.Error
+	if errors.As(err, &ge) && ge.Err == nil {
+		return ge.Code // a verdict the report already told
 	}
 	fmt.Fprintln(stderr, "rollgate:", err)
-	return exitUsage
+	return gate.ExitCode(err)
 }

@@ -1,18 +1,17 @@
 package main
 
 import (
-	"context"
+	"bytes"
 	"errors"
 	"fmt"
+	"os"
+	"runtime"
+	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/rollgate/rollgate/analyze"
-	"github.com/rollgate/rollgate/baselines"
-	"github.com/rollgate/rollgate/inventory"
-	"github.com/rollgate/rollgate/policy"
+	"github.com/rollgate/rollgate/gate"
 	"github.com/rollgate/rollgate/report"
-	"github.com/rollgate/rollgate/rules"
 )
 
 type verifyOpts struct {
@@ -20,7 +19,8 @@ type verifyOpts struct {
 	baseline         string
 	sandbox          bool
 	includeInventory bool
-	batch            batchOpts // batch.go
+	jobs             int
+	outputDir        string
 }
 
 func newVerifyCmd() *cobra.Command {
@@ -32,91 +32,125 @@ func newVerifyCmd() *cobra.Command {
 the installer's product identity. Exit codes: 0 pass, 1 gate failed, 2 usage or internal
 error, 3 inconclusive (never a pass).
 
+Without a baseline for the product (the first day), the rules that need none still run and
+are reported: exit 1 when one fails the gate, else 3, with a note that the diff was skipped.
+
 Batch mode: give several installers, or a folder of them (verify DIR_OR_FILES... --baseline
 DIR [--jobs N] [--output-dir DIR]); --output-dir with a single installer selects it too.
-Each installer is matched to its own product's baseline, one summary table (or JSON with
---format json) is printed, per-installer JSON reports go to --output-dir, and the exit code
-is the worst: 2 (usage or internal error for any installer) wins, then 3 (inconclusive),
-then 1 (fail), then 0. With --sandbox, installers run one at a time.`,
+Each installer is matched to its own product's baseline, one summary (table, json or
+markdown) is printed, per-installer JSON reports go to --output-dir, and the exit code is the
+worst: 2 (usage or internal error for any installer) wins, then 3 (inconclusive), then 1
+(fail), then 0. With --sandbox, installers run one at a time.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.baseline == "" {
 				return withCode(exitUsage, errors.New("--baseline DIR is required"))
 			}
-			batch := o.isBatch(cmd, args)
+			batch := len(args) > 1 || cmd.Flags().Changed("output-dir")
+			if st, err := os.Stat(args[0]); err == nil && st.IsDir() {
+				batch = true
+			}
+			formats := verifyFormats
 			if batch {
-				if err := o.checkBatch(); err != nil {
-					return err
+				formats = gate.BatchFormats
+				if checkFormat(o.format, formats...) != nil {
+					return withCode(exitUsage, fmt.Errorf("--format %q: batch mode prints a summary as %s; per-installer reports go to --output-dir",
+						o.format, strings.Join(formats, ", ")))
 				}
-			} else if err := o.checkFormats(verifyFormats...); err != nil {
+			}
+			if err := o.checkFormats(formats...); err != nil {
 				return err
 			}
-			o.out.stepSummary = true
-			pol, failOn, a, err := o.setup(cmd, o.baseline)
+			opts, err := o.gateOptions(cmd, o.baseline)
 			if err != nil {
 				return err
+			}
+			opts.IncludeInventory = o.includeInventory
+			if o.sandbox {
+				opts.Sandbox = sandboxRunner(cmd)
 			}
 			ctx, cancel := signalContext(cmd)
 			defer cancel()
 			if batch {
-				return o.runBatch(ctx, cmd, a, pol, failOn, args)
+				return o.runBatch(cmd, gate.BatchOptions{Options: opts, Jobs: o.jobs, OutputDir: o.outputDir}, args)
 			}
 			u := newUI(cmd)
 			if !o.sandbox { // the sandbox draws its own progress
 				u.status("verifying %s", args[0])
 			}
-			r, inv, err := o.verifyOne(ctx, cmd, a, pol, failOn, args[0])
+			res, err := gate.Verify(ctx, args[0], opts)
 			u.clear()
 			if err != nil {
 				return err
 			}
-			o.out.inv = inv
-			return writeReport(cmd, &o.commonOpts, r)
+			o.out.stepSummary = true
+			return writeReport(cmd, &o.commonOpts, res)
 		},
 	}
 	cmd.Flags().StringVar(&o.baseline, "baseline", "", "folder of baselines; the one for this installer's product is found by itself")
 	cmd.Flags().BoolVar(&o.sandbox, "sandbox", false, "also install and run the installer in the Docker sandbox")
 	cmd.Flags().BoolVar(&o.includeInventory, "include-inventory", false, "put the candidate's inventory in the JSON report (what baseline accept needs)")
+	cmd.Flags().IntVar(&o.jobs, "jobs", min(4, max(1, runtime.GOMAXPROCS(0)/2)), "batch mode: installers verified at once (1 to 256)")
+	cmd.Flags().StringVar(&o.outputDir, "output-dir", "", "batch mode: write each installer's JSON report into DIR")
 	o.addTrust(cmd)
 	o.addOutput(cmd, verifyFormats...)
-	o.batch.addFlags(cmd)
 	return cmd
 }
 
-// verifyOne judges one installer. Errors are usage or internal errors; an installer that
-// cannot be judged gives an inconclusive report, not an error. The inventory is returned for
-// the report formats (nil when the installer could not be read).
-func (o *verifyOpts) verifyOne(ctx context.Context, cmd *cobra.Command, a *analyze.Analyzer, pol *policy.Policy, failOn rules.Severity, installer string) (*report.Report, *inventory.Inventory, error) {
-	r := report.New(installer, failOn)
-	inv, err := a.Installer(ctx, installer)
+// runBatch verifies many installers and prints the summary in every requested format.
+func (o *verifyOpts) runBatch(cmd *cobra.Command, bo gate.BatchOptions, args []string) error {
+	ctx, cancel := signalContext(cmd)
+	defer cancel()
+	u := newUI(cmd)
+	bo.Progress = func(done, total int, p, verdict string) { u.event("[%d/%d] %s: %s", done, total, p, verdict) }
+	sum, err := gate.Batch(ctx, args, bo)
+	u.clear()
 	if err != nil {
-		// unreadable, malformed, unsupported: the report says inconclusive (exit 3)
-		r.Fail(err)
-		o.judge(r, pol, nil)
-		return r, nil, nil
+		return err
 	}
-	r.SetInventory(inv)
-	if o.includeInventory {
-		r.Inventory = inv
-	}
-	base, file, err := baselines.Find(o.baseline, inv.Product.Identity)
-	if err != nil {
-		if !errors.Is(err, baselines.ErrNotFound) {
-			return nil, nil, withCode(exitUsage, err)
+	for _, res := range sum.Installers {
+		if res.Result != nil && os.Getenv("GITHUB_ACTIONS") == "true" {
+			_ = report.WriteAnnotations(cmd.ErrOrStderr(), res.Result.Report, report.DefaultAnnotationLimit)
 		}
-		r.Fail(fmt.Errorf("%w: record one with `rollgate baseline record INSTALLER --baseline %s`", err, o.baseline))
-		o.judge(r, pol, nil)
-		return r, inv, nil
 	}
-	r.Baseline = &report.Baseline{Product: base.Product.Name, Version: base.Product.Version, File: file}
-	findings := rules.Static(base.Inventory, inv)
-	if o.sandbox {
-		fs, err := runSandbox(ctx, cmd, installer, inv, base, r)
-		if err != nil {
-			return nil, nil, err
+	for _, s := range o.out.specs {
+		var buf bytes.Buffer
+		if err := gate.EncodeBatch(&buf, s.format, sum); err != nil {
+			return withCode(exitUsage, err)
 		}
-		findings = append(findings, fs...)
+		if err := writeTo(cmd, s.file, buf.Bytes()); err != nil {
+			return err
+		}
 	}
-	o.judge(r, pol, findings)
-	return r, inv, nil
+	if p := os.Getenv("GITHUB_STEP_SUMMARY"); p != "" {
+		var md bytes.Buffer
+		if err := gate.EncodeBatch(&md, "markdown", sum); err == nil {
+			if err := report.AppendStepSummary(p, md.Bytes()); err != nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "rollgate: warning: %v\n", err)
+			}
+		}
+	}
+	for _, res := range sum.Installers {
+		if res.Error != "" && res.ExitCode != exitPass {
+			fmt.Fprintf(cmd.ErrOrStderr(), "rollgate: %s: %s\n", report.Clean(res.Path), report.Clean(res.Error))
+		}
+	}
+	if sum.ExitCode == exitPass {
+		return nil
+	}
+	return withCode(sum.ExitCode, nil)
+}
+
+// writeTo writes data to file, or to stdout when file is "".
+func writeTo(cmd *cobra.Command, file string, data []byte) error {
+	if file == "" {
+		if _, err := cmd.OutOrStdout().Write(data); err != nil {
+			return withCode(exitUsage, err)
+		}
+		return nil
+	}
+	if err := os.WriteFile(file, data, 0o644); err != nil {
+		return withCode(exitUsage, err)
+	}
+	return nil
 }
