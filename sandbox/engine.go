@@ -31,9 +31,10 @@ var ErrSinkhole = errors.New("sandbox: the sinkhole did not observe the whole ru
 const pingTimeout = 5 * time.Second
 
 // newClient connects to the engine named by DOCKER_HOST (default: the local socket),
-// negotiating the API version (Debian bookworm's engine speaks 1.41).
+// negotiating the API version, which the client does by default (Debian bookworm's engine
+// speaks 1.41).
 func newClient() (*client.Client, error) {
-	c, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
+	c, err := client.New(client.FromEnv)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}

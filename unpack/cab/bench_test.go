@@ -4,11 +4,14 @@ package cab
 
 import (
 	"bytes"
+	"compress/flate"
 	"io"
 	"math/rand/v2"
 	"syscall"
 	"testing"
 	"time"
+
+	kflate "github.com/klauspost/compress/flate"
 )
 
 // cpuTime is the process's user + system time: the machine is shared, so MB/s per CPU
@@ -104,4 +107,12 @@ func BenchmarkStored(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+func newStdInflater(r io.Reader, dict []byte) inflater {
+	return flate.NewReaderDict(r, dict).(inflater)
+}
+
+func newKlauspostInflater(r io.Reader, dict []byte) inflater {
+	return kflate.NewReaderDict(r, dict).(inflater)
 }

@@ -12,7 +12,6 @@ import (
 	"slices"
 	"sort"
 
-	kflate "github.com/klauspost/compress/flate"
 
 	"github.com/rollgate/rollgate/unpack"
 	"github.com/rollgate/rollgate/unpack/cab/lzx"
@@ -631,11 +630,3 @@ func (r *Reader) Walk(fn func(path string, size int64, rd io.Reader) error) erro
 // Package mszip's BenchmarkMSZIPParallel measured (2 cores): mszip 1 worker 265 MB per CPU
 // second, klauspost 199, stdlib 127; with 2 workers the wall time halves.
 var newInflater func(r io.Reader, dict []byte) inflater
-
-func newStdInflater(r io.Reader, dict []byte) inflater {
-	return flate.NewReaderDict(r, dict).(inflater)
-}
-
-func newKlauspostInflater(r io.Reader, dict []byte) inflater {
-	return kflate.NewReaderDict(r, dict).(inflater)
-}

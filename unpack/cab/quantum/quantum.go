@@ -401,7 +401,7 @@ func (d *Decoder) produce(dst []byte) error {
 				dst[n] = b
 				n++
 			} else {
-				if d.pending == nil || len(d.pending) == 0 {
+				if len(d.pending) == 0 {
 					d.pending = d.pendingBuf[:0]
 				}
 				d.pending = append(d.pending, b)
