@@ -28,6 +28,15 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	// --version prints what `rollgate version` prints (cobra's own template says less).
+	root.Flags().Bool("version", false, "print rollgate's version, VCS revision and Go version")
+	root.RunE = func(cmd *cobra.Command, args []string) error {
+		if v, _ := cmd.Flags().GetBool("version"); v {
+			printVersion(cmd.OutOrStdout())
+			return nil
+		}
+		return cmd.Help()
+	}
 	root.PersistentFlags().BoolP("quiet", "q", false, "no progress on stderr")
 	root.PersistentFlags().Bool("no-color", false, "no color in the table (also when NO_COLOR is set; color is only ever used on a terminal)")
 	root.AddCommand(

@@ -2,86 +2,40 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"runtime"
-	"runtime/debug"
 
 	"github.com/spf13/cobra"
+
+	"github.com/rollgate/rollgate/internal/version"
 )
 
-// buildInfo is what the binary knows about its own build.
-type buildInfo struct {
-	Version   string // module version, "(devel)" for a build inside the repository
-	Revision  string // VCS revision, when the build recorded it
-	Time      string // VCS commit time
-	Modified  bool   // the work tree had changes
-	GoVersion string
-}
+// rollgateVersion is the version written into reports.
+func rollgateVersion() string { return version.String() }
 
-func readBuildInfo() buildInfo {
-	b := buildInfo{Version: "(devel)", GoVersion: runtime.Version()}
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return b
-	}
-	if v := bi.Main.Version; v != "" {
-		b.Version = v
-	}
-	for _, s := range bi.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			b.Revision = s.Value
-		case "vcs.time":
-			b.Time = s.Value
-		case "vcs.modified":
-			b.Modified = s.Value == "true"
-		}
-	}
-	return b
-}
-
-// rollgateVersion is the version written into reports (SARIF driver, CycloneDX tool):
-// the module version, else "devel" with the short revision when there is one.
-func rollgateVersion() string {
-	b := readBuildInfo()
-	if b.Version != "(devel)" {
-		return b.Version
-	}
-	v := "devel"
+// printVersion prints the version, VCS revision and Go version (`version`, `--version`).
+func printVersion(w io.Writer) {
+	b := version.Read()
+	fmt.Fprintf(w, "rollgate %s\n", b.Version)
 	if b.Revision != "" {
-		v += "+" + shortRev(b.Revision, 12)
+		mod := ""
 		if b.Modified {
-			v += ".dirty"
+			mod = " (modified)"
 		}
+		fmt.Fprintf(w, "revision %s%s %s\n", b.Revision, mod, b.Time)
+	} else {
+		fmt.Fprintln(w, "revision unknown (built without VCS stamping)")
 	}
-	return v
-}
-
-func shortRev(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
+	fmt.Fprintf(w, "%s %s/%s\n", b.GoVersion, runtime.GOOS, runtime.GOARCH)
 }
 
 func newVersionCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
-		Short: "Print rollgate's version, VCS revision and Go version",
+		Short: "Print rollgate's version, VCS revision and Go version (also --version)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			b := readBuildInfo()
-			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "rollgate %s\n", b.Version)
-			if b.Revision != "" {
-				mod := ""
-				if b.Modified {
-					mod = " (modified)"
-				}
-				fmt.Fprintf(w, "revision %s%s %s\n", b.Revision, mod, b.Time)
-			} else {
-				fmt.Fprintln(w, "revision unknown (built without VCS stamping)")
-			}
-			fmt.Fprintf(w, "%s %s/%s\n", b.GoVersion, runtime.GOOS, runtime.GOARCH)
+			printVersion(cmd.OutOrStdout())
 			return nil
 		},
 	}
