@@ -103,6 +103,10 @@ type Signature struct {
 	// Fingerprint is the SHA-256 of the leaf certificate; PublicKey the SHA-256 of its SPKI.
 	Fingerprint string `json:"fingerprint,omitempty"`
 	PublicKey   string `json:"public_key,omitempty"`
+	// Serial (hex), NotBefore and NotAfter (RFC 3339) of the leaf: what a renewal changes.
+	Serial    string `json:"serial,omitempty"`
+	NotBefore string `json:"not_before,omitempty"`
+	NotAfter  string `json:"not_after,omitempty"`
 	// Timestamp is the countersignature's signing time (RFC 3339), if any.
 	Timestamp       string `json:"timestamp,omitempty"`
 	DigestAlgorithm string `json:"digest_algorithm,omitempty"`

@@ -54,6 +54,7 @@ const (
 	SigRemoved            = "sig.removed"
 	SigSignerChanged      = "sig.signer-changed"
 	SigUntrusted          = "sig.untrusted"
+	SigCertificateRenewed = "sig.certificate-renewed"
 	ContentChangedSameVer = "content.changed-same-version"
 	FileAddedUnsignedCode = "file.added-unsigned-code"
 	SideloadSystemName    = "sideload.system-name"
@@ -86,7 +87,8 @@ var Catalog = []Rule{
 	{SigInvalid, Critical, "Signature does not verify", "a signature is present but its digest does not match or it cannot be parsed"},
 	{SigPadding, Critical, "Data hidden in or after the signature", "bytes (other than ≤ 7 zero bytes of alignment) follow the PKCS#7 blob inside the PE certificate table, or follow the table itself"},
 	{SigRemoved, High, "Signature removed", "the baseline's file (or installer) was signed, the candidate's is not"},
-	{SigSignerChanged, High, "Signer changed", "the signer (leaf subject + issuer + public key; Apple team ID) is not one the baseline had for that path"},
+	{SigSignerChanged, High, "Signer changed", "the publisher (subject organisation + common name, issuing CA; Apple team ID) is not the one the baseline had for that file"},
+	{SigCertificateRenewed, Info, "Certificate renewed", "same publisher and issuing CA as the baseline, new leaf certificate (serial, key, validity named)"},
 	{SigUntrusted, Medium, "Signature not trusted", "the chain does not reach a trusted root at the signing (timestamp) time"},
 	{ContentChangedSameVer, High, "Content changed, version did not", "a file's hash differs from the baseline while its version is identical"},
 	{FileAddedUnsignedCode, Medium, "New unsigned code", "a new PE / Mach-O / script file that carries no signature"},

@@ -176,22 +176,17 @@ func signatureChange(b, e *inventory.Entry, c *collector) {
 	if cs.State != inventory.SigSigned {
 		return // sig.invalid speaks for it
 	}
-	if !sameSigner(bs, cs) {
-		c.add(SigSignerChanged, e.Path, fmt.Sprintf("signed by %s (issuer %s); the baseline's signer was %s (issuer %s)", cs.Signer, cs.Issuer, bs.Signer, bs.Issuer),
-			map[string]any{"signer": cs.Signer, "issuer": cs.Issuer, "public_key": cs.PublicKey, "team_id": cs.TeamID,
+	rule, diffs := publisherChange(bs, cs)
+	switch rule {
+	case SigSignerChanged:
+		c.add(SigSignerChanged, e.Path, fmt.Sprintf("signed by another publisher: %s", strings.Join(diffs, "; ")),
+			map[string]any{"changes": diffs, "signer": cs.Signer, "issuer": cs.Issuer, "public_key": cs.PublicKey, "team_id": cs.TeamID,
 				"baseline_signer": bs.Signer, "baseline_issuer": bs.Issuer, "baseline_public_key": bs.PublicKey, "baseline_team_id": bs.TeamID})
+	case SigCertificateRenewed:
+		c.add(SigCertificateRenewed, e.Path, fmt.Sprintf("same publisher, renewed certificate: %s", strings.Join(diffs, "; ")),
+			map[string]any{"changes": diffs, "serial": cs.Serial, "baseline_serial": bs.Serial, "public_key": cs.PublicKey,
+				"baseline_public_key": bs.PublicKey, "not_after": cs.NotAfter, "baseline_not_after": bs.NotAfter, "issuer": cs.Issuer})
 	}
-}
-
-// sameSigner compares signer identity: leaf subject, issuer and public key, and the Apple team
-// ID. A renewed certificate with the same key and names is the same signer.
-func sameSigner(a, b *inventory.Signature) bool {
-	if a.TeamID != "" || b.TeamID != "" {
-		if a.TeamID != b.TeamID {
-			return false
-		}
-	}
-	return a.Signer == b.Signer && a.Issuer == b.Issuer && a.PublicKey == b.PublicKey
 }
 
 // weakeningEntitlements relax the hardened runtime.

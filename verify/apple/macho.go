@@ -22,13 +22,11 @@ import (
 	"bytes"
 	"crypto"
 	"crypto/hmac"
-	_ "crypto/sha1" // CodeDirectory hash type 1
-	"crypto/sha256"
+	_ "crypto/sha1"   // CodeDirectory hash type 1
 	_ "crypto/sha512" // CodeDirectory hash type 4 (SHA-384)
 	"crypto/x509"
 	"debug/macho"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -789,12 +787,7 @@ func (v *Verifier) checkCMS(out *inventory.Signature, sb *sigBlob) error {
 		ts = pkcs9.TimestampedSignature{Signature: sig}
 	}
 	leaf := sig.Certificate
-	out.Signer = leaf.Subject.String()
-	out.Issuer = leaf.Issuer.String()
-	fp := sha256.Sum256(leaf.Raw)
-	out.Fingerprint = hex.EncodeToString(fp[:])
-	pk := sha256.Sum256(leaf.RawSubjectPublicKeyInfo)
-	out.PublicKey = hex.EncodeToString(pk[:])
+	trust.DescribeLeaf(out, leaf)
 	if out.TeamID == "" {
 		out.TeamID = teamFromCert(leaf)
 	}

@@ -4,9 +4,7 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -102,12 +100,7 @@ func (v *Verifier) XarSignature(x *xar.Reader) *inventory.Signature {
 		return out
 	}
 	out.State = inventory.SigSigned
-	out.Signer = leaf.Subject.String()
-	out.Issuer = leaf.Issuer.String()
-	fp := sha256.Sum256(leaf.Raw)
-	out.Fingerprint = hex.EncodeToString(fp[:])
-	pk := sha256.Sum256(leaf.RawSubjectPublicKeyInfo)
-	out.PublicKey = hex.EncodeToString(pk[:])
+	trust.DescribeLeaf(out, leaf)
 	out.TeamID = teamFromCert(leaf)
 	out.DigestAlgorithm = hashName(sigs[0].Hash)
 	at := v.now()
