@@ -17,7 +17,7 @@ func openDMG(a *Analyzer, f *os.File, size int64, name string, dir string) (*con
 	if err != nil {
 		return nil, err
 	}
-	c := &container{format: "dmg", walker: im, close: im.Close}
+	c := &container{format: "dmg", walker: im, close: func() error { return nil }}
 	c.describe = func(inv *inventory.Inventory, self *inventory.Entry) error {
 		inv.Notes = append(inv.Notes, staticOnlyNote)
 		if v := a.opts.AppleVerifier; v != nil {

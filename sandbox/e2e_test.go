@@ -292,11 +292,12 @@ func TestE2ECleanUp(t *testing.T) {
 }
 
 func programsOf(t *testing.T, path string) []string {
-	p, err := msi.Open(path)
+	prc, err := msi.Open(path)
 	if err != nil {
 		t.Fatalf("msi.Open(%q) = %v", path, err)
 	}
-	defer p.Close()
+	defer prc.Close()
+	p := prc.Reader
 	sc, err := p.Shortcuts()
 	if err != nil {
 		t.Fatalf("Shortcuts(%q) = %v", path, err)

@@ -1,28 +1,44 @@
 package unpack
 
 import (
+	"errors"
 	"io"
 	"os"
 )
 
-// OpenFile opens the named file and hands it, with its size, to newReader: the shared body
-// of every reader's Open(name). The file is closed when newReader fails; otherwise the
-// caller owns the returned Closer and closes it after it is done with the reader.
-func OpenFile[T any](name string, newReader func(r io.ReaderAt, size int64) (T, error)) (T, io.Closer, error) {
-	var zero T
+// ReadCloser is a format reader that owns the file it reads: what every reader's
+// package-level Open(name) returns, as archive/zip's OpenReader does. Close closes the reader
+// (when it holds resources of its own) and then the file.
+type ReadCloser[R any] struct {
+	Reader R
+	file   io.Closer
+}
+
+// Close releases the reader and closes the file.
+func (rc *ReadCloser[R]) Close() error {
+	var err error
+	if c, ok := any(rc.Reader).(io.Closer); ok {
+		err = c.Close()
+	}
+	return errors.Join(err, rc.file.Close())
+}
+
+// OpenFile opens the named file and hands it, with its size, to newReader: the shared body of
+// every reader's Open(name). The file is closed when newReader fails.
+func OpenFile[R any](name string, newReader func(r io.ReaderAt, size int64) (R, error)) (*ReadCloser[R], error) {
 	f, err := os.Open(name)
 	if err != nil {
-		return zero, nil, err
+		return nil, err
 	}
 	st, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return zero, nil, err
+		return nil, err
 	}
 	r, err := newReader(f, st.Size())
 	if err != nil {
 		f.Close()
-		return zero, nil, err
+		return nil, err
 	}
-	return r, f, nil
+	return &ReadCloser[R]{Reader: r, file: f}, nil
 }

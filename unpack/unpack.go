@@ -89,3 +89,31 @@ const (
 	MaxExpandedBytes = 16 << 30 // total decompressed bytes from one container
 	MaxDepth         = 8        // containers nested in containers
 )
+
+// Errs builds one format's positioned errors, so that every reader words them alike:
+//
+//	var errs = unpack.Errs("cfb")
+//	return errs.Format(name, off, "sector chain loops at sector %d", s)
+type Errs string
+
+// Format is a malformed-input error (ErrFormat) at entry and byte offset off (-1: unknown).
+func (f Errs) Format(entry string, off int64, msg string, args ...any) error {
+	return f.new(ErrFormat, entry, off, msg, args)
+}
+
+// Limit is a named limit exceeded (ErrLimit).
+func (f Errs) Limit(entry string, off int64, msg string, args ...any) error {
+	return f.new(ErrLimit, entry, off, msg, args)
+}
+
+// Unsupported is a well-formed feature rollgate does not read (ErrUnsupported).
+func (f Errs) Unsupported(entry string, off int64, msg string, args ...any) error {
+	return f.new(ErrUnsupported, entry, off, msg, args)
+}
+
+func (f Errs) new(sentinel error, entry string, off int64, msg string, args []any) error {
+	if len(args) > 0 {
+		msg = fmt.Sprintf(msg, args...)
+	}
+	return &FormatError{Format: string(f), Entry: entry, Offset: off, Msg: msg, Err: sentinel}
+}

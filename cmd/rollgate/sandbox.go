@@ -106,11 +106,12 @@ func newSandboxRunCmd() *cobra.Command {
 
 // msiPrograms returns the Windows paths of the programs the MSI's shortcuts start.
 func msiPrograms(path string) ([]string, error) {
-	p, err := msi.Open(path)
+	prc, err := msi.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	defer p.Close()
+	defer prc.Close()
+	p := prc.Reader
 	sc, err := p.Shortcuts()
 	if err != nil {
 		return nil, err

@@ -12,12 +12,12 @@ import (
 // and closes the file when the test ends.
 func Open[T any](t testing.TB, p string, newReader func(io.ReaderAt, int64) (T, error)) T {
 	t.Helper()
-	r, c, err := unpack.OpenFile(p, newReader)
+	rc, err := unpack.OpenFile(p, newReader)
 	if err != nil {
 		t.Fatalf("NewReader(%q) = %v", p, err)
 	}
-	t.Cleanup(func() { c.Close() })
-	return r
+	t.Cleanup(func() { rc.Close() })
+	return rc.Reader
 }
 
 // WalkRead walks fsys the way a fuzz target should after a successful open: every path must

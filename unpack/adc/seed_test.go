@@ -11,11 +11,12 @@ import (
 
 // The ADC chunks of compression-adc.dmg, as Apple's encoder wrote them.
 func sampleChunks(t testing.TB) [][]byte {
-	z, err := udif.Open(testutil.Sample(t, "dmg/compression-adc.dmg"))
+	zrc, err := udif.Open(testutil.Sample(t, "dmg/compression-adc.dmg"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer z.Close()
+	defer zrc.Close()
+	z := zrc.Reader
 	b, err := os.ReadFile(testutil.Sample(t, "dmg/compression-adc.dmg"))
 	if err != nil {
 		t.Fatal(err)

@@ -348,3 +348,13 @@ func (ar *Reader) ReadDir(name string) ([]fs.DirEntry, error) { return ar.tree.R
 func (ar *Reader) Walk(fn func(path string, size int64, r io.Reader) error) error {
 	return fstree.Walk(ar.files, ar.open, fn)
 }
+
+// Open opens the Electron archive in the named file; Close closes it.
+func Open(name string) (*unpack.ReadCloser[*Reader], error) { return unpack.OpenFile(name, NewReader) }
+
+// The reader contract every format keeps.
+var (
+	_ fs.ReadDirFS  = (*Reader)(nil)
+	_ fs.StatFS     = (*Reader)(nil)
+	_ unpack.Walker = (*Reader)(nil)
+)

@@ -40,6 +40,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -792,3 +793,13 @@ func dosTime(d, t uint16) time.Time {
 	return time.Date(1980+int(d>>9), time.Month((d>>5)&0xF), int(d&0x1F),
 		int(t>>11), int((t>>5)&0x3F), int(t&0x1F)*2, 0, time.UTC)
 }
+
+// Open opens the cabinet in the named file; Close closes it.
+func Open(name string) (*unpack.ReadCloser[*Reader], error) { return unpack.OpenFile(name, NewReader) }
+
+// The reader contract every format keeps.
+var (
+	_ fs.ReadDirFS  = (*Reader)(nil)
+	_ fs.StatFS     = (*Reader)(nil)
+	_ unpack.Walker = (*Reader)(nil)
+)

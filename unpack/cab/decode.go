@@ -12,7 +12,6 @@ import (
 	"slices"
 	"sort"
 
-
 	"github.com/rollgate/rollgate/unpack"
 	"github.com/rollgate/rollgate/unpack/cab/lzx"
 	"github.com/rollgate/rollgate/unpack/cab/mszip"

@@ -108,43 +108,35 @@ type Reader struct {
 	fsys *fstree.Tree
 }
 
-func formatErr(entry string, off int64, format string, args ...any) error {
-	return &unpack.FormatError{Format: "cfb", Entry: entry, Offset: off, Msg: fmt.Sprintf(format, args...)}
-}
-
-func limitErr(entry string, off int64, format string, args ...any) error {
-	return &unpack.FormatError{Format: "cfb", Entry: entry, Offset: off, Msg: fmt.Sprintf(format, args...), Err: unpack.ErrLimit}
-}
-
 // NewReader reads the header, the allocation tables and the directory of the compound file
 // held by r, which is size bytes long. Streams are read lazily through OpenStream.
 func NewReader(r io.ReaderAt, size int64) (*Reader, error) {
 	if size < headerSize {
-		return nil, formatErr("", 0, "file of %d bytes is shorter than the header", size)
+		return nil, errs.Format("", 0, "file of %d bytes is shorter than the header", size)
 	}
 	var h [headerSize]byte
 	if _, err := r.ReadAt(h[:], 0); err != nil {
 		return nil, fmt.Errorf("cfb: reading header: %w", errors.Join(unpack.ErrFormat, err))
 	}
 	if [8]byte(h[:8]) != signature {
-		return nil, formatErr("", 0, "not a compound file (bad signature)")
+		return nil, errs.Format("", 0, "not a compound file (bad signature)")
 	}
 	le := binary.LittleEndian
 	major := le.Uint16(h[0x1A:])
 	if le.Uint16(h[0x1C:]) != 0xFFFE {
-		return nil, formatErr("", 0x1C, "bad byte order mark")
+		return nil, errs.Format("", 0x1C, "bad byte order mark")
 	}
 	shift := uint(le.Uint16(h[0x1E:]))
 	switch {
 	case major == 3 && shift == 9, major == 4 && shift == 12:
 	default:
-		return nil, formatErr("", 0x1A, "unsupported version %d with sector shift %d", major, shift)
+		return nil, errs.Format("", 0x1A, "unsupported version %d with sector shift %d", major, shift)
 	}
 	if ms := le.Uint16(h[0x20:]); ms != 6 {
-		return nil, formatErr("", 0x20, "mini sector shift %d, want 6", ms)
+		return nil, errs.Format("", 0x20, "mini sector shift %d, want 6", ms)
 	}
 	if c := le.Uint32(h[0x38:]); c != miniCutoff {
-		return nil, formatErr("", 0x38, "mini stream cutoff %d, want %d", c, miniCutoff)
+		return nil, errs.Format("", 0x38, "mini stream cutoff %d, want %d", c, miniCutoff)
 	}
 	cr := &Reader{r: r, size: size, shift: shift, ssz: 1 << shift}
 	n := (size - cr.ssz + cr.ssz - 1) >> shift
@@ -180,7 +172,7 @@ func (r *Reader) sectorOffset(s uint32) int64 { return (int64(s) + 1) << r.shift
 // is an error only for the bytes that are missing.
 func (r *Reader) readSector(what string, s uint32, buf []byte) error {
 	if s >= r.nSectors {
-		return formatErr(what, -1, "sector %d out of range (file holds %d)", s, r.nSectors)
+		return errs.Format(what, -1, "sector %d out of range (file holds %d)", s, r.nSectors)
 	}
 	off := r.sectorOffset(s)
 	n, err := r.r.ReadAt(buf, off)
@@ -188,7 +180,7 @@ func (r *Reader) readSector(what string, s uint32, buf []byte) error {
 		return nil
 	}
 	if err == nil || err == io.EOF {
-		return formatErr(what, off+int64(n), "sector %d truncated", s)
+		return errs.Format(what, off+int64(n), "sector %d truncated", s)
 	}
 	return fmt.Errorf("cfb: reading %s sector %d: %w", what, s, err)
 }
@@ -214,10 +206,10 @@ func (r *Reader) readFAT(h []byte) error {
 	buf := make([]byte, r.ssz)
 	for uint32(len(fatSectors)) < nFAT && difat != endOfChain && difat != freeSect {
 		if difat >= r.nSectors {
-			return formatErr("DIFAT", 0x44, "DIFAT sector %d out of range", difat)
+			return errs.Format("DIFAT", 0x44, "DIFAT sector %d out of range", difat)
 		}
 		if visited.testAndSet(difat) {
-			return formatErr("DIFAT", r.sectorOffset(difat), "DIFAT chain loops at sector %d", difat)
+			return errs.Format("DIFAT", r.sectorOffset(difat), "DIFAT chain loops at sector %d", difat)
 		}
 		if err := r.readSector("DIFAT", difat, buf); err != nil {
 			return err
@@ -258,7 +250,7 @@ func (r *Reader) readFAT(h []byte) error {
 // its end. A loop, an out-of-range link or a chain shorter than want is a FormatError.
 func chain(what string, table []uint32, start uint32, want int64, limit uint32, unit int64) ([]uint32, error) {
 	if want > int64(limit) {
-		return nil, formatErr(what, -1, "needs %d sectors, the file holds %d", want, limit)
+		return nil, errs.Format(what, -1, "needs %d sectors, the file holds %d", want, limit)
 	}
 	var out []uint32
 	if want >= 0 {
@@ -271,13 +263,13 @@ func chain(what string, table []uint32, start uint32, want int64, limit uint32, 
 			if want < 0 {
 				return out, nil
 			}
-			return nil, formatErr(what, -1, "stream truncated: chain ends after %d of %d sectors (stream offset 0x%x)", len(out), want, int64(len(out))*unit)
+			return nil, errs.Format(what, -1, "stream truncated: chain ends after %d of %d sectors (stream offset 0x%x)", len(out), want, int64(len(out))*unit)
 		}
 		if s >= limit || s >= uint32(len(table)) {
-			return nil, formatErr(what, -1, "sector %d out of range (stream offset 0x%x)", s, int64(len(out))*unit)
+			return nil, errs.Format(what, -1, "sector %d out of range (stream offset 0x%x)", s, int64(len(out))*unit)
 		}
 		if visited.testAndSet(s) {
-			return nil, formatErr(what, -1, "sector chain loops at sector %d (stream offset 0x%x)", s, int64(len(out))*unit)
+			return nil, errs.Format(what, -1, "sector chain loops at sector %d (stream offset 0x%x)", s, int64(len(out))*unit)
 		}
 		out = append(out, s)
 		s = table[s]
@@ -293,10 +285,10 @@ func (r *Reader) readDirectory(start uint32) error {
 	perSector := int(r.ssz / dirEntrySize)
 	n := len(sectors) * perSector
 	if n > MaxDirEntries {
-		return limitErr("directory", -1, "%d directory entries exceed the limit of %d", n, MaxDirEntries)
+		return errs.Limit("directory", -1, "%d directory entries exceed the limit of %d", n, MaxDirEntries)
 	}
 	if n == 0 {
-		return formatErr("directory", -1, "empty directory")
+		return errs.Format("directory", -1, "empty directory")
 	}
 	r.entries = make([]*Entry, n)
 	type links struct{ left, right, child uint32 }
@@ -316,11 +308,11 @@ func (r *Reader) readDirectory(start uint32) error {
 			}
 			off := r.sectorOffset(s) + int64(k*dirEntrySize)
 			if typ != TypeStorage && typ != TypeStream && typ != TypeRoot {
-				return formatErr("directory", off+0x42, "entry %d has object type %d", id, typ)
+				return errs.Format("directory", off+0x42, "entry %d has object type %d", id, typ)
 			}
 			nameLen := int(le.Uint16(d[0x40:]))
 			if nameLen > 64 || nameLen%2 != 0 {
-				return formatErr("directory", off+0x40, "entry %d has name length %d", id, nameLen)
+				return errs.Format("directory", off+0x40, "entry %d has name length %d", id, nameLen)
 			}
 			units := nameLen / 2
 			if units > 0 {
@@ -346,7 +338,7 @@ func (r *Reader) readDirectory(start uint32) error {
 				sz &= 0xFFFFFFFF
 			}
 			if sz > uint64(r.size) && typ != TypeStorage {
-				return formatErr(e.Name, off+0x78, "stream size %d exceeds the file size %d", sz, r.size)
+				return errs.Format(e.Name, off+0x78, "stream size %d exceeds the file size %d", sz, r.size)
 			}
 			if typ == TypeStorage {
 				sz = 0
@@ -358,7 +350,7 @@ func (r *Reader) readDirectory(start uint32) error {
 	}
 	root := r.entries[0]
 	if root == nil || root.Type != TypeRoot {
-		return formatErr("directory", r.sectorOffset(sectors[0]), "entry 0 is not the root")
+		return errs.Format("directory", r.sectorOffset(sectors[0]), "entry 0 is not the root")
 	}
 	r.root = root
 
@@ -367,7 +359,7 @@ func (r *Reader) readDirectory(start uint32) error {
 	var build func(e *Entry, depth int) error
 	build = func(e *Entry, depth int) error {
 		if depth > MaxDepth {
-			return limitErr(e.Name, -1, "storages nested deeper than %d", MaxDepth)
+			return errs.Limit(e.Name, -1, "storages nested deeper than %d", MaxDepth)
 		}
 		// In-order walk of the child tree with an explicit stack.
 		var stack []uint32
@@ -375,13 +367,13 @@ func (r *Reader) readDirectory(start uint32) error {
 		for cur != noStream || len(stack) > 0 {
 			for cur != noStream {
 				if cur >= uint32(n) || r.entries[cur] == nil {
-					return formatErr(e.Name, -1, "directory link to entry %d out of range", cur)
+					return errs.Format(e.Name, -1, "directory link to entry %d out of range", cur)
 				}
 				if visited.testAndSet(cur) {
-					return formatErr(e.Name, -1, "directory tree cycle at entry %d", cur)
+					return errs.Format(e.Name, -1, "directory tree cycle at entry %d", cur)
 				}
 				if r.entries[cur].Type == TypeRoot {
-					return formatErr(e.Name, -1, "root entry %d inside the tree", cur)
+					return errs.Format(e.Name, -1, "root entry %d inside the tree", cur)
 				}
 				stack = append(stack, cur)
 				cur = lk[cur].left
@@ -397,7 +389,7 @@ func (r *Reader) readDirectory(start uint32) error {
 					return err
 				}
 			} else if lk[c.id].child != noStream {
-				return formatErr(c.Name, -1, "stream entry %d has children", c.id)
+				return errs.Format(c.Name, -1, "stream entry %d has children", c.id)
 			}
 		}
 		return nil
@@ -473,7 +465,7 @@ func (r *Reader) openStream(e *Entry, mini bool) (*Stream, error) {
 	var err error
 	if mini {
 		if r.mini == nil {
-			return nil, formatErr(e.Name, -1, "mini stream missing")
+			return nil, errs.Format(e.Name, -1, "mini stream missing")
 		}
 		limit := uint32(len(r.miniFAT))
 		want := (e.Size + miniSectorSize - 1) / miniSectorSize
@@ -490,10 +482,16 @@ func (r *Reader) openStream(e *Entry, mini bool) (*Stream, error) {
 	return s, nil
 }
 
-// Walk calls fn for the root (with an empty path) and then for every entry below it, depth
-// first, children in Children order; path holds e's ancestors starting with the root.
+// Walk calls fn for every stream, with its path in the fs.FS view, in lexical order: the
+// unpack.Walker every reader keeps. WalkEntries walks the directory tree itself.
+func (r *Reader) Walk(fn func(path string, size int64, rd io.Reader) error) error {
+	return unpack.WalkFS(r, fn)
+}
+
+// WalkEntries calls fn for the root (with an empty path) and then for every entry below it,
+// depth first, children in Children order; path holds e's ancestors starting with the root.
 // Returning fs.SkipDir for a storage skips its children; fs.SkipAll ends the walk.
-func (r *Reader) Walk(fn func(path []*Entry, e *Entry) error) error {
+func (r *Reader) WalkEntries(fn func(path []*Entry, e *Entry) error) error {
 	err := walk(nil, r.root, fn)
 	if err == fs.SkipDir || err == fs.SkipAll {
 		return nil
@@ -565,7 +563,7 @@ func (s *Stream) ReadAt(p []byte, off int64) (int, error) {
 			if err != nil && m < int(chunk) {
 				var fe *unpack.FormatError
 				if errors.As(err, &fe) || err == io.EOF {
-					return n + m, formatErr(s.e.Name, -1, "stream truncated at stream offset 0x%x (mini sector %d)", off+int64(m), sec)
+					return n + m, errs.Format(s.e.Name, -1, "stream truncated at stream offset 0x%x (mini sector %d)", off+int64(m), sec)
 				}
 				return n + m, err
 			}
@@ -578,7 +576,7 @@ func (s *Stream) ReadAt(p []byte, off int64) (int, error) {
 			m, err = s.r.r.ReadAt(p[n:n+int(chunk)], fo)
 			if m < int(chunk) {
 				if err == nil || err == io.EOF {
-					return n + m, formatErr(s.e.Name, fo+int64(m), "stream truncated at stream offset 0x%x (sector %d)", off+int64(m), sec)
+					return n + m, errs.Format(s.e.Name, fo+int64(m), "stream truncated at stream offset 0x%x (sector %d)", off+int64(m), sec)
 				}
 				return n + m, fmt.Errorf("cfb: reading stream %q: %w", s.e.Name, err)
 			}
@@ -638,3 +636,6 @@ func (b bitset) testAndSet(i uint32) bool {
 	b[w] |= m
 	return was
 }
+
+// errs builds this reader's positioned errors.
+var errs = unpack.Errs("cfb")

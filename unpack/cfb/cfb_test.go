@@ -38,7 +38,7 @@ func TestSamples(t *testing.T) {
 			}
 			var streams int
 			var sum bool
-			err := r.Walk(func(path []*Entry, e *Entry) error {
+			err := r.WalkEntries(func(path []*Entry, e *Entry) error {
 				if len(path) > 0 && path[0] != r.Root() {
 					t.Errorf("path[0] = %q, want the root", path[0].Name)
 				}
@@ -138,7 +138,7 @@ func (l layout) dirEntryOffset(id uint32) int64 {
 
 func (l layout) largestStream() *Entry {
 	var big *Entry
-	l.r.Walk(func(_ []*Entry, e *Entry) error {
+	l.r.WalkEntries(func(_ []*Entry, e *Entry) error {
 		if e.Type == TypeStream && (big == nil || e.Size > big.Size) {
 			big = e
 		}
@@ -153,7 +153,7 @@ func readAll(b []byte) error {
 	if err != nil {
 		return err
 	}
-	return r.Walk(func(_ []*Entry, e *Entry) error {
+	return r.WalkEntries(func(_ []*Entry, e *Entry) error {
 		if e.Type != TypeStream {
 			return nil
 		}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rollgate/rollgate/unpack"
 	"github.com/rollgate/rollgate/unpack/fstree"
 )
 
@@ -108,3 +109,13 @@ func (r *Reader) Stat(name string) (fs.FileInfo, error) { return r.fsys.Stat(nam
 
 // ReadDir implements fs.ReadDirFS.
 func (r *Reader) ReadDir(name string) ([]fs.DirEntry, error) { return r.fsys.ReadDir(name) }
+
+// Open opens the compound file in the named file; Close closes it.
+func Open(name string) (*unpack.ReadCloser[*Reader], error) { return unpack.OpenFile(name, NewReader) }
+
+// The reader contract every format keeps.
+var (
+	_ fs.ReadDirFS  = (*Reader)(nil)
+	_ fs.StatFS     = (*Reader)(nil)
+	_ unpack.Walker = (*Reader)(nil)
+)

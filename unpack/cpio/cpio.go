@@ -343,3 +343,13 @@ func (cr *Reader) Walk(fn func(path string, size int64, r io.Reader) error) erro
 	}
 	return nil
 }
+
+// Open opens the cpio archive in the named file; Close closes it.
+func Open(name string) (*unpack.ReadCloser[*Reader], error) { return unpack.OpenFile(name, NewReader) }
+
+// The reader contract every format keeps.
+var (
+	_ fs.ReadDirFS  = (*Reader)(nil)
+	_ fs.StatFS     = (*Reader)(nil)
+	_ unpack.Walker = (*Reader)(nil)
+)

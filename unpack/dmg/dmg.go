@@ -62,7 +62,6 @@ type Image struct {
 	parts  []Partition
 	vols   map[string]*hfs.Reader // entry name -> volume
 	single *hfs.Reader
-	closer io.Closer
 }
 
 var (
@@ -72,23 +71,8 @@ var (
 	_ unpack.Walker = (*Image)(nil)
 )
 
-// Open opens the disk image in the named file; Close releases it.
-func Open(name string) (*Image, error) {
-	im, f, err := unpack.OpenFile(name, NewReader)
-	if err != nil {
-		return nil, err
-	}
-	im.closer = f
-	return im, nil
-}
-
-// Close closes the file opened by Open.
-func (im *Image) Close() error {
-	if im.closer != nil {
-		return im.closer.Close()
-	}
-	return nil
-}
+// Open opens the disk image in the named file; Close closes it.
+func Open(name string) (*unpack.ReadCloser[*Image], error) { return unpack.OpenFile(name, NewReader) }
 
 // NewReader opens a UDIF image (or, failing that, a raw disk holding a partition map or an
 // HFS+ volume) from r.

@@ -72,11 +72,12 @@ func TestGolden(t *testing.T) {
 	want := golden(t)
 	for _, name := range []string{"compression-adc", "compression-bz2", "compression-lzfse", "compression-raw", "compression-zlib", "encrypted", "gpt", "relic-dummy"} {
 		t.Run(name, func(t *testing.T) {
-			im, err := Open(testutil.Sample(t, "dmg/"+name+".dmg"))
+			imrc, err := Open(testutil.Sample(t, "dmg/"+name+".dmg"))
 			if err != nil {
 				t.Fatalf("Open(%q) = %v", name, err)
 			}
-			defer im.Close()
+			defer imrc.Close()
+			im := imrc.Reader
 			var wantList []string
 			var disk string
 			for _, l := range want[name] {
@@ -118,10 +119,11 @@ func TestPartitionNames(t *testing.T) {
 		{"gpt", []string{"0.hfs"}, true},
 	}
 	for _, tt := range tests {
-		im, err := Open(testutil.Sample(t, "dmg/"+tt.sample+".dmg"))
+		rc, err := Open(testutil.Sample(t, "dmg/"+tt.sample+".dmg"))
 		if err != nil {
 			t.Fatalf("Open(%q) = %v", tt.sample, err)
 		}
+		im := rc.Reader
 		var got []string
 		for _, p := range im.Partitions() {
 			got = append(got, p.Name)
@@ -132,7 +134,7 @@ func TestPartitionNames(t *testing.T) {
 		if (im.Single() != nil) != tt.single {
 			t.Errorf("Single(%q) = %v, want single volume %v", tt.sample, im.Single() != nil, tt.single)
 		}
-		im.Close()
+		rc.Close()
 	}
 }
 
@@ -145,11 +147,12 @@ func TestFS(t *testing.T) {
 	}
 	for name, files := range tests {
 		t.Run(name, func(t *testing.T) {
-			im, err := Open(testutil.Sample(t, "dmg/"+name+".dmg"))
+			imrc, err := Open(testutil.Sample(t, "dmg/"+name+".dmg"))
 			if err != nil {
 				t.Fatalf("Open(%q) = %v", name, err)
 			}
-			defer im.Close()
+			defer imrc.Close()
+			im := imrc.Reader
 			if err := fstest.TestFS(im, files...); err != nil {
 				t.Errorf("TestFS(%q): %v", name, err)
 			}

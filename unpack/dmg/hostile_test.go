@@ -77,11 +77,7 @@ func wrapUDIF(parts []part) []byte {
 // relicVolume returns the decoded HFS+ partition of relic-dummy.dmg.
 func relicVolume(t testing.TB) []byte {
 	t.Helper()
-	im, err := Open(testutil.Sample(t, "dmg/relic-dummy.dmg"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer im.Close()
+	im := testutil.Open(t, testutil.Sample(t, "dmg/relic-dummy.dmg"), NewReader)
 	for _, p := range im.Partitions() {
 		if p.Filesystem == FSHFS {
 			disk, _ := im.Disk()

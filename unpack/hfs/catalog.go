@@ -104,33 +104,33 @@ func (v *Reader) readCatalog(f *fork) error {
 	var all []*node
 	err = t.leaves(func(rec []byte, off int64) error {
 		if len(rec) < 8 {
-			return formatErr(t.name, off, "short catalog record")
+			return errs.Format(t.name, off, "short catalog record")
 		}
 		kl := int(be.Uint16(rec))
 		nl := int(be.Uint16(rec[6:]))
 		if nl > MaxNameUnits {
-			return formatErr(t.name, off, "catalog name of %d UTF-16 units (limit %d)", nl, MaxNameUnits)
+			return errs.Format(t.name, off, "catalog name of %d UTF-16 units (limit %d)", nl, MaxNameUnits)
 		}
 		if kl < 6+2*nl || 2+kl > len(rec) {
-			return formatErr(t.name, off, "catalog key length %d for a %d-unit name", kl, nl)
+			return errs.Format(t.name, off, "catalog key length %d for a %d-unit name", kl, nl)
 		}
 		parent := be.Uint32(rec[2:])
 		name := decodeName(rec[8 : 8+2*nl])
 		d := rec[2+kl:]
 		if len(d) < 2 {
-			return formatErr(t.name, off, "catalog record without data")
+			return errs.Format(t.name, off, "catalog record without data")
 		}
 		typ := be.Uint16(d)
 		var n *node
 		switch typ {
 		case recFolder:
 			if len(d) < 88 {
-				return formatErr(t.name, off, "short folder record")
+				return errs.Format(t.name, off, "short folder record")
 			}
 			n = &node{dir: true, id: be.Uint32(d[8:])}
 		case recFile:
 			if len(d) < 248 {
-				return formatErr(t.name, off, "short file record")
+				return errs.Format(t.name, off, "short file record")
 			}
 			n = &node{id: be.Uint32(d[8:])}
 			n.fdType = string(d[48:52])
@@ -146,13 +146,13 @@ func (v *Reader) readCatalog(f *fork) error {
 		n.mode = be.Uint16(d[42:])
 		n.special = be.Uint32(d[44:])
 		if n.id < cnidRoot {
-			return formatErr(t.name, off, "catalog record with CNID %d", n.id)
+			return errs.Format(t.name, off, "catalog record with CNID %d", n.id)
 		}
 		if _, dup := v.nodes[n.id]; dup {
-			return formatErr(t.name, off, "CNID %d appears twice", n.id)
+			return errs.Format(t.name, off, "CNID %d appears twice", n.id)
 		}
 		if len(all) >= unpack.MaxEntries {
-			return limitErr(t.name, off, "more than %d catalog records", unpack.MaxEntries)
+			return errs.Limit(t.name, off, "more than %d catalog records", unpack.MaxEntries)
 		}
 		v.nodes[n.id] = n
 		all = append(all, n)
@@ -163,7 +163,7 @@ func (v *Reader) readCatalog(f *fork) error {
 	}
 	root := v.nodes[cnidRoot]
 	if root == nil || !root.dir {
-		return formatErr(t.name, -1, "catalog has no root folder")
+		return errs.Format(t.name, -1, "catalog has no root folder")
 	}
 	v.root = root
 	for _, n := range all {
@@ -232,7 +232,7 @@ func (v *Reader) readCatalog(f *fork) error {
 		n.linkDir = nil
 	}
 	if !v.checkTree() {
-		return limitErr(t.name, -1, "directory tree deeper than %d or larger than %d entries", MaxDirDepth, unpack.MaxEntries)
+		return errs.Limit(t.name, -1, "directory tree deeper than %d or larger than %d entries", MaxDirDepth, unpack.MaxEntries)
 	}
 	return nil
 }

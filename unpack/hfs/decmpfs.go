@@ -24,11 +24,11 @@ const (
 // decmpfsSize reads the uncompressed size from a decmpfs header.
 func decmpfsSize(attr []byte, name string) (int64, error) {
 	if len(attr) < decmpfsHeaderSize || string(attr[:4]) != "fpmc" {
-		return 0, formatErr(name, -1, "com.apple.decmpfs attribute without its header")
+		return 0, errs.Format(name, -1, "com.apple.decmpfs attribute without its header")
 	}
 	size := binary.LittleEndian.Uint64(attr[8:])
 	if size > uint64(MaxFileBytes) {
-		return 0, limitErr(name, -1, "decmpfs size %d (limit %d)", size, int64(MaxFileBytes))
+		return 0, errs.Limit(name, -1, "decmpfs size %d (limit %d)", size, int64(MaxFileBytes))
 	}
 	return int64(size), nil
 }
@@ -43,14 +43,14 @@ func (v *Reader) decmpfsReader(t *node, attr []byte, name string) (io.ReaderAt, 
 	switch typ {
 	case 1, 3, 7, 11: // inline
 		if size > maxDecmpfsInline {
-			return nil, 0, limitErr(name, -1, "inline decmpfs size %d", size)
+			return nil, 0, errs.Limit(name, -1, "inline decmpfs size %d", size)
 		}
 		out, err := decodeBlock(typ, data, int(size))
 		if err != nil {
 			return nil, 0, wrapName(name, err)
 		}
 		if int64(len(out)) != size {
-			return nil, 0, formatErr(name, -1, "decmpfs data decodes to %d bytes, header says %d", len(out), size)
+			return nil, 0, errs.Format(name, -1, "decmpfs data decodes to %d bytes, header says %d", len(out), size)
 		}
 		return bytes.NewReader(out), size, nil
 	case 4, 8, 12:
@@ -64,7 +64,7 @@ func (v *Reader) decmpfsReader(t *node, attr []byte, name string) (io.ReaderAt, 
 		}
 		return br, size, nil
 	}
-	return nil, 0, unsupportedErr(name, "decmpfs compression type %d", typ)
+	return nil, 0, errs.Unsupported(name, -1, "decmpfs compression type %d", typ)
 }
 
 func wrapName(name string, err error) error {
@@ -129,11 +129,11 @@ func newBlockReader(rf *fork, typ uint32, size int64, name string) (*blockReader
 	nblocks := (size + decmpfsBlock - 1) / decmpfsBlock
 	br := &blockReader{rf: rf, typ: typ, size: size, name: name, cur: -1}
 	if nblocks > rf.size/4+1 {
-		return nil, formatErr(name, -1, "%d blocks in a %d-byte resource fork", nblocks, rf.size)
+		return nil, errs.Format(name, -1, "%d blocks in a %d-byte resource fork", nblocks, rf.size)
 	}
 	read := func(off, n int64) ([]byte, error) {
 		if off < 0 || n < 0 || off > rf.size || n > rf.size-off {
-			return nil, formatErr(name, off, "block table past the %d-byte resource fork", rf.size)
+			return nil, errs.Format(name, off, "block table past the %d-byte resource fork", rf.size)
 		}
 		b := make([]byte, n)
 		if _, err := rf.ReadAt(b, off); err != nil && err != io.EOF {
@@ -152,7 +152,7 @@ func newBlockReader(rf *fork, typ uint32, size int64, name string) (*blockReader
 			return nil, err
 		}
 		if n := int64(le.Uint32(h)); n != nblocks {
-			return nil, formatErr(name, base, "block table has %d blocks, size needs %d", n, nblocks)
+			return nil, errs.Format(name, base, "block table has %d blocks, size needs %d", n, nblocks)
 		}
 		tab, err := read(base+4, 8*nblocks)
 		if err != nil {
@@ -170,7 +170,7 @@ func newBlockReader(rf *fork, typ uint32, size int64, name string) (*blockReader
 		for i := int64(0); i < nblocks; i++ {
 			a, b := int64(le.Uint32(tab[4*i:])), int64(le.Uint32(tab[4*i+4:]))
 			if b < a {
-				return nil, formatErr(name, 4*i, "block %d ends before it starts", i)
+				return nil, errs.Format(name, 4*i, "block %d ends before it starts", i)
 			}
 			br.starts = append(br.starts, a)
 			br.lens = append(br.lens, b-a)
@@ -178,7 +178,7 @@ func newBlockReader(rf *fork, typ uint32, size int64, name string) (*blockReader
 	}
 	for i := range br.starts {
 		if br.starts[i] < 0 || br.starts[i] > rf.size || br.lens[i] > rf.size-br.starts[i] || br.lens[i] > 2*decmpfsBlock {
-			return nil, formatErr(name, br.starts[i], "block %d [%d,+%d) outside the resource fork", i, br.starts[i], br.lens[i])
+			return nil, errs.Format(name, br.starts[i], "block %d [%d,+%d) outside the resource fork", i, br.starts[i], br.lens[i])
 		}
 	}
 	return br, nil
@@ -198,7 +198,7 @@ func (br *blockReader) block(i int) ([]byte, error) {
 		return nil, wrapName(br.name, err)
 	}
 	if len(out) != want {
-		return nil, formatErr(br.name, br.starts[i], "block %d decodes to %d bytes, want %d", i, len(out), want)
+		return nil, errs.Format(br.name, br.starts[i], "block %d decodes to %d bytes, want %d", i, len(out), want)
 	}
 	br.cur, br.data = i, out
 	return out, nil
@@ -206,7 +206,7 @@ func (br *blockReader) block(i int) ([]byte, error) {
 
 func (br *blockReader) ReadAt(p []byte, off int64) (int, error) {
 	if off < 0 {
-		return 0, formatErr(br.name, off, "negative offset")
+		return 0, errs.Format(br.name, off, "negative offset")
 	}
 	br.mu.Lock()
 	defer br.mu.Unlock()

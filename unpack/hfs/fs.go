@@ -103,7 +103,7 @@ func (v *Reader) ReadLink(name string) (string, error) {
 		return "", &fs.PathError{Op: "readlink", Path: name, Err: err}
 	}
 	if size > MaxSymlinkBytes {
-		return "", &fs.PathError{Op: "readlink", Path: name, Err: limitErr(name, -1, "symlink target of %d bytes", size)}
+		return "", &fs.PathError{Op: "readlink", Path: name, Err: errs.Limit(name, -1, "symlink target of %d bytes", size)}
 	}
 	b := make([]byte, size)
 	if _, err := ra.ReadAt(b, 0); err != nil && err != io.EOF {
@@ -295,20 +295,5 @@ func (f *regFile) ReadAt(p []byte, off int64) (int, error)   { return f.sr.ReadA
 func (f *regFile) Seek(off int64, whence int) (int64, error) { return f.sr.Seek(off, whence) }
 func (f *regFile) Close() error                              { return nil }
 
-// Open opens the HFS+ volume in the named file (a raw partition image).
-func Open(name string) (*ReadCloser, error) {
-	r, f, err := unpack.OpenFile(name, NewReader)
-	if err != nil {
-		return nil, err
-	}
-	return &ReadCloser{Reader: r, f: f}, nil
-}
-
-// ReadCloser is a Reader that owns its file.
-type ReadCloser struct {
-	*Reader
-	f io.Closer
-}
-
-// Close closes the file.
-func (rc *ReadCloser) Close() error { return rc.f.Close() }
+// Open opens the HFS+ volume (a raw partition image) in the named file; Close closes it.
+func Open(name string) (*unpack.ReadCloser[*Reader], error) { return unpack.OpenFile(name, NewReader) }

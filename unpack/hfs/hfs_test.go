@@ -220,11 +220,12 @@ func TestHostile(t *testing.T) {
 
 // sampleVolume returns the HFS+ partition of relic-dummy.dmg.
 func sampleVolume(t testing.TB) []byte {
-	z, err := udif.Open(testutil.Sample(t, "dmg/relic-dummy.dmg"))
+	zrc, err := udif.Open(testutil.Sample(t, "dmg/relic-dummy.dmg"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer z.Close()
+	defer zrc.Close()
+	z := zrc.Reader
 	for i, p := range z.Partitions() {
 		if p.Type == "Apple_HFS" {
 			b := make([]byte, p.Size)

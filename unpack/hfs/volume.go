@@ -19,7 +19,6 @@ package hfs
 
 import (
 	"encoding/binary"
-	"fmt"
 	"io"
 	"sort"
 	"time"
@@ -61,18 +60,6 @@ func hfsTime(s uint32) time.Time {
 	return hfsEpoch.Add(time.Duration(s) * time.Second)
 }
 
-func formatErr(entry string, off int64, msg string, args ...any) error {
-	return &unpack.FormatError{Format: "hfs", Entry: entry, Offset: off, Msg: fmt.Sprintf(msg, args...)}
-}
-
-func limitErr(entry string, off int64, msg string, args ...any) error {
-	return &unpack.FormatError{Format: "hfs", Entry: entry, Offset: off, Msg: fmt.Sprintf(msg, args...), Err: unpack.ErrLimit}
-}
-
-func unsupportedErr(entry string, msg string, args ...any) error {
-	return &unpack.FormatError{Format: "hfs", Entry: entry, Offset: -1, Msg: fmt.Sprintf(msg, args...), Err: unpack.ErrUnsupported}
-}
-
 type extent struct{ start, count uint32 }
 
 // forkData is an HFSPlusForkData record.
@@ -103,7 +90,7 @@ type fork struct {
 
 func (f *fork) ReadAt(p []byte, off int64) (int, error) {
 	if off < 0 {
-		return 0, formatErr(f.name, off, "negative offset")
+		return 0, errs.Format(f.name, off, "negative offset")
 	}
 	if off >= f.size {
 		return 0, io.EOF
@@ -118,7 +105,7 @@ func (f *fork) ReadAt(p []byte, off int64) (int, error) {
 		blk := pos / f.bs
 		i := sort.Search(len(f.first), func(i int) bool { return f.first[i] > blk }) - 1
 		if i < 0 || blk >= f.first[i]+int64(f.ext[i].count) {
-			return done, formatErr(f.name, pos, "fork byte %d is not covered by an extent", pos)
+			return done, errs.Format(f.name, pos, "fork byte %d is not covered by an extent", pos)
 		}
 		e := f.ext[i]
 		inExt := pos - f.first[i]*f.bs
@@ -130,7 +117,7 @@ func (f *fork) ReadAt(p []byte, off int64) (int, error) {
 		m, err := f.r.ReadAt(p[done:done+int(n)], phys)
 		done += m
 		if err != nil && !(err == io.EOF && m == int(n)) {
-			return done, formatErr(f.name, phys, "reading fork: %v", err)
+			return done, errs.Format(f.name, phys, "reading fork: %v", err)
 		}
 	}
 	if want < len(p) {
@@ -166,47 +153,47 @@ func NewReader(r io.ReaderAt, size int64) (*Reader, error) {
 	v := &Reader{r: r, size: size}
 	hdr := make([]byte, 512)
 	if size < headerOffset+512 {
-		return nil, formatErr("", 0, "volume of %d bytes is too small", size)
+		return nil, errs.Format("", 0, "volume of %d bytes is too small", size)
 	}
 	if _, err := r.ReadAt(hdr, headerOffset); err != nil {
-		return nil, formatErr("", headerOffset, "reading volume header: %v", err)
+		return nil, errs.Format("", headerOffset, "reading volume header: %v", err)
 	}
 	be := binary.BigEndian
 	if string(hdr[:2]) == "BD" {
 		// HFS wrapper (TN1150 "HFS Wrapper"): the HFS+ volume is an embedded extent.
 		if string(hdr[0x7c:0x7e]) != "H+" {
-			return nil, unsupportedErr("", "plain HFS (not HFS+) volume")
+			return nil, errs.Unsupported("", -1, "plain HFS (not HFS+) volume")
 		}
 		alBlkSiz := int64(be.Uint32(hdr[0x14:]))
 		alBlSt := int64(be.Uint16(hdr[0x1c:]))
 		start := int64(be.Uint16(hdr[0x7e:]))
 		count := int64(be.Uint16(hdr[0x80:]))
 		if alBlkSiz == 0 || alBlkSiz%512 != 0 || alBlkSiz > MaxBlockSize {
-			return nil, formatErr("", headerOffset+0x14, "wrapper block size %d", alBlkSiz)
+			return nil, errs.Format("", headerOffset+0x14, "wrapper block size %d", alBlkSiz)
 		}
 		v.base = alBlSt*512 + start*alBlkSiz
 		if v.base+headerOffset+512 > size || count*alBlkSiz > size {
-			return nil, formatErr("", headerOffset+0x7e, "embedded volume outside the wrapper")
+			return nil, errs.Format("", headerOffset+0x7e, "embedded volume outside the wrapper")
 		}
 		v.r = io.NewSectionReader(r, v.base, min(count*alBlkSiz, size-v.base))
 		v.size = min(count*alBlkSiz, size-v.base)
 		if _, err := v.r.ReadAt(hdr, headerOffset); err != nil {
-			return nil, formatErr("", v.base+headerOffset, "reading embedded volume header: %v", err)
+			return nil, errs.Format("", v.base+headerOffset, "reading embedded volume header: %v", err)
 		}
 	}
 	switch string(hdr[:2]) {
 	case "H+", "HX":
 		v.signature = string(hdr[:2])
 	default:
-		return nil, formatErr("", headerOffset, "no HFS+ signature (%q)", hdr[:2])
+		return nil, errs.Format("", headerOffset, "no HFS+ signature (%q)", hdr[:2])
 	}
 	v.bs = int64(be.Uint32(hdr[0x28:]))
 	v.blocks = be.Uint32(hdr[0x2c:])
 	if v.bs < 512 || v.bs > MaxBlockSize || v.bs&(v.bs-1) != 0 {
-		return nil, formatErr("", headerOffset+0x28, "block size %d", v.bs)
+		return nil, errs.Format("", headerOffset+0x28, "block size %d", v.bs)
 	}
 	if int64(v.blocks)*v.bs > v.size {
-		return nil, formatErr("", headerOffset+0x2c, "volume claims %d blocks of %d bytes in %d bytes (truncated?)", v.blocks, v.bs, v.size)
+		return nil, errs.Format("", headerOffset+0x2c, "volume claims %d blocks of %d bytes in %d bytes (truncated?)", v.blocks, v.bs, v.size)
 	}
 	v.created = hfsTime(be.Uint32(hdr[0x10:]))
 	v.modified = hfsTime(be.Uint32(hdr[0x14:]))
@@ -244,7 +231,7 @@ func NewReader(r io.ReaderAt, size int64) (*Reader, error) {
 func (v *Reader) newFork(name string, id uint32, forkType uint8, fd forkData, useOverflow bool) (*fork, error) {
 	f := &fork{r: v.r, bs: v.bs, size: int64(fd.size), name: name}
 	if fd.size > MaxFileBytes {
-		return nil, limitErr(name, -1, "fork of %d bytes (limit %d)", fd.size, int64(MaxFileBytes))
+		return nil, errs.Limit(name, -1, "fork of %d bytes (limit %d)", fd.size, int64(MaxFileBytes))
 	}
 	var lb int64
 	add := func(e extent) error {
@@ -252,14 +239,14 @@ func (v *Reader) newFork(name string, id uint32, forkType uint8, fd forkData, us
 			return nil
 		}
 		if uint64(e.start)+uint64(e.count) > uint64(v.blocks) || (int64(e.start)+int64(e.count))*v.bs > v.size {
-			return formatErr(name, -1, "extent [%d,+%d) outside the volume's %d blocks", e.start, e.count, v.blocks)
+			return errs.Format(name, -1, "extent [%d,+%d) outside the volume's %d blocks", e.start, e.count, v.blocks)
 		}
 		// A fork larger than the volume must reuse blocks: refuse the amplification.
 		if lb+int64(e.count) > int64(v.blocks) {
-			return formatErr(name, -1, "extents total more than the volume's %d blocks", v.blocks)
+			return errs.Format(name, -1, "extents total more than the volume's %d blocks", v.blocks)
 		}
 		if len(f.ext) >= MaxExtents {
-			return limitErr(name, -1, "more than %d extents", MaxExtents)
+			return errs.Limit(name, -1, "more than %d extents", MaxExtents)
 		}
 		f.ext = append(f.ext, e)
 		f.first = append(f.first, lb)
@@ -284,7 +271,7 @@ func (v *Reader) newFork(name string, id uint32, forkType uint8, fd forkData, us
 		}
 	}
 	if lb*v.bs < f.size {
-		return nil, formatErr(name, -1, "fork of %d bytes has extents for only %d", f.size, lb*v.bs)
+		return nil, errs.Format(name, -1, "fork of %d bytes has extents for only %d", f.size, lb*v.bs)
 	}
 	return f, nil
 }
@@ -303,11 +290,11 @@ type btree struct {
 func openBTree(f *fork) (*btree, error) {
 	hdr := make([]byte, 106)
 	if _, err := f.ReadAt(hdr, 0); err != nil {
-		return nil, formatErr(f.name, 0, "reading B-tree header node: %v", err)
+		return nil, errs.Format(f.name, 0, "reading B-tree header node: %v", err)
 	}
 	be := binary.BigEndian
 	if int8(hdr[8]) != 1 {
-		return nil, formatErr(f.name, 8, "header node kind %d", int8(hdr[8]))
+		return nil, errs.Format(f.name, 8, "header node kind %d", int8(hdr[8]))
 	}
 	t := &btree{f: f, name: f.name}
 	h := hdr[14:]
@@ -317,10 +304,10 @@ func openBTree(f *fork) (*btree, error) {
 	t.keyCompare = h[37]
 	t.bigKeys = be.Uint32(h[38:])&2 != 0
 	if t.nodeSize < 512 || t.nodeSize > MaxNodeSize || t.nodeSize&(t.nodeSize-1) != 0 {
-		return nil, formatErr(f.name, 32, "node size %d", t.nodeSize)
+		return nil, errs.Format(f.name, 32, "node size %d", t.nodeSize)
 	}
 	if int64(t.totalNodes)*int64(t.nodeSize) > f.size {
-		return nil, formatErr(f.name, 36, "%d nodes of %d bytes in a %d-byte file", t.totalNodes, t.nodeSize, f.size)
+		return nil, errs.Format(f.name, 36, "%d nodes of %d bytes in a %d-byte file", t.totalNodes, t.nodeSize, f.size)
 	}
 	return t, nil
 }
@@ -336,32 +323,32 @@ func (t *btree) leaves(fn func(rec []byte, off int64) error) error {
 	seen := make(map[uint32]bool)
 	for n := t.firstLeaf; n != 0; {
 		if n >= t.totalNodes {
-			return formatErr(t.name, -1, "leaf link to node %d of %d", n, t.totalNodes)
+			return errs.Format(t.name, -1, "leaf link to node %d of %d", n, t.totalNodes)
 		}
 		if seen[n] {
-			return formatErr(t.name, int64(n)*int64(t.nodeSize), "leaf chain loops at node %d", n)
+			return errs.Format(t.name, int64(n)*int64(t.nodeSize), "leaf chain loops at node %d", n)
 		}
 		if len(seen) >= MaxNodes {
-			return limitErr(t.name, -1, "more than %d leaf nodes", MaxNodes)
+			return errs.Limit(t.name, -1, "more than %d leaf nodes", MaxNodes)
 		}
 		seen[n] = true
 		off := int64(n) * int64(t.nodeSize)
 		if _, err := t.f.ReadAt(node, off); err != nil {
-			return formatErr(t.name, off, "reading node %d: %v", n, err)
+			return errs.Format(t.name, off, "reading node %d: %v", n, err)
 		}
 		if int8(node[8]) != -1 {
-			return formatErr(t.name, off, "node %d in the leaf chain has kind %d", n, int8(node[8]))
+			return errs.Format(t.name, off, "node %d in the leaf chain has kind %d", n, int8(node[8]))
 		}
 		nrec := int(be.Uint16(node[10:]))
 		if 14+2*(nrec+1) > t.nodeSize {
-			return formatErr(t.name, off, "node %d claims %d records", n, nrec)
+			return errs.Format(t.name, off, "node %d claims %d records", n, nrec)
 		}
 		prev := 14
 		for i := 0; i < nrec; i++ {
 			a := int(be.Uint16(node[t.nodeSize-2*(i+1):]))
 			b := int(be.Uint16(node[t.nodeSize-2*(i+2):]))
 			if a < prev || b < a || b > t.nodeSize-2*(nrec+1) {
-				return formatErr(t.name, off, "node %d record %d offsets %d..%d", n, i, a, b)
+				return errs.Format(t.name, off, "node %d record %d offsets %d..%d", n, i, a, b)
 			}
 			prev = a
 			if err := fn(node[a:b], off+int64(a)); err != nil {
@@ -387,11 +374,11 @@ func (v *Reader) readExtentsTree(f *fork) error {
 	return t.leaves(func(rec []byte, off int64) error {
 		// HFSPlusExtentKey: keyLength u16 (10), forkType u8, pad, fileID u32, startBlock u32.
 		if len(rec) < 12+64 || be.Uint16(rec) < 10 {
-			return formatErr(t.name, off, "short extent record")
+			return errs.Format(t.name, off, "short extent record")
 		}
 		kl := int(be.Uint16(rec))
 		if 2+kl+64 > len(rec) {
-			return formatErr(t.name, off, "extent key length %d", kl)
+			return errs.Format(t.name, off, "extent key length %d", kl)
 		}
 		forkType := rec[2]
 		id := be.Uint32(rec[4:])
@@ -401,7 +388,7 @@ func (v *Reader) readExtentsTree(f *fork) error {
 			run.ext[i] = extent{be.Uint32(d[8*i:]), be.Uint32(d[8*i+4:])}
 		}
 		if total++; total > MaxExtents*8 {
-			return limitErr(t.name, off, "more than %d extent records", MaxExtents*8)
+			return errs.Limit(t.name, off, "more than %d extent records", MaxExtents*8)
 		}
 		k := uint64(id)<<8 | uint64(forkType)
 		v.overflow[k] = append(v.overflow[k], run)
@@ -420,12 +407,12 @@ func (v *Reader) readAttributesTree(f *fork) error {
 	return t.leaves(func(rec []byte, off int64) error {
 		// HFSPlusAttrKey: keyLength u16, pad u16, fileID u32, startBlock u32, nameLength u16, name.
 		if len(rec) < 14 {
-			return formatErr(t.name, off, "short attribute record")
+			return errs.Format(t.name, off, "short attribute record")
 		}
 		kl := int(be.Uint16(rec))
 		nl := int(be.Uint16(rec[12:]))
 		if nl > 127 || 14+2*nl > len(rec) || 2+kl > len(rec) || kl < 12+2*nl {
-			return formatErr(t.name, off, "attribute key (length %d, name %d units)", kl, nl)
+			return errs.Format(t.name, off, "attribute key (length %d, name %d units)", kl, nl)
 		}
 		if decodeName(rec[14:14+2*nl]) != "com.apple.decmpfs" {
 			return nil
@@ -433,25 +420,25 @@ func (v *Reader) readAttributesTree(f *fork) error {
 		id := be.Uint32(rec[4:])
 		d := rec[2+kl:]
 		if len(d) < 4 {
-			return formatErr(t.name, off, "short attribute data")
+			return errs.Format(t.name, off, "short attribute data")
 		}
 		switch be.Uint32(d) {
 		case 0x10: // kHFSPlusAttrInlineData
 			if len(d) < 16 {
-				return formatErr(t.name, off, "short inline attribute")
+				return errs.Format(t.name, off, "short inline attribute")
 			}
 			n := int(be.Uint32(d[12:]))
 			if n > len(d)-16 {
-				return formatErr(t.name, off, "inline attribute of %d bytes in a %d-byte record", n, len(d)-16)
+				return errs.Format(t.name, off, "inline attribute of %d bytes in a %d-byte record", n, len(d)-16)
 			}
 			v.decmpfs[id] = append([]byte(nil), d[16:16+n]...)
 		case 0x20: // kHFSPlusAttrForkData: the attribute lives in its own fork.
 			if len(d) < 8+80 {
-				return formatErr(t.name, off, "short fork attribute")
+				return errs.Format(t.name, off, "short fork attribute")
 			}
 			fd := parseFork(d[8:])
 			if fd.size > MaxDecmpfsBytes {
-				v.decmpfsErr[id] = limitErr("", off, "decmpfs attribute of %d bytes", fd.size)
+				v.decmpfsErr[id] = errs.Limit("", off, "decmpfs attribute of %d bytes", fd.size)
 				return nil
 			}
 			af, err := v.newFork("decmpfs attribute", id, 0, fd, false)
@@ -483,3 +470,6 @@ type Info struct {
 func (v *Reader) Info() Info {
 	return Info{Signature: v.signature, BlockSize: v.bs, Blocks: v.blocks, Created: v.created, Modified: v.modified}
 }
+
+// errs builds this reader's positioned errors.
+var errs = unpack.Errs("hfs")

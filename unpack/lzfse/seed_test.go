@@ -13,11 +13,12 @@ import (
 
 // The LZFSE chunks of compression-lzfse.dmg, as hdiutil wrote them.
 func sampleChunks(t testing.TB) (chunks [][]byte, sizes []int) {
-	z, err := udif.Open(testutil.Sample(t, "dmg/compression-lzfse.dmg"))
+	zrc, err := udif.Open(testutil.Sample(t, "dmg/compression-lzfse.dmg"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer z.Close()
+	defer zrc.Close()
+	z := zrc.Reader
 	b, err := os.ReadFile(testutil.Sample(t, "dmg/compression-lzfse.dmg"))
 	if err != nil {
 		t.Fatal(err)

@@ -34,7 +34,7 @@ func TestInstallPathAliases(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.msi, func(t *testing.T) {
-			p, err := Open("testdata/alias/" + tt.msi)
+			prc, err := Open("testdata/alias/" + tt.msi)
 			if tt.wantErr != nil {
 				if !errors.Is(err, tt.wantErr) {
 					t.Fatalf("Open(%q) = %v, want %v", tt.msi, err, tt.wantErr)
@@ -48,8 +48,8 @@ func TestInstallPathAliases(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Open(%q) = %v", tt.msi, err)
 			}
-			defer p.Close()
-			files, _ := p.Files()
+			defer prc.Close()
+			files, _ := prc.Reader.Files()
 			if len(files) != 1 || files[0].InstallPath != tt.want {
 				t.Errorf("Open(%q).Files() = %+v, want one file at %q", tt.msi, files, tt.want)
 			}
@@ -152,11 +152,12 @@ func TestDuplicateRootStreams(t *testing.T) {
 // action can unpack it); it is walked and exposed at Cabinet/<Media Cabinet>/<name>. A key
 // stored twice in its cabinet is refused: Windows installs the last copy.
 func TestHiddenCabinetEntries(t *testing.T) {
-	p, err := Open("testdata/alias/hidden.msi")
+	prc, err := Open("testdata/alias/hidden.msi")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer p.Close()
+	defer prc.Close()
+	p := prc.Reader
 	const hidden = "Cabinet/#fixture.cab/payload.dll"
 	walked := map[string]string{}
 	err = p.Walk(func(name string, size int64, r io.Reader) error {

@@ -41,7 +41,7 @@ func TestSourceFolderFIFO(t *testing.T) {
 			go func() {
 				p, err := Open(filepath.Join(dir, "x.msi"))
 				if err == nil {
-					err = p.Walk(func(string, int64, io.Reader) error { return nil })
+					err = p.Reader.Walk(func(string, int64, io.Reader) error { return nil })
 					p.Close()
 				}
 				done <- err

@@ -24,11 +24,12 @@ func TestFixture(t *testing.T) {
 	want := golden(t, "fixture/fixture.msi")
 	for _, path := range fixtures {
 		t.Run(filepath.Base(path), func(t *testing.T) {
-			p, err := Open(path)
+			prc, err := Open(path)
 			if err != nil {
 				t.Fatalf("Open(%q) = %v", path, err)
 			}
-			defer p.Close()
+			defer prc.Close()
+			p := prc.Reader
 			got, err := walkSums(p)
 			if err != nil || !reflect.DeepEqual(got, want) {
 				t.Errorf("Walk(%q) = %q, %v; want %q", path, got, err, want)
@@ -84,11 +85,12 @@ func TestFixtureWithoutFolder(t *testing.T) {
 }
 
 func TestExpand(t *testing.T) {
-	p, err := Open(fixtures[0])
+	prc, err := Open(fixtures[0])
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer p.Close()
+	defer prc.Close()
+	p := prc.Reader
 	tests := []struct{ in, want string }{
 		{"[#app.exe]", "ProgramFiles64Folder/Acme Corp/App/app.exe"},
 		{"[!core.dll] -x", "ProgramFiles64Folder/Acme Corp/App/lib/core.dll -x"},

@@ -58,7 +58,6 @@ type Package struct {
 	CFB     *cfb.Reader
 	Summary Summary
 
-	closer  io.Closer
 	closers []io.Closer // external cabinets
 	dir     fs.FS
 
@@ -72,21 +71,16 @@ type Package struct {
 }
 
 // Open opens the MSI at path; external cabinets and uncompressed source files are looked
-// up in the folder that holds it.
-func Open(path string) (*Package, error) {
+// up in the folder that holds it. Close closes the package's cabinets and the file.
+func Open(path string) (*unpack.ReadCloser[*Package], error) {
 	dir := os.DirFS(filepath.Dir(path))
-	p, f, err := unpack.OpenFile(path, func(r io.ReaderAt, size int64) (*Package, error) {
+	return unpack.OpenFile(path, func(r io.ReaderAt, size int64) (*Package, error) {
 		p, err := NewReader(r, size, dir)
 		if err != nil {
 			return nil, fmt.Errorf("opening %q: %w", path, err)
 		}
 		return p, nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	p.closer = f
-	return p, nil
 }
 
 // NewReader reads the MSI database held by r (size bytes). dir is where external cabinets
@@ -142,17 +136,13 @@ func NewReader(r io.ReaderAt, size int64, dir fs.FS) (*Package, error) {
 	return p, nil
 }
 
-// Close closes the file Open opened and the external cabinets the package opened.
+// Close closes the external cabinets the package opened (Open's ReadCloser closes the file).
 func (p *Package) Close() error {
 	var errs []error
 	for _, c := range p.closers {
 		errs = append(errs, c.Close())
 	}
 	p.closers = nil
-	if p.closer != nil {
-		errs = append(errs, p.closer.Close())
-		p.closer = nil
-	}
 	return errors.Join(errs...)
 }
 

@@ -77,11 +77,12 @@ func walkSums(p *Package) ([]string, error) {
 func TestGolden(t *testing.T) {
 	for _, rel := range samples {
 		t.Run(filepath.Base(rel), func(t *testing.T) {
-			p, err := Open(testutil.Sample(t, rel))
+			prc, err := Open(testutil.Sample(t, rel))
 			if err != nil {
 				t.Fatalf("Open(%q) = %v", rel, err)
 			}
-			defer p.Close()
+			defer prc.Close()
+			p := prc.Reader
 			want := golden(t, rel)
 			got, err := walkSums(p)
 			if err != nil {

@@ -505,3 +505,13 @@ func (p *Reader) ReadDir(name string) ([]fs.DirEntry, error) {
 // Index builds the file tree now and returns what went wrong, so a caller can tell a
 // malformed payload apart before using the fs.FS.
 func (p *Reader) Index() error { return p.index() }
+
+// Open opens the flat installer package in the named file; Close closes it.
+func Open(name string) (*unpack.ReadCloser[*Reader], error) { return unpack.OpenFile(name, NewReader) }
+
+// The reader contract every format keeps.
+var (
+	_ fs.ReadDirFS  = (*Reader)(nil)
+	_ fs.StatFS     = (*Reader)(nil)
+	_ unpack.Walker = (*Reader)(nil)
+)

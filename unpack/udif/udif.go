@@ -128,35 +128,23 @@ type cached struct {
 	data []byte
 }
 
-func formatErr(entry string, off int64, msg string, args ...any) error {
-	return &unpack.FormatError{Format: "udif", Entry: entry, Offset: off, Msg: fmt.Sprintf(msg, args...)}
-}
-
-func limitErr(entry string, off int64, msg string, args ...any) error {
-	return &unpack.FormatError{Format: "udif", Entry: entry, Offset: off, Msg: fmt.Sprintf(msg, args...), Err: unpack.ErrLimit}
-}
-
-func unsupportedErr(entry string, off int64, msg string, args ...any) error {
-	return &unpack.FormatError{Format: "udif", Entry: entry, Offset: off, Msg: fmt.Sprintf(msg, args...), Err: unpack.ErrUnsupported}
-}
-
 // NewReader parses the koly trailer, the property list and every blkx table. It reads the
 // data fork once to check its CRC32 when the trailer carries one.
 func NewReader(r io.ReaderAt, size int64) (*Reader, error) {
 	if size < kolySize {
-		return nil, formatErr("", size, "file too small for a koly trailer (%d bytes)", size)
+		return nil, errs.Format("", size, "file too small for a koly trailer (%d bytes)", size)
 	}
 	var magic [8]byte
 	if _, err := r.ReadAt(magic[:], 0); err == nil && string(magic[:]) == "encrcdsa" {
-		return nil, unsupportedErr("", 0, "encrypted disk image (encrcdsa)")
+		return nil, errs.Unsupported("", 0, "encrypted disk image (encrcdsa)")
 	}
 	if _, err := r.ReadAt(magic[:], size-8); err == nil && string(magic[:]) == "cdsaencr" {
-		return nil, unsupportedErr("", size-8, "encrypted disk image (cdsaencr)")
+		return nil, errs.Unsupported("", size-8, "encrypted disk image (cdsaencr)")
 	}
 	koly := make([]byte, kolySize)
 	kolyOff := size - kolySize
 	if _, err := r.ReadAt(koly, kolyOff); err != nil {
-		return nil, formatErr("", kolyOff, "reading trailer: %v", err)
+		return nil, errs.Format("", kolyOff, "reading trailer: %v", err)
 	}
 	if string(koly[:4]) != "koly" {
 		// Rare form: the header at the front of the file.
@@ -167,7 +155,7 @@ func NewReader(r io.ReaderAt, size int64) (*Reader, error) {
 	}
 	be := binary.BigEndian
 	if hs := be.Uint32(koly[8:]); hs != kolySize {
-		return nil, formatErr("", kolyOff+8, "koly header size %d", hs)
+		return nil, errs.Format("", kolyOff+8, "koly header size %d", hs)
 	}
 	z := &Reader{r: r, size: size}
 	z.forkOff = int64(be.Uint64(koly[0x18:]))
@@ -176,31 +164,31 @@ func NewReader(r io.ReaderAt, size int64) (*Reader, error) {
 	xmlLen := int64(be.Uint64(koly[0xe0:]))
 	sectors := be.Uint64(koly[0x1ec:])
 	if !within(z.forkOff, z.forkLen, size) {
-		return nil, formatErr("", kolyOff+0x18, "data fork [%d,+%d) outside the %d-byte file", z.forkOff, z.forkLen, size)
+		return nil, errs.Format("", kolyOff+0x18, "data fork [%d,+%d) outside the %d-byte file", z.forkOff, z.forkLen, size)
 	}
 	// Since macOS 10.11.5 the reserved area carries the embedded code signature's place.
 	z.sigOff, z.sigLen = int64(be.Uint64(koly[0x128:])), int64(be.Uint64(koly[0x130:]))
 	if z.sigLen != 0 && !within(z.sigOff, z.sigLen, size) {
-		return nil, formatErr("", kolyOff+0x128, "code signature [%d,+%d) outside the %d-byte file", z.sigOff, z.sigLen, size)
+		return nil, errs.Format("", kolyOff+0x128, "code signature [%d,+%d) outside the %d-byte file", z.sigOff, z.sigLen, size)
 	}
 	if sectors > uint64(MaxDiskBytes/SectorSize) {
-		return nil, limitErr("", kolyOff+0x1ec, "disk claims %d sectors (limit %d bytes)", sectors, MaxDiskBytes)
+		return nil, errs.Limit("", kolyOff+0x1ec, "disk claims %d sectors (limit %d bytes)", sectors, MaxDiskBytes)
 	}
 	if ct, bits := be.Uint32(koly[0x50:]), be.Uint32(koly[0x54:]); ct == 2 && bits == 32 {
 		z.forkCRC, z.hasForkCRC = be.Uint32(koly[0x58:]), true
 	}
 	if xmlLen == 0 {
-		return nil, unsupportedErr("", kolyOff+0xd8, "image without an XML property list (resource-fork-only images)")
+		return nil, errs.Unsupported("", kolyOff+0xd8, "image without an XML property list (resource-fork-only images)")
 	}
 	if xmlLen > MaxPlistBytes {
-		return nil, limitErr("", kolyOff+0xe0, "property list of %d bytes (limit %d)", xmlLen, MaxPlistBytes)
+		return nil, errs.Limit("", kolyOff+0xe0, "property list of %d bytes (limit %d)", xmlLen, MaxPlistBytes)
 	}
 	if !within(xmlOff, xmlLen, size) {
-		return nil, formatErr("", kolyOff+0xd8, "property list [%d,+%d) outside the %d-byte file", xmlOff, xmlLen, size)
+		return nil, errs.Format("", kolyOff+0xd8, "property list [%d,+%d) outside the %d-byte file", xmlOff, xmlLen, size)
 	}
 	xml := make([]byte, xmlLen)
 	if _, err := r.ReadAt(xml, xmlOff); err != nil {
-		return nil, formatErr("", xmlOff, "reading property list: %v", err)
+		return nil, errs.Format("", xmlOff, "reading property list: %v", err)
 	}
 	if err := z.parsePlist(xml, xmlOff); err != nil {
 		return nil, err
@@ -208,16 +196,16 @@ func NewReader(r io.ReaderAt, size int64) (*Reader, error) {
 	// The master checksum is the CRC32 of the tables' first checksum words, in plist order.
 	if ct, bits := be.Uint32(koly[0x160:]), be.Uint32(koly[0x164:]); ct == 2 && bits == 32 {
 		if got, want := crc32.ChecksumIEEE(z.tableSums), be.Uint32(koly[0x168:]); got != want {
-			return nil, formatErr("", kolyOff+0x168, "master checksum %08x, trailer says %08x", got, want)
+			return nil, errs.Format("", kolyOff+0x168, "master checksum %08x, trailer says %08x", got, want)
 		}
 	}
 	if z.hasForkCRC && z.forkLen <= MaxChecksumBytes {
 		h := crc32.NewIEEE()
 		if _, err := io.Copy(h, io.NewSectionReader(r, z.forkOff, z.forkLen)); err != nil {
-			return nil, formatErr("", z.forkOff, "reading data fork: %v", err)
+			return nil, errs.Format("", z.forkOff, "reading data fork: %v", err)
 		}
 		if got := h.Sum32(); got != z.forkCRC {
-			return nil, formatErr("", z.forkOff, "data fork CRC32 %08x, trailer says %08x", got, z.forkCRC)
+			return nil, errs.Format("", z.forkOff, "data fork CRC32 %08x, trailer says %08x", got, z.forkCRC)
 		}
 	}
 	if s := int64(sectors) * SectorSize; s > z.diskSize {
@@ -226,23 +214,8 @@ func NewReader(r io.ReaderAt, size int64) (*Reader, error) {
 	return z, nil
 }
 
-// Open opens the UDIF image in the named file.
-func Open(name string) (*ReadCloser, error) {
-	z, f, err := unpack.OpenFile(name, NewReader)
-	if err != nil {
-		return nil, err
-	}
-	return &ReadCloser{Reader: z, f: f}, nil
-}
-
-// ReadCloser is a Reader that owns its file.
-type ReadCloser struct {
-	*Reader
-	f io.Closer
-}
-
-// Close closes the file.
-func (rc *ReadCloser) Close() error { return rc.f.Close() }
+// Open opens the UDIF image in the named file; Close closes it.
+func Open(name string) (*unpack.ReadCloser[*Reader], error) { return unpack.OpenFile(name, NewReader) }
 
 // within reports whether [off, off+n) lies inside [0, size).
 func within(off, n, size int64) bool {
@@ -275,11 +248,11 @@ func (z *Reader) parsePlist(xml []byte, xmlOff int64) (err error) {
 	func() {
 		defer func() {
 			if p := recover(); p != nil {
-				err = formatErr("", xmlOff, "property list: decoder panic: %v", p)
+				err = errs.Format("", xmlOff, "property list: decoder panic: %v", p)
 			}
 		}()
 		if _, e := plist.Unmarshal(xml, &root); e != nil {
-			err = formatErr("", xmlOff, "property list: %v", e)
+			err = errs.Format("", xmlOff, "property list: %v", e)
 		}
 	}()
 	if err != nil {
@@ -287,10 +260,10 @@ func (z *Reader) parsePlist(xml []byte, xmlOff int64) (err error) {
 	}
 	blkx := root.ResourceFork["blkx"]
 	if len(blkx) == 0 {
-		return formatErr("", xmlOff, "property list has no blkx tables")
+		return errs.Format("", xmlOff, "property list has no blkx tables")
 	}
 	if len(blkx) > MaxTables {
-		return limitErr("", xmlOff, "%d blkx tables (limit %d)", len(blkx), MaxTables)
+		return errs.Limit("", xmlOff, "%d blkx tables (limit %d)", len(blkx), MaxTables)
 	}
 	nchunks := 0
 	for i, e := range blkx {
@@ -317,7 +290,7 @@ func (z *Reader) parsePlist(xml []byte, xmlOff int64) (err error) {
 	for i := 1; i < len(z.chunks); i++ {
 		if z.chunks[i].start < z.chunks[i-1].end {
 			c := z.chunks[i]
-			return formatErr(z.parts[c.table].Name, c.off, "chunk at disk byte %d overlaps the previous one", c.start)
+			return errs.Format(z.parts[c.table].Name, c.off, "chunk at disk byte %d overlaps the previous one", c.start)
 		}
 	}
 	return nil
@@ -327,7 +300,7 @@ func (z *Reader) parsePlist(xml []byte, xmlOff int64) (err error) {
 func checkXML(b []byte, off int64) error {
 	head := bytes.TrimLeft(b, "\ufeff \t\r\n")
 	if !bytes.HasPrefix(head, []byte("<")) {
-		return formatErr("", off, "property list is not XML")
+		return errs.Format("", off, "property list is not XML")
 	}
 	depth := 0
 	for i := 0; i < len(b); i++ {
@@ -352,7 +325,7 @@ func checkXML(b []byte, off int64) error {
 		}
 		end := bytes.IndexByte(b[i:], '>')
 		if end < 0 {
-			return formatErr("", off+int64(i), "unterminated tag in the property list")
+			return errs.Format("", off+int64(i), "unterminated tag in the property list")
 		}
 		switch {
 		case closing:
@@ -360,7 +333,7 @@ func checkXML(b []byte, off int64) error {
 		case b[i+end-1] == '/': // <dict/>
 		default:
 			if depth++; depth > MaxPlistDepth {
-				return limitErr("", off+int64(i), "property list nests deeper than %d", MaxPlistDepth)
+				return errs.Limit("", off+int64(i), "property list nests deeper than %d", MaxPlistDepth)
 			}
 		}
 	}
@@ -372,16 +345,16 @@ const mishHeader = 0xcc
 func (z *Reader) parseTable(p *Partition, idx int, b []byte, nchunks *int) error {
 	be := binary.BigEndian
 	if len(b) < mishHeader || string(b[:4]) != "mish" {
-		return formatErr(p.Name, -1, "blkx data is not a mish table")
+		return errs.Format(p.Name, -1, "blkx data is not a mish table")
 	}
 	first := be.Uint64(b[8:])
 	count := be.Uint64(b[0x10:])
 	dataOff := be.Uint64(b[0x18:])
 	if first > uint64(MaxDiskBytes/SectorSize) || count > uint64(MaxDiskBytes/SectorSize)-first {
-		return limitErr(p.Name, -1, "table claims sectors [%d,+%d) (limit %d bytes)", first, count, MaxDiskBytes)
+		return errs.Limit(p.Name, -1, "table claims sectors [%d,+%d) (limit %d bytes)", first, count, MaxDiskBytes)
 	}
 	if dataOff > uint64(z.forkLen) {
-		return formatErr(p.Name, -1, "table data offset %d past the %d-byte data fork", dataOff, z.forkLen)
+		return errs.Format(p.Name, -1, "table data offset %d past the %d-byte data fork", dataOff, z.forkLen)
 	}
 	p.Offset = int64(first) * SectorSize
 	p.Size = int64(count) * SectorSize
@@ -392,10 +365,10 @@ func (z *Reader) parseTable(p *Partition, idx int, b []byte, nchunks *int) error
 	}
 	n := be.Uint32(b[0xc8:])
 	if uint64(n)*40 > uint64(len(b)-mishHeader) {
-		return formatErr(p.Name, -1, "table claims %d chunks in %d bytes", n, len(b))
+		return errs.Format(p.Name, -1, "table claims %d chunks in %d bytes", n, len(b))
 	}
 	if *nchunks += int(n); *nchunks > MaxChunks {
-		return limitErr(p.Name, -1, "more than %d chunks", MaxChunks)
+		return errs.Limit(p.Name, -1, "more than %d chunks", MaxChunks)
 	}
 	if end := p.Offset + p.Size; end > z.diskSize {
 		z.diskSize = end
@@ -412,10 +385,10 @@ func (z *Reader) parseTable(p *Partition, idx int, b []byte, nchunks *int) error
 			continue
 		case ChunkZero, ChunkIgnore, ChunkRaw, ChunkADC, ChunkZlib, ChunkBzip2, ChunkLZFSE, ChunkLZMA:
 		default:
-			return unsupportedErr(p.Name, -1, "chunk %d: type 0x%08x", i, typ)
+			return errs.Unsupported(p.Name, -1, "chunk %d: type 0x%08x", i, typ)
 		}
 		if sec > count || cnt > count-sec {
-			return formatErr(p.Name, -1, "chunk %d: sectors [%d,+%d) outside the table's %d", i, sec, cnt, count)
+			return errs.Format(p.Name, -1, "chunk %d: sectors [%d,+%d) outside the table's %d", i, sec, cnt, count)
 		}
 		if cnt == 0 {
 			continue
@@ -424,15 +397,15 @@ func (z *Reader) parseTable(p *Partition, idx int, b []byte, nchunks *int) error
 		ch.end = ch.start + int64(cnt)*SectorSize
 		if typ != ChunkZero && typ != ChunkIgnore {
 			if ch.end-ch.start > MaxChunkBytes {
-				return limitErr(p.Name, -1, "chunk %d decodes to %d bytes (limit %d)", i, ch.end-ch.start, MaxChunkBytes)
+				return errs.Limit(p.Name, -1, "chunk %d decodes to %d bytes (limit %d)", i, ch.end-ch.start, MaxChunkBytes)
 			}
 			if off > uint64(z.forkLen) || ln > uint64(z.forkLen) || dataOff+off > uint64(z.forkLen)-ln {
-				return formatErr(p.Name, -1, "chunk %d: data [%d,+%d) past the %d-byte data fork", i, off, ln, z.forkLen)
+				return errs.Format(p.Name, -1, "chunk %d: data [%d,+%d) past the %d-byte data fork", i, off, ln, z.forkLen)
 			}
 			ch.off = z.forkOff + int64(dataOff+off)
 			ch.n = int64(ln)
 			if typ == ChunkRaw && ch.n < ch.end-ch.start {
-				return formatErr(p.Name, ch.off, "chunk %d: raw run of %d bytes for %d sectors", i, ch.n, cnt)
+				return errs.Format(p.Name, ch.off, "chunk %d: raw run of %d bytes for %d sectors", i, ch.n, cnt)
 			}
 		}
 		z.chunks = append(z.chunks, ch)
@@ -547,7 +520,7 @@ func (z *Reader) readAt(p []byte, off int64) (int, error) {
 			clear(dst)
 		case ChunkRaw:
 			if _, err := z.r.ReadAt(dst, c.off+(pos-c.start)); err != nil {
-				return done, formatErr(z.parts[c.table].Name, c.off, "reading raw chunk: %v", err)
+				return done, errs.Format(z.parts[c.table].Name, c.off, "reading raw chunk: %v", err)
 			}
 		default:
 			data, err := z.decoded(i)
@@ -599,7 +572,7 @@ func (z *Reader) decodeChunk(c chunk) ([]byte, error) {
 	case ChunkZlib:
 		zr, err := zlib.NewReader(src)
 		if err != nil {
-			return nil, formatErr(name, c.off, "zlib chunk: %v", err)
+			return nil, errs.Format(name, c.off, "zlib chunk: %v", err)
 		}
 		dec = zr
 	case ChunkBzip2:
@@ -608,18 +581,18 @@ func (z *Reader) decodeChunk(c chunk) ([]byte, error) {
 		dec = adc.NewReader(src)
 	case ChunkLZFSE:
 		if c.n > 2*MaxChunkBytes {
-			return nil, limitErr(name, c.off, "lzfse chunk of %d compressed bytes", c.n)
+			return nil, errs.Limit(name, c.off, "lzfse chunk of %d compressed bytes", c.n)
 		}
 		in := make([]byte, c.n)
 		if _, err := src.ReadAt(in, 0); err != nil {
-			return nil, formatErr(name, c.off, "reading lzfse chunk: %v", err)
+			return nil, errs.Format(name, c.off, "reading lzfse chunk: %v", err)
 		}
 		out, err := lzfse.Decode(in, int(want))
 		if err != nil {
 			return nil, fmt.Errorf("udif: %q: lzfse chunk at 0x%x: %w", name, c.off, err)
 		}
 		if int64(len(out)) != want {
-			return nil, formatErr(name, c.off, "lzfse chunk decodes to %d bytes, table says %d", len(out), want)
+			return nil, errs.Format(name, c.off, "lzfse chunk decodes to %d bytes, table says %d", len(out), want)
 		}
 		return out, nil
 	case ChunkLZMA:
@@ -633,10 +606,10 @@ func (z *Reader) decodeChunk(c chunk) ([]byte, error) {
 			dec, err = lzma.ReaderConfig{DictCap: MaxChunkBytes}.NewReader(src)
 		}
 		if err != nil {
-			return nil, formatErr(name, c.off, "lzma chunk: %v", err)
+			return nil, errs.Format(name, c.off, "lzma chunk: %v", err)
 		}
 	default:
-		return nil, unsupportedErr(name, c.off, "chunk type 0x%08x", c.typ)
+		return nil, errs.Unsupported(name, c.off, "chunk type 0x%08x", c.typ)
 	}
 	// Grow with the output actually produced, never to the claimed size up front.
 	var buf bytes.Buffer
@@ -645,10 +618,10 @@ func (z *Reader) decodeChunk(c chunk) ([]byte, error) {
 		if errors.Is(err, unpack.ErrFormat) || errors.Is(err, unpack.ErrLimit) || errors.Is(err, unpack.ErrUnsupported) {
 			return nil, fmt.Errorf("udif: %q: %s chunk at 0x%x: %w", name, methodName(c.typ), c.off, err)
 		}
-		return nil, formatErr(name, c.off, "%s chunk: %v", methodName(c.typ), err)
+		return nil, errs.Format(name, c.off, "%s chunk: %v", methodName(c.typ), err)
 	}
 	if n != want {
-		return nil, formatErr(name, c.off, "%s chunk decodes to %d bytes, table says %d", methodName(c.typ), n, want)
+		return nil, errs.Format(name, c.off, "%s chunk decodes to %d bytes, table says %d", methodName(c.typ), n, want)
 	}
 	return buf.Bytes(), nil
 }
@@ -709,7 +682,7 @@ func (pr *PartitionReader) Read(b []byte) (int, error) {
 	}
 	if pr.pos == pr.p.Size && pr.p.HasCRC {
 		if got := pr.h.Sum32(); got != pr.p.CRC32 {
-			return n, formatErr(pr.p.Name, pr.p.Offset, "partition CRC32 %08x, table says %08x", got, pr.p.CRC32)
+			return n, errs.Format(pr.p.Name, pr.p.Offset, "partition CRC32 %08x, table says %08x", got, pr.p.CRC32)
 		}
 	}
 	return n, nil
@@ -739,3 +712,6 @@ func (z *Reader) Verify() error {
 	}
 	return nil
 }
+
+// errs builds this reader's positioned errors.
+var errs = unpack.Errs("udif")

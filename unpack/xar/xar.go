@@ -690,3 +690,13 @@ func (xr *Reader) Files() []string {
 	}
 	return out
 }
+
+// Open opens the xar archive in the named file; Close closes it.
+func Open(name string) (*unpack.ReadCloser[*Reader], error) { return unpack.OpenFile(name, NewReader) }
+
+// The reader contract every format keeps.
+var (
+	_ fs.ReadDirFS  = (*Reader)(nil)
+	_ fs.StatFS     = (*Reader)(nil)
+	_ unpack.Walker = (*Reader)(nil)
+)
