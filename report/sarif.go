@@ -354,7 +354,8 @@ func WriteSARIFWith(w io.Writer, opt Options, reports ...*Report) error {
 			inv0.ToolExecutionNotifications = []sarifNotification{{Level: "error", Message: sarifText{Text: r.Error}}}
 		}
 		run.Invocations = append(run.Invocations, inv0)
-		verdicts = append(verdicts, map[string]any{"installer": r.Installer.Path, "verdict": r.Verdict, "fail-on": r.FailOn.String()})
+		// The artifact's relative URI, never the path as given, which may be the runner's.
+		verdicts = append(verdicts, map[string]any{"installer": uri, "artifact": ai, "verdict": r.Verdict, "fail-on": r.FailOn.String()})
 
 		index := ai
 		result := func(f rules.Finding) sarifResult {

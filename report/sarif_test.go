@@ -128,6 +128,9 @@ func TestSARIFBatch(t *testing.T) {
 	if idx := last.Locations[0].PhysicalLocation.ArtifactLocation.Index; last.RuleID != rules.SigInvalid || idx == nil || *idx != 1 {
 		t.Errorf("last result %s points at artifact %v, want sig.invalid on artifact 1", last.RuleID, idx)
 	}
+	if strings.Contains(b.String(), "/abs/") {
+		t.Error("an absolute installer folder leaked into the SARIF")
+	}
 	if len(run.Invocations) != 3 || run.Invocations[1].Properties["rollgate/verdict"] != Fail {
 		t.Errorf("invocations = %+v, want three, the second failed", run.Invocations)
 	}
