@@ -12,7 +12,7 @@ import (
 	"github.com/rollgate/rollgate/rules"
 )
 
-func sarifSchema(t *testing.T) *jsonschema.Schema {
+func sarifSchema(t testing.TB) *jsonschema.Schema {
 	const id = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 	return compileSchema(t, id, map[string]string{id: "sarif/sarif-schema-2.1.0.json"})
 }

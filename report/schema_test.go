@@ -17,7 +17,7 @@ import (
 
 // compileSchema compiles a JSON schema from testdata/schemas, registering the files its
 // $refs name.
-func compileSchema(t *testing.T, main string, files map[string]string) *jsonschema.Schema {
+func compileSchema(t testing.TB, main string, files map[string]string) *jsonschema.Schema {
 	t.Helper()
 	c := jsonschema.NewCompiler()
 	c.AssertFormat()
@@ -43,7 +43,7 @@ func compileSchema(t *testing.T, main string, files map[string]string) *jsonsche
 }
 
 // validateJSON returns the schema's verdict on data.
-func validateJSON(t *testing.T, s *jsonschema.Schema, data []byte) error {
+func validateJSON(t testing.TB, s *jsonschema.Schema, data []byte) error {
 	t.Helper()
 	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
 	if err != nil {
