@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -114,7 +115,12 @@ var DomainRules = map[string]bool{rules.SandboxNetwork: true, rules.StringsEndpo
 func Load(p string) (*Policy, error) {
 	f, err := os.Open(p)
 	if err != nil {
-		return nil, &Error{File: p, Msg: err.Error()}
+		msg := err.Error()
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			msg = "cannot open: " + pe.Err.Error() // the path is already the error's prefix
+		}
+		return nil, &Error{File: p, Msg: msg}
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, MaxSize+1))

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -232,4 +233,16 @@ func FuzzParse(f *testing.F) {
 		}
 		p.Apply([]rules.Finding{{Rule: rules.SigUntrusted, Path: "a/b", Evidence: map[string]any{"sha256": "x", "name": "a.test"}}}, time.Unix(0, 0))
 	})
+}
+
+func TestLoadMissing(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "nope.yaml")
+	_, err := Load(p)
+	var pe *Error
+	if !errors.Is(err, ErrConfig) || !errors.As(err, &pe) || pe.File != p {
+		t.Fatalf("Load(missing) = %v, want a *policy.Error for %s", err, p)
+	}
+	if strings.Count(err.Error(), p) != 1 {
+		t.Errorf("Load(missing) = %q, want the path once", err)
+	}
 }
