@@ -111,7 +111,13 @@ func Marshal(b *Baseline) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// Write stores b in dir under FileName(identity), atomically, and returns the path.
+// FileMode is a baseline file's permission: readable by everyone, like the rest of a
+// repository checkout (os.CreateTemp alone would leave 0600, which breaks a CI job or a
+// reviewer running as another user).
+const FileMode = 0o644
+
+// Write stores b in dir under FileName(identity), atomically, with FileMode, and returns the
+// path.
 func Write(dir string, b *Baseline) (string, error) {
 	if b.Product.Identity == "" {
 		return "", errors.New("baseline has no product identity")
@@ -131,6 +137,11 @@ func Write(dir string, b *Baseline) (string, error) {
 	}
 	tmp, err := os.CreateTemp(dir, ".baseline-*")
 	if err != nil {
+		return "", err
+	}
+	if err := tmp.Chmod(FileMode); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
 		return "", err
 	}
 	if _, err := tmp.Write(data); err != nil {

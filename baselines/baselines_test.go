@@ -99,3 +99,22 @@ func TestWriteRefusesCollision(t *testing.T) {
 		t.Errorf("Write(same identity again) = %v, want nil", err)
 	}
 }
+
+// TestWriteMode: a baseline is a reviewed file in a repository, readable by every user.
+func TestWriteMode(t *testing.T) {
+	dir := t.TempDir()
+	inv := &inventory.Inventory{Product: inventory.Product{Identity: "msi-name:Acme Phone"}}
+	for _, round := range []string{"new", "replaced"} {
+		p, err := Write(dir, New(inv, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := st.Mode().Perm(); got != FileMode {
+			t.Errorf("%s baseline mode = %v, want %v", round, got, os.FileMode(FileMode))
+		}
+	}
+}

@@ -18,6 +18,7 @@ func FuzzEncoders(f *testing.F) {
 	f.Add("evil.dll\n::set-output name=x::y", "a\r\nb", "c|d`e")
 	f.Add("a%0Ab", "%25", "<![CDATA[x]]>")
 	f.Add("\x00\xff\u202e", "\u2028", "\x1b]8;;http://x.invalid\x07")
+	schema := sarifSchema(f)
 	f.Fuzz(func(t *testing.T, p, msg, reason string) {
 		r, opt := sampleReport()
 		r.Installer.Path = p
@@ -58,6 +59,10 @@ func FuzzEncoders(f *testing.F) {
 		}
 		if !json.Valid(sarif.Bytes()) {
 			t.Fatal("SARIF is not valid JSON")
+		}
+		// Any installer path gives a schema-valid log (URIs are URI references).
+		if err := validateJSON(t, schema, sarif.Bytes()); err != nil {
+			t.Fatalf("SARIF for installer %q: %v", p, err)
 		}
 		if err := WriteCycloneDX(&cdx, r, opt); err != nil {
 			t.Fatal(err)

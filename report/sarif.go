@@ -9,15 +9,28 @@ import (
 	"io"
 	"net/url"
 	"path"
+	"sort"
 	"strings"
+	"time"
 
+	"github.com/rollgate/rollgate/internal/version"
 	"github.com/rollgate/rollgate/inventory"
 	"github.com/rollgate/rollgate/rules"
 )
 
 // SARIF 2.1.0 (OASIS Static Analysis Results Interchange Format, the errata-01 schema that
-// GitHub code scanning accepts). Plain structs: the subset rollgate emits is small and a
-// dependency would not make it more correct than the schema test does.
+// GitHub code scanning accepts; vendored under testdata/schemas and checked by the tests).
+// Plain structs: the subset rollgate emits is small and a dependency would not make it more
+// correct than the schema test does.
+//
+// One run for one or several installers (GitHub code scanning refuses several runs of one
+// tool and category in an upload). Locations never carry an absolute path of the machine
+// that ran rollgate (SARIF1004): each installer's folder is an originalUriBaseIds entry
+// (INSTALLER_DIR, INSTALLER_DIR_2, … one per distinct folder) and the installer's URI is its
+// file name relative to it. A relative folder ("dist/") is itself relative to %SRCROOT%, the
+// working directory (the repository checkout in CI), whose absolute URI is left out; an
+// absolute folder ($RUNNER_TEMP/…) is described but has no uri. driver.version is the
+// numeric core of rollgate's version and driver.semanticVersion its SemVer form.
 const (
 	SARIFVersion = "2.1.0"
 	SARIFSchema  = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -32,11 +45,25 @@ const (
 
 // Options carries what the encoders need beyond the report itself.
 type Options struct {
-	// Version is rollgate's version, written as the tool version.
+	// Version is rollgate's version, written as the tool version; empty means
+	// version.String() (stamped at build, else module information). SARIF and CycloneDX write its numeric core as the
+	// version and its SemVer form as the semantic version (see package version).
 	Version string
+	// Time is when the run started, written as JUnit's required timestamp; zero writes the
+	// Unix epoch so output stays reproducible unless the caller asks for the wall clock.
+	Time time.Time
+	// Hostname is JUnit's required hostname; empty writes DefaultHostname.
+	Hostname string
 	// Inventory is the candidate's inventory, used for file hashes and kinds when the report
 	// does not carry one (verify without --include-inventory). May be nil.
 	Inventory *inventory.Inventory
+}
+
+func (o Options) version() string {
+	if o.Version != "" {
+		return o.Version
+	}
+	return version.String()
 }
 
 func (o Options) inventory(r *Report) *inventory.Inventory {
@@ -82,11 +109,12 @@ type sarifLog struct {
 }
 
 type sarifRun struct {
-	Tool        sarifTool         `json:"tool"`
-	Invocations []sarifInvocation `json:"invocations"`
-	Artifacts   []sarifArtifact   `json:"artifacts,omitempty"`
-	Results     []sarifResult     `json:"results"`
-	Properties  map[string]any    `json:"properties,omitempty"`
+	Tool               sarifTool                        `json:"tool"`
+	Invocations        []sarifInvocation                `json:"invocations"`
+	OriginalURIBaseIDs map[string]sarifArtifactLocation `json:"originalUriBaseIds,omitempty"`
+	Artifacts          []sarifArtifact                  `json:"artifacts,omitempty"`
+	Results            []sarifResult                    `json:"results"`
+	Properties         map[string]any                   `json:"properties,omitempty"`
 }
 
 type sarifTool struct {
@@ -94,10 +122,11 @@ type sarifTool struct {
 }
 
 type sarifDriver struct {
-	Name           string      `json:"name"`
-	Version        string      `json:"version,omitempty"`
-	InformationURI string      `json:"informationUri"`
-	Rules          []sarifRule `json:"rules"`
+	Name            string      `json:"name"`
+	Version         string      `json:"version"`
+	SemanticVersion string      `json:"semanticVersion"`
+	InformationURI  string      `json:"informationUri"`
+	Rules           []sarifRule `json:"rules"`
 }
 
 type sarifText struct {
@@ -126,6 +155,7 @@ type sarifConfig struct {
 
 type sarifInvocation struct {
 	ExecutionSuccessful        bool                `json:"executionSuccessful"`
+	Properties                 map[string]any      `json:"properties,omitempty"`
 	ToolExecutionNotifications []sarifNotification `json:"toolExecutionNotifications,omitempty"`
 }
 
@@ -140,8 +170,10 @@ type sarifArtifact struct {
 }
 
 type sarifArtifactLocation struct {
-	URI   string `json:"uri"`
-	Index *int   `json:"index,omitempty"`
+	URI         string     `json:"uri,omitempty"`
+	URIBaseID   string     `json:"uriBaseId,omitempty"`
+	Index       *int       `json:"index,omitempty"`
+	Description *sarifText `json:"description,omitempty"`
 }
 
 type sarifResult struct {
@@ -182,12 +214,12 @@ type sarifSuppression struct {
 	Justification string `json:"justification"`
 }
 
-// ArtifactURI turns the installer path as given on the command line into a SARIF URI
-// reference: slashes for separators, everything a URI cannot hold percent-encoded, so a
-// repository-relative path stays relative for code scanning.
+// ArtifactURI turns a relative path into a SARIF URI reference: slashes for separators,
+// everything a URI cannot hold percent-encoded, and ':' too (in a first segment it would read
+// as a scheme).
 func ArtifactURI(p string) string {
 	p = strings.ReplaceAll(p, `\`, "/")
-	return (&url.URL{Path: p}).EscapedPath()
+	return strings.ReplaceAll((&url.URL{Path: p}).EscapedPath(), ":", "%3A")
 }
 
 // Fingerprint is the stable identity of a finding across runs: the rule, the inner path and
@@ -232,83 +264,173 @@ func logicalKind(p string, inv *inventory.Inventory) string {
 	return "resource"
 }
 
-// WriteSARIF encodes r as a SARIF 2.1.0 log with one run.
+// SARIF base ids: the installers' folders, and the working directory relative ones hang off.
+const (
+	SARIFInstallerDir = "INSTALLER_DIR"
+	SARIFSourceRoot   = "%SRCROOT%"
+)
+
+// isAbsPath reports whether a slash-separated path is absolute on any system rollgate reads
+// paths from: "/x", "//server/share", "C:/x".
+func isAbsPath(p string) bool {
+	if strings.HasPrefix(p, "/") {
+		return true
+	}
+	return len(p) >= 3 && p[1] == ':' && p[2] == '/' && (p[0]|0x20 >= 'a' && p[0]|0x20 <= 'z')
+}
+
+// installerLocation splits an installer path as given on the command line into its folder's
+// base entry and the file's URI relative to that folder.
+func installerLocation(p string) (dir string, base sarifArtifactLocation, file string) {
+	p = strings.ReplaceAll(p, `\`, "/")
+	dir, name := path.Split(p)
+	if name == "" {
+		name = "installer"
+	}
+	switch {
+	case isAbsPath(dir):
+		base = sarifArtifactLocation{Description: &sarifText{Text: "The folder the installer was read from: an absolute path on the machine that ran rollgate, left out of the report."}}
+	case dir == "":
+		dir = "./"
+		base = sarifArtifactLocation{URI: "./", URIBaseID: SARIFSourceRoot}
+	default:
+		base = sarifArtifactLocation{URI: ArtifactURI(dir), URIBaseID: SARIFSourceRoot}
+	}
+	return dir, base, ArtifactURI(name)
+}
+
+// WriteSARIF encodes r as a SARIF 2.1.0 log.
 func WriteSARIF(w io.Writer, r *Report, opt Options) error {
-	inv := opt.inventory(r)
+	return WriteSARIFWith(w, opt, r)
+}
+
+// WriteSARIFWith encodes one or more reports as a SARIF 2.1.0 log with one run: an artifact
+// and an invocation per installer (in argument order), each result located in its
+// installer. opt.Inventory is consulted only for a single report.
+func WriteSARIFWith(w io.Writer, opt Options, reports ...*Report) error {
 	ruleIndex := map[string]int{}
-	driver := sarifDriver{Name: "rollgate", Version: opt.Version, InformationURI: InformationURI, Rules: []sarifRule{}}
+	v := opt.version()
+	driver := sarifDriver{Name: "rollgate", Version: version.Numeric(v), SemanticVersion: version.Semantic(v),
+		InformationURI: InformationURI, Rules: []sarifRule{}}
 	for i, rule := range rules.Catalog {
 		ruleIndex[rule.ID] = i
 		driver.Rules = append(driver.Rules, sarifRuleFor(rule))
 	}
-	zero := 0
-	uri := ArtifactURI(r.Installer.Path)
 	run := sarifRun{
-		Tool:        sarifTool{Driver: driver},
-		Invocations: []sarifInvocation{{ExecutionSuccessful: r.Verdict != Inconclusive}},
-		Results:     []sarifResult{},
-		Properties: map[string]any{
-			"rollgate/verdict": r.Verdict,
-			"rollgate/fail-on": r.FailOn.String(),
-		},
+		Tool:               sarifTool{Driver: driver},
+		Invocations:        []sarifInvocation{},
+		OriginalURIBaseIDs: map[string]sarifArtifactLocation{},
+		Results:            []sarifResult{},
+		Properties:         map[string]any{},
 	}
-	if r.Error != "" {
-		run.Invocations[0].ToolExecutionNotifications = []sarifNotification{{Level: "error", Message: sarifText{Text: r.Error}}}
-	}
-	art := sarifArtifact{Location: sarifArtifactLocation{URI: uri}}
-	if r.Installer.SHA256 != "" {
-		art.Hashes = map[string]string{"sha-256": r.Installer.SHA256}
-	}
-	run.Artifacts = []sarifArtifact{art}
-
-	result := func(f rules.Finding) sarifResult {
-		idx, ok := ruleIndex[f.Rule]
+	baseFor := map[string]string{} // folder → base id
+	var verdicts []map[string]any
+	for ai, r := range reports {
+		inv := r.Inventory
+		if inv == nil && len(reports) == 1 {
+			inv = opt.Inventory
+		}
+		dir, base, uri := installerLocation(r.Installer.Path)
+		id, ok := baseFor[dir]
 		if !ok {
-			idx = -1 // a rule the catalog lacks: still reported, without an index
+			id = SARIFInstallerDir
+			if n := len(baseFor); n > 0 {
+				id = fmt.Sprintf("%s_%d", SARIFInstallerDir, n+1)
+			}
+			baseFor[dir] = id
+			run.OriginalURIBaseIDs[id] = base
+			if base.URIBaseID == SARIFSourceRoot {
+				run.OriginalURIBaseIDs[SARIFSourceRoot] = sarifArtifactLocation{Description: &sarifText{Text: "The working directory rollgate ran in (in CI, the repository checkout)."}}
+			}
 		}
-		name := path.Base(f.Path)
-		res := sarifResult{
-			RuleID:    f.Rule,
-			RuleIndex: idx,
-			Level:     SARIFLevel(f.Severity),
-			Message:   sarifText{Text: f.Path + ": " + f.Message},
-			Locations: []sarifLocation{{
-				PhysicalLocation: sarifPhysical{
-					ArtifactLocation: sarifArtifactLocation{URI: uri, Index: &zero},
-					Region:           sarifRegion{StartLine: 1},
-				},
-				LogicalLocations: []sarifLogical{{Name: name, FullyQualifiedName: f.Path, Kind: logicalKind(f.Path, inv)}},
-			}},
-			PartialFingerprints: map[string]string{FingerprintKey: Fingerprint(f.Rule, f.Path, findingHash(f, inv))},
-			Properties:          map[string]any{"severity": f.Severity.String(), "security-severity": SecuritySeverity(f.Severity)},
+		art := sarifArtifact{Location: sarifArtifactLocation{URI: uri, URIBaseID: id}}
+		if r.Installer.SHA256 != "" {
+			art.Hashes = map[string]string{"sha-256": r.Installer.SHA256}
 		}
-		if f.Path == "" {
-			res.Locations[0].LogicalLocations = nil
-			res.Message.Text = f.Message
+		run.Artifacts = append(run.Artifacts, art)
+		inv0 := sarifInvocation{ExecutionSuccessful: r.Verdict != Inconclusive,
+			Properties: map[string]any{"rollgate/installer": uri, "rollgate/verdict": r.Verdict}}
+		if r.Error != "" {
+			inv0.ToolExecutionNotifications = []sarifNotification{{Level: "error", Message: sarifText{Text: r.Error}}}
 		}
-		return res
+		run.Invocations = append(run.Invocations, inv0)
+		// The artifact's relative URI, never the path as given, which may be the runner's.
+		verdicts = append(verdicts, map[string]any{"installer": uri, "artifact": ai, "verdict": r.Verdict, "fail-on": r.FailOn.String()})
+
+		index := ai
+		result := func(f rules.Finding) sarifResult {
+			idx, ok := ruleIndex[f.Rule]
+			if !ok {
+				idx = -1 // a rule the catalog lacks: still reported, without an index
+			}
+			name := path.Base(f.Path)
+			res := sarifResult{
+				RuleID:    f.Rule,
+				RuleIndex: idx,
+				Level:     SARIFLevel(f.Severity),
+				Message:   sarifText{Text: f.Path + ": " + f.Message},
+				Locations: []sarifLocation{{
+					PhysicalLocation: sarifPhysical{
+						ArtifactLocation: sarifArtifactLocation{URI: uri, URIBaseID: id, Index: &index},
+						Region:           sarifRegion{StartLine: 1},
+					},
+					LogicalLocations: []sarifLogical{{Name: name, FullyQualifiedName: f.Path, Kind: logicalKind(f.Path, inv)}},
+				}},
+				PartialFingerprints: map[string]string{FingerprintKey: Fingerprint(f.Rule, f.Path, findingHash(f, inv))},
+				Properties:          map[string]any{"severity": f.Severity.String(), "security-severity": SecuritySeverity(f.Severity)},
+			}
+			if f.Path == "" {
+				res.Locations[0].LogicalLocations = nil
+				res.Message.Text = f.Message
+			}
+			return res
+		}
+		for _, f := range r.Findings {
+			run.Results = append(run.Results, result(f))
+		}
+		for _, s := range r.Suppressed {
+			res := result(s.Finding)
+			just := s.Allow.Reason
+			if s.Allow.Ticket != "" {
+				just += " (" + s.Allow.Ticket + ")"
+			}
+			if s.Allow.Expires != "" {
+				just += fmt.Sprintf(" [expires %s]", s.Allow.Expires)
+			}
+			res.Suppressions = []sarifSuppression{{Kind: "external", Justification: just}}
+			run.Results = append(run.Results, res)
+		}
 	}
-	for _, f := range r.Findings {
-		run.Results = append(run.Results, result(f))
-	}
-	for _, s := range r.Suppressed {
-		res := result(s.Finding)
-		just := s.Allow.Reason
-		if s.Allow.Ticket != "" {
-			just += " (" + s.Allow.Ticket + ")"
-		}
-		if s.Allow.Expires != "" {
-			just += fmt.Sprintf(" [expires %s]", s.Allow.Expires)
-		}
-		res.Suppressions = []sarifSuppression{{Kind: "external", Justification: just}}
-		run.Results = append(run.Results, res)
+	if len(reports) == 1 {
+		run.Properties["rollgate/verdict"] = reports[0].Verdict
+		run.Properties["rollgate/fail-on"] = reports[0].FailOn.String()
+	} else {
+		run.Properties["rollgate/installers"] = verdicts
 	}
 	if n := len(run.Results); n > MaxSARIFResults {
-		// Findings come sorted by severity, suppressed ones last: the cut drops the least.
+		// Each report's findings come sorted by severity, suppressed ones last; with several
+		// installers the cut keeps the most severe overall.
+		if len(reports) > 1 {
+			sortResultsBySeverity(run.Results)
+		}
 		run.Results = run.Results[:MaxSARIFResults]
 		run.Properties["rollgate/results-omitted"] = n - MaxSARIFResults
 	}
 	return writeIndentedJSON(w, sarifLog{Schema: SARIFSchema, Version: SARIFVersion, Runs: []sarifRun{run}})
+}
+
+// sortResultsBySeverity orders results most severe first, unsuppressed before suppressed,
+// keeping the order within a rank.
+func sortResultsBySeverity(rs []sarifResult) {
+	rank := func(r sarifResult) int {
+		sev, _ := rules.ParseSeverity(fmt.Sprint(r.Properties["severity"]))
+		k := int(sev) * 2
+		if len(r.Suppressions) == 0 {
+			k++
+		}
+		return -k
+	}
+	sort.SliceStable(rs, func(i, j int) bool { return rank(rs[i]) < rank(rs[j]) })
 }
 
 func sarifRuleFor(rule rules.Rule) sarifRule {

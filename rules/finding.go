@@ -88,7 +88,7 @@ var Catalog = []Rule{
 	{SigPadding, Critical, "Data hidden in or after the signature", "bytes (other than ≤ 7 zero bytes of alignment) follow the PKCS#7 blob inside the PE certificate table, or follow the table itself"},
 	{SigRemoved, High, "Signature removed", "the baseline's file (or installer) was signed, the candidate's is not"},
 	{SigSignerChanged, High, "Signer changed", "the publisher (subject organisation + common name, issuing CA; Apple team ID) is not the one the baseline had for that file"},
-	{SigCertificateRenewed, Info, "Certificate renewed", "same publisher and issuing CA as the baseline, new leaf certificate (serial, key, validity named)"},
+	{SigCertificateRenewed, Info, "Certificate renewed", "the publisher and issuing CA are the baseline's but the leaf certificate is new (serial, key, validity named)"},
 	{SigUntrusted, Medium, "Signature not trusted", "the chain does not reach a trusted root at the signing (timestamp) time"},
 	{ContentChangedSameVer, High, "Content changed, version did not", "a file's hash differs from the baseline while its version is identical"},
 	{FileAddedUnsignedCode, Medium, "New unsigned code", "a new PE / Mach-O / script file that carries no signature"},

@@ -17,7 +17,7 @@ ver=$(dpkg-deb -f "$deb" Version)
   echo
   echo "// systemDLLs are Windows system DLL names (lower case)."
   echo "var systemDLLs = map[string]bool{"
-  dpkg -c "$deb" | grep -o 'x86_64-windows/[^ ]*\.dll$' | sed 's|x86_64-windows/||' | tr 'A-Z' 'a-z' | sort -u |
+  dpkg -c "$deb" | grep -o 'x86_64-windows/[^ ]*\.dll$' | sed 's|x86_64-windows/||' | tr '[:upper:]' '[:lower:]' | sort -u |
     grep -Ev '^(msvcp|msvcr|msvcirt|msvcm|vcruntime|ucrtbase|api-ms-|ext-ms-|d3dx|d3dcompiler_|d3dcsx|xinput|xaudio|x3daudio|xapofx|mfc|atl[0-9]|concrt|vcomp|wine)' |
     sed 's/.*/\t"&": true,/'
   echo "}"

@@ -83,6 +83,7 @@ export CA_WORK="$B/ca" # read by ca.cnf
 
 # --disable-auto-image-base: ld otherwise picks a varying DLL base address.
 # __USE_MINGW_ANSI_STDIO=0: use msvcrt's printf family instead of linking mingw's (~25 KiB).
+# shellcheck disable=SC2054 # the commas belong to the -Wl, linker options
 CFLAGS=(-O2 -s -Wall -Wextra -fno-ident -D__USE_MINGW_ANSI_STDIO=0 -Wl,--no-insert-timestamp -Wl,--disable-auto-image-base)
 SIGN_TIME=1767225600 # 2026-01-01T00:00:00Z: signing time and TSA time of every signature
 CA_START=20250101000000Z
@@ -303,7 +304,7 @@ acme_msis_rest() {
 
 # ---------------------------------------------------------------- Beacon
 beacon() {
-	local company="Beacon Test Ltd" v
+	local company="Beacon Test Ltd"
 	mkdir -p "$B/beacon"
 	# helper.dll: no CRT, no imports; dropped and loaded by the dropper variant.
 	res "$B/helper.o" 1,0,0,0 1.0.0.0 "$company" "Beacon helper" Beacon helper.dll 2
@@ -434,6 +435,7 @@ HEAD
 				missing=1
 				continue
 			fi
+			# shellcheck disable=SC2016 # the backticks are Markdown code spans
 			printf '| `%s` | `%s` | %s | %s | %s |\n' "$f" "$(sha256sum "$OUT/$f" | cut -d' ' -f1)" \
 				"$(stat -c %s "$OUT/$f")" "$what" "$rule"
 		done < <(describe)
