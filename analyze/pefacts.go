@@ -58,7 +58,8 @@ func peFacts(e *inventory.Entry, p string) (err error) {
 		}
 	}
 	sort.Strings(e.Imports)
-	e.Overlay = peOverlay(p, f)
+	o, oerr := peOverlay(p, f)
+	e.Overlay = o
 	vers, verr := f.ParseVersionResources()
 	if verr == nil {
 		e.Version = cleanVersion(vers["FileVersion"])
@@ -66,7 +67,7 @@ func peFacts(e *inventory.Entry, p string) (err error) {
 		e.Company = vers["CompanyName"]
 		e.OriginalName = vers["OriginalFilename"]
 	}
-	return nil
+	return oerr
 }
 
 // cleanVersion keeps the dotted-number part of a VERSIONINFO string ("10.0.19041.1 (WinBuild...)"
@@ -90,19 +91,21 @@ const coffSymbolSize = 18
 // peOverlay finds data after the end of the last section's raw data (PE Format: a section's
 // bytes are PointerToRawData..+SizeOfRawData), skipping a COFF symbol and string table that
 // starts there and stopping at the certificate table, which belongs to the signature. It
-// returns nil when there is none or the headers do not allow a decision.
-func peOverlay(p string, f *pe.File) *inventory.Overlay {
+// returns nil when there is none or the headers do not allow a decision, and an error when the
+// sections' raw data runs past the end of the file (a truncated image: part of the code was
+// never seen).
+func peOverlay(p string, f *pe.File) (*inventory.Overlay, error) {
 	if len(f.Sections) == 0 || len(f.Sections) > MaxPESections {
-		return nil
+		return nil, nil
 	}
 	fh, err := os.Open(p)
 	if err != nil {
-		return nil
+		return nil, err
 	}
 	defer fh.Close()
 	st, err := fh.Stat()
 	if err != nil {
-		return nil
+		return nil, err
 	}
 	size := st.Size()
 	var end int64
@@ -111,6 +114,9 @@ func peOverlay(p string, f *pe.File) *inventory.Overlay {
 			continue
 		}
 		end = max(end, int64(s.Header.PointerToRawData)+int64(s.Header.SizeOfRawData))
+	}
+	if end > size {
+		return nil, fmt.Errorf("pe: section data ends at offset %d, past the end of the %d-byte file (truncated image)", end, size)
 	}
 	if sym := int64(f.NtHeader.FileHeader.PointerToSymbolTable); sym != 0 && sym >= end && sym < size {
 		strtab := sym + int64(f.NtHeader.FileHeader.NumberOfSymbols)*coffSymbolSize
@@ -126,14 +132,14 @@ func peOverlay(p string, f *pe.File) *inventory.Overlay {
 		stop = rng[0]
 	}
 	if end <= 0 || end >= stop {
-		return nil
+		return nil, nil
 	}
 	o := &inventory.Overlay{Offset: end, Size: stop - end}
 	var head [8]byte
 	if n, _ := fh.ReadAt(head[:], end); n == len(head) {
 		o.Format = overlayFormat(head[:])
 	}
-	return o
+	return o, nil
 }
 
 // overlayFormat names the container an overlay starts with, by its magic number: compound
