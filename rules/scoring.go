@@ -84,7 +84,7 @@ func suspiciousChange(b, e *inventory.Entry, manufacturer string, freshEndpoints
 			add("version-bumped", 1, false, fmt.Sprintf("version went from %s to %s", b.Version, e.Version))
 		}
 	}
-	if b.Company != "" && e.Company != "" && !strings.EqualFold(b.Company, e.Company) {
+	if b.Company != "" && e.Company != "" && !sameOrganisation(b.Company, e.Company) {
 		add("company-changed", 2, true, fmt.Sprintf("CompanyName %q was %q", e.Company, b.Company))
 	}
 	if b.OriginalName != "" && e.OriginalName != "" && !strings.EqualFold(b.OriginalName, e.OriginalName) {
@@ -168,16 +168,23 @@ func cmpVersion(a, b string) int {
 	return 0
 }
 
-// sameOrganisation reports whether two organisation names are one: compared on letters and
-// digits only, case-folded, one containing the other ("Acme" and "Acme Softphone Ltd.").
+// legalSuffixes are the company-form words left out when comparing organisation names.
+var legalSuffixes = map[string]bool{"ltd": true, "limited": true, "inc": true, "incorporated": true, "llc": true,
+	"corp": true, "corporation": true, "co": true, "company": true, "gmbh": true, "ag": true, "sa": true, "sas": true,
+	"bv": true, "nv": true, "plc": true, "oy": true, "ab": true, "as": true, "srl": true, "spa": true, "kk": true, "pty": true}
+
+// sameOrganisation reports whether two organisation names are one: compared word by word on
+// letters and digits, case-folded, company-form words ("Ltd", "Inc.", "GmbH") left out, one
+// containing the other ("Acme" and "Acme Softphone Ltd.").
 func sameOrganisation(a, b string) bool {
 	norm := func(s string) string {
-		return strings.Map(func(r rune) rune {
-			if unicode.IsLetter(r) || unicode.IsDigit(r) {
-				return unicode.ToLower(r)
+		var out strings.Builder
+		for _, w := range strings.FieldsFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+			if w = strings.ToLower(w); !legalSuffixes[w] {
+				out.WriteString(w)
 			}
-			return -1
-		}, s)
+		}
+		return out.String()
 	}
 	x, y := norm(a), norm(b)
 	if x == "" || y == "" {
