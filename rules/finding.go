@@ -113,7 +113,7 @@ var Catalog = []Rule{
 	{BundleSealBroken, Critical, "Bundle seal broken", "CodeResources does not match the bundle's files"},
 	{NotarizationMissing, Medium, "Notarization ticket missing", "the baseline carried a stapled ticket, the candidate does not"},
 	{ContentChangedSuspicious, High, "Changed library with suspicious signals", "a changed code file whose version went backwards, vanished or changed together with other signals (identity mismatch, new network imports or endpoints, third-party origin); severity from the combined score (scoring.go): high ≥ 3, medium 2, low 1"},
-	{SigCoverageRegressed, High, "Signing coverage regressed", "every code file of the baseline was signed by a trusted publisher; a new or changed code file is unsigned, untrusted, invalid or signed by a publisher the baseline did not have"},
+	{SigCoverageRegressed, High, "Signing coverage regressed", "every code file of the baseline was signed by a trusted publisher; a new or changed code file is unsigned, invalid, or signed (trusted or not) by a publisher the baseline did not have"},
 	{AnalysisIncomplete, High, "Analysis incomplete", "a code file or nested container could not be parsed, or part of the input was skipped: the verdict is inconclusive unless a policy entry accepts it with a reason"},
 	{PEOverlay, Medium, "Data appended to an unsigned PE", "an unsigned PE carries data after its last section that is not a container rollgate recognises"},
 	{FileMoved, Info, "File moved", "a file paired with its baseline by MSI key, original or file name at a new install path; every content rule judges it as changed"},

@@ -29,8 +29,11 @@ package rules
 //
 // sig.coverage-regressed — when every code file of the baseline (PE, Mach-O and scripts a
 // Windows SIP can sign: .ps1 .psm1 .psd1 .vbs .vbe .js .jse .wsf) carried a valid signature
-// chaining to a trusted root, each new or changed such file that is unsigned, invalid,
-// untrusted or signed by a publisher no baseline file had is high. In a product that never
+// chaining to a trusted root, each new or changed such file that is unsigned, invalid, or
+// signed (trusted or not) by a publisher no baseline file had is high. A file signed by one of
+// the baseline's publishers (same subject, issuer and public key) is not escalated even when
+// its chain is untrusted in this run: the key is the vendor's, and sig.untrusted (medium)
+// reports the chain; a look-alike certificate carries another key. In a product that never
 // signed everything the existing rules keep their defaults (file.added-unsigned-code and
 // sig.untrusted medium).
 
@@ -253,12 +256,15 @@ func (cov coverage) judge(b, e *inventory.Entry, c *collector) {
 		why = "unsigned"
 	case s.State == inventory.SigInvalid:
 		why = "invalid signature"
-	case !s.Trusted:
-		why = "untrusted signature (" + orDefault(s.TrustError, "no trusted chain") + ")"
-	case !slices.ContainsFunc(cov.signers, func(x *inventory.Signature) bool { return sameSigner(x, s) }):
-		why = "signed by a new publisher, " + s.Signer
-	default:
+	case slices.ContainsFunc(cov.signers, func(x *inventory.Signature) bool { return sameSigner(x, s) }):
+		// The baseline's own publisher (subject, issuer and key): an untrusted chain here is
+		// this run's trust configuration, which sig.untrusted reports; a look-alike
+		// certificate has another key and stays below.
 		return
+	case !s.Trusted:
+		why = "untrusted signature from a new publisher, " + s.Signer + " (" + orDefault(s.TrustError, "no trusted chain") + ")"
+	default:
+		why = "signed by a new publisher, " + s.Signer
 	}
 	state := "new"
 	if b != nil {

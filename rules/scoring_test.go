@@ -145,6 +145,7 @@ func TestPairing(t *testing.T) {
 func TestCoverage(t *testing.T) {
 	const dir = "ProgramFiles64Folder/Acme/"
 	untrusted := &inventory.Signature{State: inventory.SigSigned, Signer: "CN=Acme", Issuer: "CN=Fake", PublicKey: "k9", TrustError: "unknown authority"}
+	vendorUntrusted := &inventory.Signature{State: inventory.SigSigned, Signer: "CN=Acme", Issuer: "CN=CA", PublicKey: "k1", TrustError: "unknown authority"}
 	other := &inventory.Signature{State: inventory.SigSigned, Signer: "CN=Other", Issuer: "CN=CA", PublicKey: "k3", Trusted: true}
 	script := inventory.Entry{Path: dir + "get.ps1", SHA256: "s", Kind: inventory.KindScript}
 	html := inventory.Entry{Path: dir + "ui/index.html", SHA256: "h", Kind: inventory.KindScript}
@@ -157,7 +158,8 @@ func TestCoverage(t *testing.T) {
 		want []string // rules at or above high
 	}{
 		{"unsigned dll, all signed", signedBase, pe(dir+"new.dll", "n", "", nil), []string{SigCoverageRegressed}},
-		{"untrusted dll, all signed", signedBase, pe(dir+"new.dll", "n", "", untrusted), []string{SigCoverageRegressed}},
+		{"untrusted look-alike dll, all signed", signedBase, pe(dir+"new.dll", "n", "", untrusted), []string{SigCoverageRegressed}},
+		{"vendor's key, chain untrusted in this run", signedBase, pe(dir+"new.dll", "n", "", vendorUntrusted), nil},
 		{"new publisher, all signed", signedBase, pe(dir+"new.dll", "n", "", other), []string{SigCoverageRegressed}},
 		{"same publisher, all signed", signedBase, pe(dir+"new.dll", "n", "", vendor), nil},
 		{"ps1, all signed", signedBase, script, []string{SigCoverageRegressed}},
