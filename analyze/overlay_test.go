@@ -72,3 +72,26 @@ func TestPETruncated(t *testing.T) {
 		t.Errorf("peFacts(truncated PE) = nil error, want one")
 	}
 }
+
+// FuzzPEFacts: PE facts and the overlay walk never panic on hostile bytes, and an overlay
+// found lies inside the file.
+func FuzzPEFacts(f *testing.F) {
+	seeds, _ := filepath.Glob("../testdata/fixtures/win/pe/*")
+	for _, s := range seeds {
+		if b, err := os.ReadFile(s); err == nil && len(b) <= 1<<20 {
+			f.Add(b)
+		}
+	}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p := filepath.Join(dir, "f.exe")
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var e inventory.Entry
+		_ = peFacts(&e, p)
+		if o := e.Overlay; o != nil && (o.Offset <= 0 || o.Size <= 0 || o.Offset+o.Size > int64(len(b))) {
+			t.Errorf("overlay %+v outside the %d-byte file", *o, len(b))
+		}
+	})
+}
