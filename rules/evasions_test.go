@@ -103,6 +103,17 @@ func TestEvasionFixtures(t *testing.T) {
 	}{
 		{fixture: "acme-1.1.msi"},
 		{fixture: "acme-1.0.msi"},
+		{fixture: "acme-1.1-benign-ffmpeg5.msi", check: func(t *testing.T, fs []Finding) {
+			if f := find(fs, ContentChangedSuspicious, app+"ffmpeg.dll"); f != nil {
+				t.Errorf("an honest third-party update scored: %s", f.Message)
+			}
+		}},
+		{fixture: "acme-1.1-benign-moved.msi", check: func(t *testing.T, fs []Finding) {
+			if find(fs, FileMoved, app+"lib/ffmpeg.dll") == nil {
+				t.Error("the moved ffmpeg.dll is not paired")
+			}
+		}},
+		{fixture: "acme-1.1-benign-plugin.msi"},
 		{fixture: "acme-1.1-ffmpeg-bumped.msi", wantHigh: []string{ContentChangedSuspicious},
 			check: func(t *testing.T, fs []Finding) {
 				f := find(fs, ContentChangedSuspicious, app+"ffmpeg.dll")

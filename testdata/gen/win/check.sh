@@ -100,7 +100,7 @@ for m in beacon-1.0.msi beacon-1.1.msi beacon-1.1-c2.msi beacon-1.1-dropper.msi;
 done
 
 # --- issue 10 evasion candidates (gen.sh --evasions-only)
-for f in ffmpeg-trojan-4401.dll ffmpeg-trojan-nover.dll; do
+for f in ffmpeg-trojan-4401.dll ffmpeg-trojan-nover.dll ffmpeg-5.0.dll acmeplugin.dll; do
 	signed "pe/$f" "Acme Softphone Ltd"
 done
 for f in cryptbase.dll acmeplugin.unsigned.dll codec-badmagic.dll AcmeUpdate-msi-overlay.exe AcmeUpdate-blob-overlay.exe; do
@@ -132,6 +132,9 @@ evasion acme-1.1-lookalike.msi "Acme Softphone/ffmpeg.dll" "Acme Softphone/plugi
 evasion acme-1.1-badpe.msi "Acme Softphone/ffmpeg.dll" "Acme Softphone/codec.dll"
 evasion acme-1.1-overlay-msi.msi "Acme Softphone/ffmpeg.dll" "Acme Softphone/AcmeUpdate.exe"
 evasion acme-1.1-overlay-blob.msi "Acme Softphone/ffmpeg.dll" "Acme Softphone/AcmeUpdate.exe"
+evasion acme-1.1-benign-ffmpeg5.msi "Acme Softphone/ffmpeg.dll"
+evasion acme-1.1-benign-moved.msi "Acme Softphone/lib/ffmpeg.dll"
+evasion acme-1.1-benign-plugin.msi "Acme Softphone/ffmpeg.dll" "Acme Softphone/plugins/acmeplugin.dll"
 
 if ((fails > 0)); then
 	echo "check.sh: $fails check(s) failed" >&2

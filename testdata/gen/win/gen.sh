@@ -373,6 +373,11 @@ acme-1.1-lookalike.msi|issue 10 item 5: acme-1.1 plus plugins\acmeplugin.dll sig
 acme-1.1-badpe.msi|no silent gaps: acme-1.1 plus codec.dll whose optional header magic is zeroed (MZ/PE signatures intact)|analysis.incomplete (verdict inconclusive)
 acme-1.1-overlay-msi.msi|issue 10 item 6: acme-1.1 plus an unsigned AcmeUpdate.exe with acme-1.1.msi appended after its last section|analysis.incomplete (the msi overlay is not unpacked), sig.coverage-regressed
 acme-1.1-overlay-blob.msi|overlays: acme-1.1 plus an unsigned AcmeUpdate.exe with 4 KiB of opaque data appended|pe.overlay, sig.coverage-regressed
+acme-1.1-benign-ffmpeg5.msi|benign: acme-1.1 with ffmpeg.dll honestly updated to 5.0.0.0 (no new endpoint or import), signed by the vendor|PASS (file.changed)
+acme-1.1-benign-moved.msi|benign: acme-1.1 with the unchanged ffmpeg.dll moved to INSTALLDIR\lib under new File and Component keys|PASS (file.moved, info)
+acme-1.1-benign-plugin.msi|benign: acme-1.1 plus plugins\acmeplugin.dll signed by the vendor|PASS (file.added)
+pe/ffmpeg-5.0.dll|ffmpeg.dll 5.0.0.0 (untrojaned rebuild), signed by Acme Softphone Ltd|file.changed vs ffmpeg.dll
+pe/acmeplugin.dll|the Acme plugin DLL signed by Acme Softphone Ltd|file.added
 pe/ffmpeg-trojan-4401.dll|trojanised ffmpeg.dll with FileVersion 4.4.0.1, signed by Acme Softphone Ltd|content.changed-suspicious vs ffmpeg.dll (with the product context)
 pe/ffmpeg-trojan-nover.dll|trojanised ffmpeg.dll without VERSIONINFO, signed by Acme Softphone Ltd|content.changed-suspicious vs ffmpeg.dll (with the product context)
 pe/cryptbase.dll|unsigned no-CRT DLL named like the Windows cryptbase.dll (VERSIONINFO claims Microsoft)|sideload.system-name (in an app folder)
@@ -506,6 +511,12 @@ build_evasion_pes() {
 	sign acme "$B/ev/ffmpeg-nover.dll" "$PE/ffmpeg-trojan-nover.dll"
 	verify "$PE/ffmpeg-trojan-4401.dll"
 	verify "$PE/ffmpeg-trojan-nover.dll"
+	# Benign counterparts (must pass): ffmpeg.dll honestly updated to 5.0.0.0, and the new
+	# plugin signed by the vendor.
+	res "$B/ffmpeg-5.o" 5,0,0,0 5.0.0.0 "FFmpeg Project" "FFmpeg library" "FFmpeg" ffmpeg.dll 2
+	"$CC" "${CFLAGS[@]}" -shared -o "$B/ev/ffmpeg-5.dll" "$SRC/ffmpeg.c" "$B/ffmpeg-5.o"
+	sign acme "$B/ev/ffmpeg-5.dll" "$PE/ffmpeg-5.0.dll"
+	verify "$PE/ffmpeg-5.0.dll"
 	# 3: an unsigned cryptbase.dll (a real Windows DLL side-loaded in the wild).
 	res "$B/cryptbase.o" 10,0,19041,1 10.0.19041.1 "Microsoft Corporation" \
 		"Base cryptographic API DLL" "Microsoft Windows Operating System" CRYPTBASE.DLL 2
@@ -516,6 +527,8 @@ build_evasion_pes() {
 	"$CC" "${CFLAGS[@]}" -shared -nostdlib -nostartfiles -Wl,-e,HelperEntry \
 		-o "$PE/acmeplugin.unsigned.dll" "$SRC/helper.c" "$B/plugin.o"
 	sign lookalike "$PE/acmeplugin.unsigned.dll" "$PE/acmeplugin.lookalike.dll"
+	sign acme "$PE/acmeplugin.unsigned.dll" "$PE/acmeplugin.dll"
+	verify "$PE/acmeplugin.dll"
 	osslsigncode verify -CAfile "$CA/lookalike-root.pem" -TSA-CAfile "$CA/ca-bundle.pem" \
 		-time "$SIGN_TIME" -ignore-cdp -in "$PE/acmeplugin.lookalike.dll" >"$B/verify.log" 2>&1 ||
 		{ cat "$B/verify.log" >&2; echo "gen.sh: look-alike signature does not verify" >&2; return 1; }
@@ -567,6 +580,11 @@ evasion_msis() {
 	evasion_msi acme-1.1-overlay-msi.msi B129 ffmpeg.dll -D Extra=AcmeUpdate.exe -D ExtraDir=app
 	extra "$PE/AcmeUpdate-blob-overlay.exe" AcmeUpdate.exe
 	evasion_msi acme-1.1-overlay-blob.msi B12A ffmpeg.dll -D Extra=AcmeUpdate.exe -D ExtraDir=app
+	# Benign: each must pass against acme-1.0.msi (false-fail measure of the new rules).
+	evasion_msi acme-1.1-benign-ffmpeg5.msi B130 ffmpeg-5.0.dll
+	evasion_msi acme-1.1-benign-moved.msi B131 ffmpeg.dll -D MovedFFmpeg=1
+	extra "$PE/acmeplugin.dll" acmeplugin.dll
+	evasion_msi acme-1.1-benign-plugin.msi B132 ffmpeg.dll -D Extra=acmeplugin.dll -D ExtraDir=plugins
 }
 
 evasions() {
