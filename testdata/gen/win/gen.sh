@@ -55,6 +55,11 @@
 #                             beacon-1.1.msi also content.changed-same-version on beacon.exe)
 #   beacon-1.1-dropper.msi    also writes %APPDATA%\Beacon\helper.dll and LoadLibrary's it
 #                             → sandbox.dll-load + sandbox.file-write
+#   acme-1.1-{ffmpeg-bumped,ffmpeg-nover,ffmpeg-moved,cryptbase,plugin-unsigned,tmp-dll,ps1,
+#             lookalike,badpe,overlay-msi,overlay-blob}.msi
+#                             issue 10 evasions, each → a finding at or above high (see
+#                             MANIFEST.md); acme-1.1-benign-{ffmpeg5,moved,plugin}.msi → PASS
+#                             (built from the committed pe/ files; gen.sh --evasions-only)
 #   pe/                       the PE files on their own for unit tests (see MANIFEST.md):
 #                             *.unsigned.* before signing, signed copies, d3dcompiler_47.padded.dll
 #                             (→ sig.padding), AcmePhone-1.1.mallory.exe, version.dll, beacon*.exe
