@@ -65,7 +65,7 @@ type reason struct {
 // suspiciousChange scores a changed code file (see the package comment above) and adds a
 // content.changed-suspicious finding when a signal is present.
 func suspiciousChange(b, e *inventory.Entry, manufacturer string, freshEndpoints []string, c *collector) {
-	if !e.Kind.IsCode() || b.SHA256 == e.SHA256 || e.Path == inventory.InstallerPath && !e.Kind.IsCode() {
+	if !e.Kind.IsCode() || b.SHA256 == e.SHA256 {
 		return
 	}
 	if e.Version != "" && e.Version == b.Version {
