@@ -211,6 +211,9 @@ func (a *Analyzer) Installer(ctx context.Context, p string) (*inventory.Inventor
 	inv.Entries = append(r.entries, self)
 	inv.CustomActions = append(inv.CustomActions, r.cas...)
 	inv.Sort()
+	if err := msiFileKeys(inv, nil); err != nil {
+		return nil, err
+	}
 	for _, pass := range a.opts.PostPasses {
 		if err := pass(inv, r.captured); err != nil {
 			return nil, err

@@ -12,8 +12,12 @@ import (
 // headSize is how much of a file classify looks at.
 const headSize = 4096
 
+// scriptExt are the extensions of files that run as code: shell and Windows Script Host
+// scripts, and the JavaScript and HTML an Electron or HTA application executes (.mjs, .cjs,
+// .html), whose endpoints must be scanned like a DLL's.
 var scriptExt = map[string]bool{
 	".ps1": true, ".psm1": true, ".psd1": true, ".vbs": true, ".vbe": true, ".js": true, ".jse": true,
+	".mjs": true, ".cjs": true, ".html": true, ".htm": true,
 	".wsf": true, ".wsh": true, ".bat": true, ".cmd": true, ".sh": true, ".command": true, ".py": true,
 	".pl": true, ".rb": true, ".applescript": true, ".scpt": true, ".hta": true,
 }

@@ -32,6 +32,13 @@ func TestClassify(t *testing.T) {
 		{"postinstall", []byte("#!/bin/sh\n"), inventory.KindScript},
 		{"data.cab", []byte("MSCF\x00\x00\x00\x00rest"), inventory.KindArchive},
 		{"readme.txt", []byte("hello"), inventory.KindData},
+		{"app/main.mjs", []byte("import x from 'y'"), inventory.KindScript},
+		{"app/preload.cjs", []byte("require('x')"), inventory.KindScript},
+		{"app/index.html", []byte("<html>"), inventory.KindScript},
+		{"tool.hta", []byte("<html>"), inventory.KindScript},
+		{"run.wsf", []byte("<job>"), inventory.KindScript},
+		{"a.jse", []byte("#@~^"), inventory.KindScript},
+		{"a.vbe", []byte("#@~^"), inventory.KindScript},
 	}
 	for _, tt := range tests {
 		if got := classify(tt.name, tt.head); got != tt.want {

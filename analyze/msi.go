@@ -20,6 +20,21 @@ type MSIVerifier interface {
 	VerifyMSI(c *cfb.Reader) (*inventory.Signature, error)
 }
 
+// msiFileKeys puts each file's MSI File and Component keys on its entry, so the diff can
+// pair a file whose install path changed with its baseline by the table row that installs it.
+func msiFileKeys(inv *inventory.Inventory, _ map[string][]byte) error {
+	if len(inv.FileKeys) == 0 {
+		return nil
+	}
+	for i := range inv.Entries {
+		if k, ok := inv.FileKeys[inv.Entries[i].Path]; ok {
+			inv.Entries[i].MSIFile, inv.Entries[i].MSIComponent = k.File, k.Component
+		}
+	}
+	inv.FileKeys = nil
+	return nil
+}
+
 // openMSI opens a compound file as an MSI database. dir (the installer's folder) serves
 // external cabinets; a nested compound file gets none.
 func openMSI(a *Analyzer, f *os.File, size int64, name string, dir string) (*container, error) {
@@ -65,6 +80,14 @@ func openMSI(a *Analyzer, f *os.File, size int64, name string, dir string) (*con
 			return err
 		}
 		inv.Shortcuts = scs
+		files, err := p.Files()
+		if err != nil {
+			return err
+		}
+		inv.FileKeys = make(map[string]inventory.FileKey, len(files))
+		for _, f := range files {
+			inv.FileKeys[f.InstallPath] = inventory.FileKey{File: f.Key, Component: f.Component}
+		}
 		self.Kind = inventory.KindArchive
 		self.Version = prod.Version
 		if v := a.opts.MSIVerifier; v != nil {

@@ -1,9 +1,11 @@
 package analyze
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 
@@ -56,6 +58,8 @@ func peFacts(e *inventory.Entry, p string) (err error) {
 		}
 	}
 	sort.Strings(e.Imports)
+	o, oerr := peOverlay(p, f)
+	e.Overlay = o
 	vers, verr := f.ParseVersionResources()
 	if verr == nil {
 		e.Version = cleanVersion(vers["FileVersion"])
@@ -63,7 +67,7 @@ func peFacts(e *inventory.Entry, p string) (err error) {
 		e.Company = vers["CompanyName"]
 		e.OriginalName = vers["OriginalFilename"]
 	}
-	return nil
+	return oerr
 }
 
 // cleanVersion keeps the dotted-number part of a VERSIONINFO string ("10.0.19041.1 (WinBuild...)"
@@ -74,6 +78,85 @@ func cleanVersion(v string) string {
 		v = v[:i]
 	}
 	return strings.ReplaceAll(v, ",", ".")
+}
+
+// MaxPESections bounds the section table walked for the overlay: the PE/COFF specification
+// (Microsoft "PE Format", "COFF File Header") limits NumberOfSections to 96.
+const MaxPESections = 96
+
+// coffSymbolSize is the size in bytes of one COFF symbol table record (PE Format, "COFF Symbol
+// Table").
+const coffSymbolSize = 18
+
+// peOverlay finds data after the end of the last section's raw data (PE Format: a section's
+// bytes are PointerToRawData..+SizeOfRawData), skipping a COFF symbol and string table that
+// starts there and stopping at the certificate table, which belongs to the signature. It
+// returns nil when there is none or the headers do not allow a decision, and an error when the
+// sections' raw data runs past the end of the file (a truncated image: part of the code was
+// never seen).
+func peOverlay(p string, f *pe.File) (*inventory.Overlay, error) {
+	if len(f.Sections) == 0 || len(f.Sections) > MaxPESections {
+		return nil, nil
+	}
+	fh, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	st, err := fh.Stat()
+	if err != nil {
+		return nil, err
+	}
+	size := st.Size()
+	var end int64
+	for _, s := range f.Sections {
+		if s.Header.SizeOfRawData == 0 {
+			continue
+		}
+		end = max(end, int64(s.Header.PointerToRawData)+int64(s.Header.SizeOfRawData))
+	}
+	if end > size {
+		return nil, fmt.Errorf("pe: section data ends at offset %d, past the end of the %d-byte file (truncated image)", end, size)
+	}
+	if sym := int64(f.NtHeader.FileHeader.PointerToSymbolTable); sym != 0 && sym >= end && sym < size {
+		strtab := sym + int64(f.NtHeader.FileHeader.NumberOfSymbols)*coffSymbolSize
+		var n [4]byte
+		if strtab+4 <= size {
+			if _, err := fh.ReadAt(n[:], strtab); err == nil {
+				end = max(end, strtab+int64(binary.LittleEndian.Uint32(n[:])))
+			}
+		}
+	}
+	stop := size
+	if rng, ok := certTableRange(fh, size); ok {
+		stop = rng[0]
+	}
+	if end <= 0 || end >= stop {
+		return nil, nil
+	}
+	o := &inventory.Overlay{Offset: end, Size: stop - end}
+	var head [8]byte
+	if n, _ := fh.ReadAt(head[:], end); n == len(head) {
+		o.Format = overlayFormat(head[:])
+	}
+	return o, nil
+}
+
+// overlayFormat names the container an overlay starts with, by its magic number: compound
+// file (MS-CFB; an MSI database), cabinet (MS-CAB), ZIP local file header (APPNOTE 4.3.7),
+// 7z signature header.
+func overlayFormat(head []byte) string {
+	switch {
+	case bytes.HasPrefix(head, []byte{0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1}):
+		return "msi"
+	case bytes.HasPrefix(head, []byte("MSCF\x00\x00\x00\x00")):
+		return "cab"
+	case bytes.HasPrefix(head, []byte("PK\x03\x04")):
+		return "zip"
+	case bytes.HasPrefix(head, []byte{'7', 'z', 0xbc, 0xaf, 0x27, 0x1c}):
+		return "7z"
+	}
+	return ""
 }
 
 // certTableRange returns the file range of a PE's certificate table (data directory 4), or

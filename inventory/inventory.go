@@ -54,6 +54,22 @@ type Inventory struct {
 	// Notes are facts about the analysis a reader must know (for example that a macOS
 	// installer got static analysis only).
 	Notes []string `json:"notes,omitempty"`
+	// Skipped lists parts of the input a reader or analyzer did not look at (a stream it
+	// cannot place, a payload it cannot open). Each one is an analysis.incomplete finding:
+	// a gap must never read as a pass.
+	Skipped []Skip `json:"skipped,omitempty"`
+	// FileKeys carries MSI File and Component keys by install path from the MSI reader to
+	// the entries (analyze moves them onto Entry.MSIFile/MSIComponent); not serialised.
+	FileKeys map[string]FileKey `json:"-"`
+}
+
+// FileKey is an MSI File table key and the Component that installs it.
+type FileKey struct{ File, Component string }
+
+// Skip is one part of the input that was not analysed, and why.
+type Skip struct {
+	Path   string `json:"path"`
+	Reason string `json:"reason"`
 }
 
 // Product identifies what an installer installs; Identity keys baselines.
@@ -90,6 +106,23 @@ type Entry struct {
 	// Error records why a fact could not be read (a malformed PE header, say) without
 	// failing the whole inventory.
 	Error string `json:"error,omitempty"`
+	// MSIFile and MSIComponent are the File and Component table keys of the row that
+	// installs this file (MSI only): they identify a file across releases even when its
+	// install path changes.
+	MSIFile      string `json:"msi_file,omitempty"`
+	MSIComponent string `json:"msi_component,omitempty"`
+	// Overlay describes data appended after a PE's last section (the certificate table of a
+	// signed PE is not an overlay).
+	Overlay *Overlay `json:"overlay,omitempty"`
+}
+
+// Overlay is data after the end of a PE image's last section, before any certificate table.
+type Overlay struct {
+	Offset int64 `json:"offset"`
+	Size   int64 `json:"size"`
+	// Format names a container the overlay starts with ("msi" for a compound file, "cab",
+	// "zip", "7z"); empty when it is not one rollgate recognises.
+	Format string `json:"format,omitempty"`
 }
 
 // Signature is a code signature's integrity and trust, both always computed.

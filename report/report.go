@@ -107,7 +107,11 @@ func (r *Report) Fail(err error) {
 	r.Error = err.Error()
 }
 
-// Decide sorts the findings and sets the verdict (unless already inconclusive).
+// Decide sorts the findings and sets the verdict (unless already inconclusive): fail when a
+// finding reaches FailOn, else pass. A kept finding that says part of the input could not be
+// judged (rules.MakesInconclusive: analysis.incomplete) makes it inconclusive — never a pass,
+// and not a plain fail either, since what was skipped may hide more — unless the policy
+// accepted it with a reason.
 func (r *Report) Decide() string {
 	rules.Sort(r.Findings)
 	if r.Verdict == Inconclusive {
@@ -117,6 +121,14 @@ func (r *Report) Decide() string {
 	for _, f := range r.Findings {
 		if f.Severity >= r.FailOn {
 			r.Verdict = Fail
+			break
+		}
+	}
+	for _, f := range r.Findings {
+		if rules.MakesInconclusive(f) {
+			r.Verdict = Inconclusive
+			r.Error = "part of the installer could not be analysed: " + f.Path + ": " + f.Message +
+				" (a policy allow entry with a reason accepts it)"
 			break
 		}
 	}

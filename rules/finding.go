@@ -72,6 +72,13 @@ const (
 	MachoDylibHijackable  = "macho.dylib-hijackable"
 	BundleSealBroken      = "bundle.seal-broken"
 	NotarizationMissing   = "notarization.missing"
+
+	// Added by issue 10 (evasions of the static gate).
+	ContentChangedSuspicious = "content.changed-suspicious"
+	SigCoverageRegressed     = "sig.coverage-regressed"
+	AnalysisIncomplete       = "analysis.incomplete"
+	PEOverlay                = "pe.overlay"
+	FileMoved                = "file.moved"
 )
 
 // Rule describes one rule for documentation and report formats (SARIF rule metadata).
@@ -107,7 +114,17 @@ var Catalog = []Rule{
 	{MachoDylibHijackable, High, "Hijackable dylib load", "a weak or @rpath dylib load that resolves to nothing inside the bundle"},
 	{BundleSealBroken, Critical, "Bundle seal broken", "CodeResources does not match the bundle's files"},
 	{NotarizationMissing, Medium, "Notarization ticket missing", "the baseline carried a stapled ticket, the candidate does not"},
+	{ContentChangedSuspicious, High, "Changed library with suspicious signals", "a changed code file whose version went backwards, vanished or changed together with other signals (identity mismatch, new network imports or endpoints, third-party origin); severity from the combined score (scoring.go): high ≥ 3, medium 2, low 1"},
+	{SigCoverageRegressed, High, "Signing coverage regressed", "every code file of the baseline was signed by a trusted publisher; a new or changed code file is unsigned, invalid, or signed (trusted or not) by a publisher the baseline did not have"},
+	{AnalysisIncomplete, High, "Analysis incomplete", "a code file or nested container could not be parsed, or part of the input was skipped: the verdict is inconclusive unless a policy entry accepts it with a reason"},
+	{PEOverlay, Medium, "Data appended to an unsigned PE", "an unsigned PE carries data after its last section that is not a container rollgate recognises"},
+	{FileMoved, Info, "File moved", "a file paired with its baseline by MSI key, original or file name at a new install path; every content rule judges it as changed"},
 }
+
+// MakesInconclusive reports whether a finding means the input was not fully judged: the
+// verdict must be inconclusive (exit 3), not pass or fail, unless a policy entry accepts the
+// finding with a reason.
+func MakesInconclusive(f Finding) bool { return f.Rule == AnalysisIncomplete }
 
 // Default returns the default severity of a rule id.
 func Default(id string) Severity {

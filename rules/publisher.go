@@ -105,3 +105,10 @@ func parseDN(dn string) map[string]string {
 	flush()
 	return out
 }
+
+// samePublisher reports whether two signatures are by one publisher: the same certificate, a
+// renewal, or a new issuing CA of the same organisation.
+func samePublisher(a, b *inventory.Signature) bool {
+	rule, _ := publisherChange(a, b)
+	return rule != SigSignerChanged
+}

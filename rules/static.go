@@ -12,10 +12,16 @@ import (
 
 // Static returns the findings of the static rules for cand. With a nil baseline only the rules
 // that need no baseline run (signature integrity, padding, trust, system-named DLLs, broken
-// seals, hijackable dylibs), so `inspect` can judge an installer on its own.
+// seals, hijackable dylibs, incomplete analysis, overlays), so `inspect` can judge an installer
+// on its own.
+//
+// Candidate files are paired with baseline files by identity (pairEntries): a file that moved
+// or was renamed is judged as changed, with every content rule, not as a new file.
 func Static(base, cand *inventory.Inventory) []Finding {
 	c := &collector{}
 	var baseEndpoints map[string]bool
+	var pairs map[*inventory.Entry]pairing
+	var cov coverage
 	if base != nil {
 		baseEndpoints = map[string]bool{}
 		for _, e := range base.Entries {
@@ -23,39 +29,56 @@ func Static(base, cand *inventory.Inventory) []Finding {
 				baseEndpoints[ep] = true
 			}
 		}
+		pairs = pairEntries(base, cand)
+		cov = signingCoverage(base)
 	}
-	baseIdx, candIdx := newPathIndex(base), newPathIndex(cand)
+	manufacturer := cand.Product.Manufacturer
+	if manufacturer == "" && base != nil {
+		manufacturer = base.Product.Manufacturer
+	}
 	for i := range cand.Entries {
 		e := &cand.Entries[i]
-		var b *inventory.Entry
-		if base != nil {
-			b = baseIdx.lookup(e.Path)
-		}
+		p := pairs[e]
+		b := p.base
 		intrinsic(e, cand, b, base != nil, c)
 		if base == nil {
 			continue
 		}
-		if b == nil {
-			added(e, c)
-		} else {
-			changed(b, e, c)
-		}
+		var fresh []string
 		if e.Kind.IsCode() {
-			var fresh []string
 			for _, ep := range e.Endpoints {
 				if !baseEndpoints[ep] {
 					fresh = append(fresh, ep)
 				}
 			}
-			if len(fresh) > 0 {
-				c.add(StringsEndpointAdded, e.Path, fmt.Sprintf("embeds %d endpoint(s) no file of the baseline contained: %s", len(fresh), clip(fresh, 5)),
-					map[string]any{"endpoints": fresh})
+		}
+		if b == nil {
+			added(e, c)
+		} else {
+			if b.Path != e.Path {
+				c.add(FileMoved, e.Path, fmt.Sprintf("moved from %s (paired by %s); judged as a changed file", b.Path, p.by),
+					map[string]any{"baseline_path": b.Path, "paired_by": p.by, "baseline_sha256": b.SHA256, "sha256": e.SHA256})
 			}
+			changed(b, e, c)
+			suspiciousChange(b, e, manufacturer, fresh, c)
+		}
+		cov.judge(b, e, c)
+		if len(fresh) > 0 {
+			c.add(StringsEndpointAdded, e.Path, fmt.Sprintf("embeds %d endpoint(s) no file of the baseline contained: %s", len(fresh), clip(fresh, 5)),
+				map[string]any{"endpoints": fresh})
 		}
 	}
+	for _, sk := range cand.Skipped {
+		c.add(AnalysisIncomplete, sk.Path, "part of the input was not analysed: "+sk.Reason, map[string]any{"reason": sk.Reason})
+	}
 	if base != nil {
-		for _, b := range base.Entries {
-			if candIdx.lookup(b.Path) == nil {
+		paired := map[*inventory.Entry]bool{}
+		for _, p := range pairs {
+			paired[p.base] = true
+		}
+		for i := range base.Entries {
+			b := &base.Entries[i]
+			if !paired[b] {
 				c.add(FileRemoved, b.Path, "file is not in the candidate", map[string]any{"sha256": b.SHA256})
 			}
 		}
@@ -63,6 +86,67 @@ func Static(base, cand *inventory.Inventory) []Finding {
 	}
 	Sort(c.out)
 	return c.out
+}
+
+// pairing is the baseline entry a candidate entry was paired with, and by which identity.
+type pairing struct {
+	base *inventory.Entry
+	by   string // "path", "msi-file-key", "msi-component", "original-name", "file-name"
+}
+
+// pairEntries pairs candidate entries with baseline entries by identity, strongest first:
+// install path (case-folded for Windows formats), then the MSI File table key, then the MSI
+// Component, then the VERSIONINFO OriginalFilename, then the file name. A key pairs two
+// entries only when it is unique among the still unpaired entries on both sides and both are
+// of one kind: an ambiguous key pairs nothing, and the files stay added and removed.
+func pairEntries(base, cand *inventory.Inventory) map[*inventory.Entry]pairing {
+	out := map[*inventory.Entry]pairing{}
+	used := map[*inventory.Entry]bool{}
+	idx := newPathIndex(base)
+	for i := range cand.Entries {
+		e := &cand.Entries[i]
+		if b := idx.lookup(e.Path); b != nil && !used[b] {
+			out[e] = pairing{b, "path"}
+			used[b] = true
+		}
+	}
+	keys := []struct {
+		by  string
+		key func(e *inventory.Entry) string
+	}{
+		{"msi-file-key", func(e *inventory.Entry) string { return e.MSIFile }},
+		{"msi-component", func(e *inventory.Entry) string { return e.MSIComponent }},
+		{"original-name", func(e *inventory.Entry) string { return strings.ToLower(e.OriginalName) }},
+		{"file-name", func(e *inventory.Entry) string { return strings.ToLower(path.Base(e.Path)) }},
+	}
+	for _, k := range keys {
+		bs := map[string][]*inventory.Entry{}
+		for i := range base.Entries {
+			b := &base.Entries[i]
+			if kv := k.key(b); kv != "" && !used[b] && b.Path != inventory.InstallerPath {
+				bs[kv] = append(bs[kv], b)
+			}
+		}
+		cs := map[string][]*inventory.Entry{}
+		for i := range cand.Entries {
+			e := &cand.Entries[i]
+			if _, ok := out[e]; ok || e.Path == inventory.InstallerPath {
+				continue
+			}
+			if kv := k.key(e); kv != "" {
+				cs[kv] = append(cs[kv], e)
+			}
+		}
+		for kv, es := range cs {
+			b := bs[kv]
+			if len(es) != 1 || len(b) != 1 || es[0].Kind != b[0].Kind {
+				continue
+			}
+			out[es[0]] = pairing{b[0], k.by}
+			used[b[0]] = true
+		}
+	}
+	return out
 }
 
 // collector gathers findings.
@@ -96,9 +180,16 @@ func intrinsic(e *inventory.Entry, inv *inventory.Inventory, b *inventory.Entry,
 				map[string]any{"anomalies": s.Anomalies})
 		}
 	}
-	if isSystemNamedDLL(e.Path) && (!hasBase || b == nil) {
+	// A system-named DLL the baseline already shipped there was accepted with the baseline;
+	// one that is new, or moved or renamed into the name, is judged.
+	if isSystemNamedDLL(e.Path) && (!hasBase || b == nil || !isSystemNamedDLL(b.Path)) {
 		c.add(SideloadSystemName, e.Path, fmt.Sprintf("ships %s, the name of a Windows system DLL, in an application folder: programs there load it instead of the system's", path.Base(e.Path)),
 			map[string]any{"name": strings.ToLower(path.Base(e.Path)), "sha256": e.SHA256})
+	}
+	incomplete(e, inv, c)
+	if o := e.Overlay; o != nil && o.Format == "" && unsigned(e) && (b == nil || b.SHA256 != e.SHA256) {
+		c.add(PEOverlay, e.Path, fmt.Sprintf("%d byte(s) appended after the last section of an unsigned PE (offset %d), in no format rollgate unpacks", o.Size, o.Offset),
+			map[string]any{"offset": o.Offset, "size": o.Size, "sha256": e.SHA256})
 	}
 	if m := e.MachO; m != nil {
 		if len(m.SealBroken) > 0 {
@@ -113,6 +204,40 @@ func intrinsic(e *inventory.Entry, inv *inventory.Inventory, b *inventory.Entry,
 				map[string]any{"dylib": d, "rpaths": m.RPaths})
 		}
 	}
+}
+
+// incomplete reports what of e was not analysed: a code file whose facts could not be parsed,
+// a nested container that was not opened, a container appended to a PE that nothing unpacked.
+// Each is analysis.incomplete, which makes the verdict inconclusive (MakesInconclusive).
+func incomplete(e *inventory.Entry, inv *inventory.Inventory, c *collector) {
+	switch {
+	case (e.Kind == inventory.KindPE || e.Kind == inventory.KindMachO) && e.Error != "":
+		c.add(AnalysisIncomplete, e.Path, fmt.Sprintf("%s file could not be fully analysed: %s", e.Kind, e.Error),
+			map[string]any{"error": e.Error, "kind": e.Kind, "sha256": e.SHA256})
+	case e.Kind == inventory.KindArchive && e.Container == "" && e.Path != inventory.InstallerPath:
+		c.add(AnalysisIncomplete, e.Path, "looks like a container but was not opened: its contents were not inventoried",
+			map[string]any{"sha256": e.SHA256, "size": e.Size})
+	}
+	if o := e.Overlay; o != nil && o.Format != "" && !hasEntriesUnder(inv, e.Path) {
+		c.add(AnalysisIncomplete, e.Path, fmt.Sprintf("a %s container is appended to the PE (offset %d, %d bytes) and was not unpacked", o.Format, o.Offset, o.Size),
+			map[string]any{"overlay_format": o.Format, "offset": o.Offset, "size": o.Size})
+	}
+}
+
+// hasEntriesUnder reports whether inv holds entries nested under p (p + "/...").
+func hasEntriesUnder(inv *inventory.Inventory, p string) bool {
+	prefix := p + "/"
+	for i := range inv.Entries {
+		if strings.HasPrefix(inv.Entries[i].Path, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// unsigned reports whether e carries no signature (adhoc counts as none).
+func unsigned(e *inventory.Entry) bool {
+	return e.Signature == nil || e.Signature.State == inventory.SigUnsigned || e.Signature.State == inventory.SigAdhoc
 }
 
 // added judges a file the baseline did not have.

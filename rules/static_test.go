@@ -67,21 +67,21 @@ func TestStatic(t *testing.T) {
 		{"benign bump", []mod{set(dir+"app.exe", func(e *inventory.Entry) { e.SHA256, e.Version = "a2", "1.1.0.0" })}, []string{FileChanged}},
 		{"ffmpeg same version", []mod{set(dir+"ffmpeg.dll", func(e *inventory.Entry) { e.SHA256 = "f2" })}, []string{ContentChangedSameVer, FileChanged}},
 		{"padding", []mod{set(dir+"d3dcompiler_47.dll", func(e *inventory.Entry) { e.SHA256 = "d2"; e.Signature = &padded })}, []string{ContentChangedSameVer, FileChanged, SigPadding}},
-		{"signer swap", []mod{set(dir+"app.exe", func(e *inventory.Entry) { e.SHA256 = "a2"; e.Version = "1.1.0.0"; e.Signature = mallory })}, []string{FileChanged, SigSignerChanged}},
-		{"stripped", []mod{set(dir+"app.exe", func(e *inventory.Entry) { e.SHA256 = "a2"; e.Version = "1.1.0.0"; e.Signature = unsigned })}, []string{FileChanged, SigRemoved}},
+		{"signer swap", []mod{set(dir+"app.exe", func(e *inventory.Entry) { e.SHA256 = "a2"; e.Version = "1.1.0.0"; e.Signature = mallory })}, []string{ContentChangedSuspicious, FileChanged, SigCoverageRegressed, SigSignerChanged}},
+		{"stripped", []mod{set(dir+"app.exe", func(e *inventory.Entry) { e.SHA256 = "a2"; e.Version = "1.1.0.0"; e.Signature = unsigned })}, []string{ContentChangedSuspicious, FileChanged, SigCoverageRegressed, SigRemoved}},
 		{"installer unsigned", []mod{set(inventory.InstallerPath, func(e *inventory.Entry) { e.SHA256 = "i2"; e.Signature = unsigned })}, []string{SigRemoved}},
 		{"invalid", []mod{set(dir+"app.exe", func(e *inventory.Entry) { e.Signature = invalid })}, []string{SigInvalid}},
 		{"untrusted", []mod{set(dir+"app.exe", func(e *inventory.Entry) { e.Signature = untrusted })}, []string{SigUntrusted}},
 		{"import added", []mod{set(dir+"app.exe", func(e *inventory.Entry) {
 			e.SHA256, e.Version, e.Imports = "a2", "1.1.0.0", []string{"ffmpeg.dll", "kernel32.dll", "wininet.dll"}
-		})}, []string{FileChanged, PEImportAdded}},
+		})}, []string{ContentChangedSuspicious, FileChanged, PEImportAdded}},
 		{"endpoint added", []mod{set(dir+"app.exe", func(e *inventory.Entry) {
 			e.SHA256, e.Version, e.Endpoints = "a2", "1.1.0.0", []string{"https://c2.mallory.invalid/p.ico"}
-		})}, []string{FileChanged, StringsEndpointAdded}},
+		})}, []string{ContentChangedSuspicious, FileChanged, StringsEndpointAdded}},
 		{"sideload", []mod{func(c *inventory.Inventory) {
 			c.Entries = append(c.Entries, pe(dir+"version.dll", "v1", "", unsigned))
 			c.Sort()
-		}}, []string{FileAdded, FileAddedUnsignedCode, SideloadSystemName}},
+		}}, []string{FileAdded, FileAddedUnsignedCode, SideloadSystemName, SigCoverageRegressed}},
 		{"system dll in system folder is not a side-load", []mod{func(c *inventory.Inventory) {
 			c.Entries = append(c.Entries, pe("System64Folder/version.dll", "v1", "", vendor))
 			c.Sort()

@@ -99,6 +99,43 @@ for m in beacon-1.0.msi beacon-1.1.msi beacon-1.1-c2.msi beacon-1.1-dropper.msi;
 	listing "$m" "Beacon/beacon.exe"
 done
 
+# --- issue 10 evasion candidates (gen.sh --evasions-only)
+for f in ffmpeg-trojan-4401.dll ffmpeg-trojan-nover.dll ffmpeg-5.0.dll acmeplugin.dll; do
+	signed "pe/$f" "Acme Softphone Ltd"
+done
+for f in cryptbase.dll acmeplugin.unsigned.dll codec-badmagic.dll AcmeUpdate-msi-overlay.exe AcmeUpdate-blob-overlay.exe; do
+	unsigned "pe/$f"
+done
+# The look-alike names the vendor but chains to its own root, not the test root.
+if osslsigncode verify -CAfile "$CA" -TSA-CAfile "$CA" -in "$FIX/pe/acmeplugin.lookalike.dll" >/dev/null 2>&1; then
+	fail "pe/acmeplugin.lookalike.dll: verifies against the test CA"
+elif osslsigncode verify -CAfile "$FIX/ca/lookalike-root.pem" -TSA-CAfile "$CA" -in "$FIX/pe/acmeplugin.lookalike.dll" >/dev/null 2>&1; then
+	ok "pe/acmeplugin.lookalike.dll: verifies only against the look-alike root"
+else
+	fail "pe/acmeplugin.lookalike.dll: does not verify against the look-alike root"
+fi
+acme11=("Acme Softphone/AcmePhone.exe" "Acme Softphone/core.dll" "Acme Softphone/d3dcompiler_47.dll")
+evasion() { # evasion MSI EXTRA-PATH...
+	local m=$1
+	shift
+	signed "$m" "Acme Softphone Ltd"
+	listing "$m" "${acme11[@]}" "$@"
+}
+evasion acme-1.1-ffmpeg-bumped.msi "Acme Softphone/ffmpeg.dll"
+evasion acme-1.1-ffmpeg-nover.msi "Acme Softphone/ffmpeg.dll"
+evasion acme-1.1-ffmpeg-moved.msi "Acme Softphone/lib/ffmpeg.dll"
+evasion acme-1.1-cryptbase.msi "Acme Softphone/ffmpeg.dll" "Acme Softphone/cryptbase.dll"
+evasion acme-1.1-plugin-unsigned.msi "Acme Softphone/ffmpeg.dll" "Acme Softphone/plugins/acmeplugin.dll"
+evasion acme-1.1-tmp-dll.msi "Acme Softphone/ffmpeg.dll" "Acme Softphone/update.tmp"
+evasion acme-1.1-ps1.msi "Acme Softphone/ffmpeg.dll" "Acme Softphone/update.ps1"
+evasion acme-1.1-lookalike.msi "Acme Softphone/ffmpeg.dll" "Acme Softphone/plugins/acmeplugin.dll"
+evasion acme-1.1-badpe.msi "Acme Softphone/ffmpeg.dll" "Acme Softphone/codec.dll"
+evasion acme-1.1-overlay-msi.msi "Acme Softphone/ffmpeg.dll" "Acme Softphone/AcmeUpdate.exe"
+evasion acme-1.1-overlay-blob.msi "Acme Softphone/ffmpeg.dll" "Acme Softphone/AcmeUpdate.exe"
+evasion acme-1.1-benign-ffmpeg5.msi "Acme Softphone/ffmpeg.dll"
+evasion acme-1.1-benign-moved.msi "Acme Softphone/lib/ffmpeg.dll"
+evasion acme-1.1-benign-plugin.msi "Acme Softphone/ffmpeg.dll" "Acme Softphone/plugins/acmeplugin.dll"
+
 if ((fails > 0)); then
 	echo "check.sh: $fails check(s) failed" >&2
 	exit 1

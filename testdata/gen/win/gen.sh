@@ -6,6 +6,8 @@
 # plus Go (padcert.go does the certificate-table surgery). Run from anywhere:
 #     testdata/gen/win/gen.sh            # keeps the committed test CA in fixtures/win/ca
 #     testdata/gen/win/gen.sh --new-ca   # makes new CA keys first (all signatures change)
+#     testdata/gen/win/gen.sh --evasions-only  # only the issue 10 evasion fixtures, from the
+#                                              # committed pe/ files (nothing else changes)
 #
 # Deterministic where the tools allow: committed CA keys, fixed serials and validity
 # (2025-01-01 .. 2126-01-01) so the certificates are reproducible; unsigned PEs are
@@ -53,6 +55,11 @@
 #                             beacon-1.1.msi also content.changed-same-version on beacon.exe)
 #   beacon-1.1-dropper.msi    also writes %APPDATA%\Beacon\helper.dll and LoadLibrary's it
 #                             → sandbox.dll-load + sandbox.file-write
+#   acme-1.1-{ffmpeg-bumped,ffmpeg-nover,ffmpeg-moved,cryptbase,plugin-unsigned,tmp-dll,ps1,
+#             lookalike,badpe,overlay-msi,overlay-blob}.msi
+#                             issue 10 evasions, each → a finding at or above high (see
+#                             MANIFEST.md); acme-1.1-benign-{ffmpeg5,moved,plugin}.msi → PASS
+#                             (built from the committed pe/ files; gen.sh --evasions-only)
 #   pe/                       the PE files on their own for unit tests (see MANIFEST.md):
 #                             *.unsigned.* before signing, signed copies, d3dcompiler_47.padded.dll
 #                             (→ sig.padding), AcmePhone-1.1.mallory.exe, version.dll, beacon*.exe
@@ -68,8 +75,9 @@ WXS="$HERE/wxs"
 CA="$OUT/ca"
 PE="$OUT/pe"
 
-NEW_CA=0
+NEW_CA=0 EVASIONS_ONLY=0
 [[ ${1:-} == --new-ca ]] && NEW_CA=1
+[[ ${1:-} == --evasions-only ]] && EVASIONS_ONLY=1
 
 CC=x86_64-w64-mingw32-gcc
 WINDRES=x86_64-w64-mingw32-windres
@@ -146,6 +154,7 @@ sign() {
 	acme) desc="Acme Softphone" url="https://www.acme-softphone.test/" ;;
 	platform) desc="Test Platform Component" url="https://platform.test/" ;;
 	mallory) desc="Acme Softphone" url="https://www.acme-softphone.test/" ;;
+	lookalike) desc="Acme Softphone" url="https://www.acme-softphone.test/" ;;
 	*) echo "sign: unknown signer $who" >&2; return 2 ;;
 	esac
 	rm -f "$out"
@@ -359,6 +368,35 @@ acme-1.1-stripped.msi|1.1.0 with AcmePhone.exe unsigned|sig.removed
 acme-1.1-unsigned.msi|acme-1.1.msi's contents, the MSI itself not signed|sig.removed (installer entry)
 acme-1.1-sideload.msi|1.1.0 plus an unsigned version.dll beside AcmePhone.exe|sideload.system-name, file.added-unsigned-code
 acme-1.1-customaction.msi|1.1.0 plus CustomAction AcmeRegister, type 3154 (18 exe from installed file + deferred + no-impersonate + ignore), runs AcmePhone.exe --update-url after InstallFiles|msi.custom-action-added
+acme-1.1-ffmpeg-bumped.msi|issue 10 item 1: acme-1.1 with ffmpeg.dll trojanised (https://cdn.mallory.invalid/p.ico) and its FileVersion bumped to 4.4.0.1, re-signed by the vendor|content.changed-suspicious high (version-bumped + endpoints-added + third-party), strings.endpoint-added
+acme-1.1-ffmpeg-nover.msi|issue 10 item 1: acme-1.1 with the trojanised ffmpeg.dll carrying no VERSIONINFO at all, re-signed by the vendor|content.changed-suspicious high (version-removed + endpoints-added + third-party)
+acme-1.1-ffmpeg-moved.msi|issue 10 item 2: acme-1.1 with the trojanised ffmpeg.dll (4.4.0.0) moved to INSTALLDIR\lib under new File and Component keys|file.moved (paired by original name), content.changed-same-version
+acme-1.1-cryptbase.msi|issue 10 item 3: acme-1.1 plus an unsigned cryptbase.dll beside AcmePhone.exe|sideload.system-name, sig.coverage-regressed
+acme-1.1-plugin-unsigned.msi|issue 10 item 5: acme-1.1 plus a new unsigned plugins\acmeplugin.dll|sig.coverage-regressed (high), file.added-unsigned-code
+acme-1.1-tmp-dll.msi|issue 10 item 5: acme-1.1 plus the unsigned plugin DLL shipped as update.tmp|sig.coverage-regressed (high), file.added-unsigned-code
+acme-1.1-ps1.msi|issue 10 item 5: acme-1.1 plus a new downloader update.ps1 (https://updates.mallory.invalid/stage2.bin)|sig.coverage-regressed (high), file.added-unsigned-code, strings.endpoint-added
+acme-1.1-lookalike.msi|issue 10 item 5: acme-1.1 plus plugins\acmeplugin.dll signed by CN=Acme Softphone Ltd under an untrusted look-alike root|sig.coverage-regressed (high), sig.untrusted
+acme-1.1-badpe.msi|no silent gaps: acme-1.1 plus codec.dll whose optional header magic is zeroed (MZ/PE signatures intact)|analysis.incomplete (verdict inconclusive)
+acme-1.1-overlay-msi.msi|issue 10 item 6: acme-1.1 plus an unsigned AcmeUpdate.exe with acme-1.1.msi appended after its last section|analysis.incomplete (the msi overlay is not unpacked), sig.coverage-regressed
+acme-1.1-overlay-blob.msi|overlays: acme-1.1 plus an unsigned AcmeUpdate.exe with 4 KiB of opaque data appended|pe.overlay, sig.coverage-regressed
+acme-1.1-benign-ffmpeg5.msi|benign: acme-1.1 with ffmpeg.dll honestly updated to 5.0.0.0 (no new endpoint or import), signed by the vendor|PASS (file.changed)
+acme-1.1-benign-moved.msi|benign: acme-1.1 with the unchanged ffmpeg.dll moved to INSTALLDIR\lib under new File and Component keys|PASS (file.moved, info)
+acme-1.1-benign-plugin.msi|benign: acme-1.1 plus plugins\acmeplugin.dll signed by the vendor|PASS (file.added)
+pe/ffmpeg-5.0.dll|ffmpeg.dll 5.0.0.0 (untrojaned rebuild), signed by Acme Softphone Ltd|file.changed vs ffmpeg.dll
+pe/acmeplugin.dll|the Acme plugin DLL signed by Acme Softphone Ltd|file.added
+pe/ffmpeg-trojan-4401.dll|trojanised ffmpeg.dll with FileVersion 4.4.0.1, signed by Acme Softphone Ltd|content.changed-suspicious vs ffmpeg.dll (with the product context)
+pe/ffmpeg-trojan-nover.dll|trojanised ffmpeg.dll without VERSIONINFO, signed by Acme Softphone Ltd|content.changed-suspicious vs ffmpeg.dll (with the product context)
+pe/cryptbase.dll|unsigned no-CRT DLL named like the Windows cryptbase.dll (VERSIONINFO claims Microsoft)|sideload.system-name (in an app folder)
+pe/acmeplugin.unsigned.dll|no-CRT Acme plugin DLL 1.1.0.0, unsigned|file.added-unsigned-code
+pe/acmeplugin.lookalike.dll|the plugin signed by CN=Acme Softphone Ltd,O=Acme Softphone Ltd under CN=Acme Softphone Ltd Root CA (not the test root)|sig.untrusted
+pe/codec-badmagic.dll|core-1.1.unsigned.dll with the optional header magic zeroed|analysis.incomplete
+pe/AcmeUpdate-msi-overlay.exe|unsigned AcmeUpdate.exe 1.1.0.0 with acme-1.1.msi appended|overlay format msi
+pe/AcmeUpdate-blob-overlay.exe|unsigned AcmeUpdate.exe 1.1.0.0 with 4096 bytes of text appended|pe.overlay
+ca/lookalike-root.pem|look-alike root CN=Acme Softphone Ltd Root CA,O=Acme Softphone Ltd (NOT under the test root; never pass it to --trust-roots)|-
+ca/lookalike.pem|look-alike code-signing leaf CN=Acme Softphone Ltd,O=Acme Softphone Ltd issued by lookalike-root|-
+ca/lookalike-chain.pem|lookalike.pem (the chain osslsigncode embeds)|-
+ca/lookalike-root.key|TEST-ONLY private key of lookalike-root.pem|-
+ca/lookalike.key|TEST-ONLY private key of lookalike.pem|-
 beacon-1.0.msi|Beacon 1.0.0 sandbox baseline (unsigned): beacon.exe resolves updates.beacon.test, connects to it on 443, sends GET /v1/latest, prints, exits|baseline (sandbox: DNS updates.beacon.test, TCP :443)
 beacon-1.1.msi|Beacon 1.1.0 benign update, same behaviour|PASS (file.changed, info only)
 beacon-1.1-c2.msi|Beacon 1.1.0 that also resolves c2.beacon.invalid, connects to 198.51.100.23:8443 (GET /p.ico, Host c2.beacon.invalid) and sends a UDP datagram to 203.0.113.5:53535|sandbox.network (+ strings.endpoint-added)
@@ -449,10 +487,131 @@ HEAD
 	return "$missing"
 }
 
+# ---------------------------------------------------------------- issue 10 evasions
+# Acme 1.1 candidates that each evade one rule of the pre-issue-10 static gate. Built from the
+# committed signed PEs in pe/ (so ffmpeg.dll, d3dcompiler_47.dll, AcmePhone.exe and core.dll
+# are the very bytes of acme-1.1.msi) plus the new files below; --evasions-only rebuilds only
+# these, leaving every other fixture (and its TSA-randomised signatures) untouched.
+
+# lookalike_ca — a CA outside the test root, issuing a leaf with the vendor's exact names:
+# CN=Acme Softphone Ltd,O=Acme Softphone Ltd under CN=Acme Softphone Ltd Root CA.
+lookalike_ca() {
+	mkdir -p "$B/ca/new"
+	local k
+	for k in lookalike-root lookalike; do
+		if [[ ! -s $CA/$k.key ]]; then
+			quiet openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$CA/$k.key"
+		fi
+	done
+	issue lookalike-root "/O=Acme Softphone Ltd/CN=Acme Softphone Ltd Root CA" root_ext 01
+	issue lookalike "/O=Acme Softphone Ltd/CN=Acme Softphone Ltd" codesign_ext 1001 lookalike-root
+	cp "$CA/lookalike.pem" "$CA/lookalike-chain.pem"
+}
+
+build_evasion_pes() {
+	mkdir -p "$B/ev"
+	# 1: the trojaned ffmpeg.dll with FileVersion bumped to 4.4.0.1, and with no VERSIONINFO.
+	res "$B/ffmpeg-4401.o" 4,4,0,1 4.4.0.1 "FFmpeg Project" "FFmpeg library" "FFmpeg" ffmpeg.dll 2
+	"$CC" "${CFLAGS[@]}" -DTROJAN -shared -o "$B/ev/ffmpeg-4401.dll" "$SRC/ffmpeg.c" "$B/ffmpeg-4401.o"
+	"$CC" "${CFLAGS[@]}" -DTROJAN -shared -o "$B/ev/ffmpeg-nover.dll" "$SRC/ffmpeg.c"
+	sign acme "$B/ev/ffmpeg-4401.dll" "$PE/ffmpeg-trojan-4401.dll"
+	sign acme "$B/ev/ffmpeg-nover.dll" "$PE/ffmpeg-trojan-nover.dll"
+	verify "$PE/ffmpeg-trojan-4401.dll"
+	verify "$PE/ffmpeg-trojan-nover.dll"
+	# Benign counterparts (must pass): ffmpeg.dll honestly updated to 5.0.0.0, and the new
+	# plugin signed by the vendor.
+	res "$B/ffmpeg-5.o" 5,0,0,0 5.0.0.0 "FFmpeg Project" "FFmpeg library" "FFmpeg" ffmpeg.dll 2
+	"$CC" "${CFLAGS[@]}" -shared -o "$B/ev/ffmpeg-5.dll" "$SRC/ffmpeg.c" "$B/ffmpeg-5.o"
+	sign acme "$B/ev/ffmpeg-5.dll" "$PE/ffmpeg-5.0.dll"
+	verify "$PE/ffmpeg-5.0.dll"
+	# 3: an unsigned cryptbase.dll (a real Windows DLL side-loaded in the wild).
+	res "$B/cryptbase.o" 10,0,19041,1 10.0.19041.1 "Microsoft Corporation" \
+		"Base cryptographic API DLL" "Microsoft Windows Operating System" CRYPTBASE.DLL 2
+	"$CC" "${CFLAGS[@]}" -shared -nostdlib -nostartfiles -Wl,-e,HelperEntry \
+		-o "$PE/cryptbase.dll" "$SRC/helper.c" "$B/cryptbase.o"
+	# 5: a new Acme plugin DLL, unsigned and signed by the look-alike publisher.
+	res "$B/plugin.o" 1,1,0,0 1.1.0.0 "Acme Softphone Ltd" "Acme Softphone plugin" "Acme Softphone" acmeplugin.dll 2
+	"$CC" "${CFLAGS[@]}" -shared -nostdlib -nostartfiles -Wl,-e,HelperEntry \
+		-o "$PE/acmeplugin.unsigned.dll" "$SRC/helper.c" "$B/plugin.o"
+	sign lookalike "$PE/acmeplugin.unsigned.dll" "$PE/acmeplugin.lookalike.dll"
+	sign acme "$PE/acmeplugin.unsigned.dll" "$PE/acmeplugin.dll"
+	verify "$PE/acmeplugin.dll"
+	osslsigncode verify -CAfile "$CA/lookalike-root.pem" -TSA-CAfile "$CA/ca-bundle.pem" \
+		-time "$SIGN_TIME" -ignore-cdp -in "$PE/acmeplugin.lookalike.dll" >"$B/verify.log" 2>&1 ||
+		{ cat "$B/verify.log" >&2; echo "gen.sh: look-alike signature does not verify" >&2; return 1; }
+	# no silent gaps: core.dll 1.1 with its optional header magic zeroed (no parser accepts it).
+	cp "$PE/core-1.1.unsigned.dll" "$PE/codec-badmagic.dll"
+	printf '\x00\x00' | dd of="$PE/codec-badmagic.dll" bs=1 seek=$((0x80 + 24)) conv=notrunc status=none
+	# 6: AcmeUpdate.exe, unsigned, with acme-1.1.msi appended; and with 4 KiB of opaque data.
+	res "$B/update.o" 1,1,0,0 1.1.0.0 "Acme Softphone Ltd" "Acme Softphone updater" "Acme Softphone" AcmeUpdate.exe 1
+	"$CC" "${CFLAGS[@]}" -o "$B/ev/AcmeUpdate.exe" "$SRC/update.c" "$B/update.o"
+	cat "$B/ev/AcmeUpdate.exe" "$OUT/acme-1.1.msi" >"$PE/AcmeUpdate-msi-overlay.exe"
+	{ cat "$B/ev/AcmeUpdate.exe"; for _ in $(seq 128); do printf 'ROLLGATE-OVERLAY-TEST-BLOB-0123\n'; done; } >"$PE/AcmeUpdate-blob-overlay.exe"
+}
+
+# evasion_msi OUT PACKAGECODE-SUFFIX FFMPEG [wixl -D args...] — an Acme 1.1 candidate from
+# acme-evasions.wxs with the 1.1 files, FFMPEG as ffmpeg.dll, staged extras from $B/ev-stage.
+evasion_msi() {
+	local out=$1 pkg=$2 ff=$3 name=${1%.msi}
+	shift 3
+	stage "$name" AcmePhone-1.1.exe core-1.1.dll "$ff" d3dcompiler_47.dll
+	cp "$B/ev-stage"/* "$B/stage/$name/" 2>/dev/null || true
+	wixl_msi "$WXS/acme-evasions.wxs" "$B/$out" 6D0C1B0A-3C10-4E4B-9A77-3CC0DE00A110 \
+		"6D0C1B0A-3C10-4E4B-9A77-3CC0DE00$pkg" "Acme Softphone 1.1.0 installer" "Acme Softphone Ltd" 1.1.0 "$name" "$@"
+	sign acme "$B/$out" "$OUT/$out"
+	verify "$OUT/$out"
+	rm -rf "$B/ev-stage"
+	log "$out"
+}
+
+# extra FILE-IN-PE NAME — stage one extra file for the next evasion_msi.
+extra() { mkdir -p "$B/ev-stage" && cp "$1" "$B/ev-stage/$2"; }
+
+evasion_msis() {
+	evasion_msi acme-1.1-ffmpeg-bumped.msi B120 ffmpeg-trojan-4401.dll
+	evasion_msi acme-1.1-ffmpeg-nover.msi B121 ffmpeg-trojan-nover.dll
+	evasion_msi acme-1.1-ffmpeg-moved.msi B122 ffmpeg-trojan.dll -D MovedFFmpeg=1
+	extra "$PE/cryptbase.dll" cryptbase.dll
+	evasion_msi acme-1.1-cryptbase.msi B123 ffmpeg.dll -D Extra=cryptbase.dll -D ExtraDir=app
+	extra "$PE/acmeplugin.unsigned.dll" acmeplugin.dll
+	evasion_msi acme-1.1-plugin-unsigned.msi B124 ffmpeg.dll -D Extra=acmeplugin.dll -D ExtraDir=plugins
+	extra "$PE/acmeplugin.unsigned.dll" update.tmp
+	evasion_msi acme-1.1-tmp-dll.msi B125 ffmpeg.dll -D Extra=update.tmp -D ExtraDir=app
+	extra "$SRC/update.ps1" update.ps1
+	evasion_msi acme-1.1-ps1.msi B126 ffmpeg.dll -D Extra=update.ps1 -D ExtraDir=app
+	extra "$PE/acmeplugin.lookalike.dll" acmeplugin.dll
+	evasion_msi acme-1.1-lookalike.msi B127 ffmpeg.dll -D Extra=acmeplugin.dll -D ExtraDir=plugins
+	extra "$PE/codec-badmagic.dll" codec.dll
+	evasion_msi acme-1.1-badpe.msi B128 ffmpeg.dll -D Extra=codec.dll -D ExtraDir=app
+	extra "$PE/AcmeUpdate-msi-overlay.exe" AcmeUpdate.exe
+	evasion_msi acme-1.1-overlay-msi.msi B129 ffmpeg.dll -D Extra=AcmeUpdate.exe -D ExtraDir=app
+	extra "$PE/AcmeUpdate-blob-overlay.exe" AcmeUpdate.exe
+	evasion_msi acme-1.1-overlay-blob.msi B12A ffmpeg.dll -D Extra=AcmeUpdate.exe -D ExtraDir=app
+	# Benign: each must pass against acme-1.0.msi (false-fail measure of the new rules).
+	evasion_msi acme-1.1-benign-ffmpeg5.msi B130 ffmpeg-5.0.dll
+	evasion_msi acme-1.1-benign-moved.msi B131 ffmpeg.dll -D MovedFFmpeg=1
+	extra "$PE/acmeplugin.dll" acmeplugin.dll
+	evasion_msi acme-1.1-benign-plugin.msi B132 ffmpeg.dll -D Extra=acmeplugin.dll -D ExtraDir=plugins
+}
+
+evasions() {
+	lookalike_ca
+	build_evasion_pes
+	evasion_msis
+}
+
+if [[ $EVASIONS_ONLY == 1 ]]; then
+	evasions
+	manifest
+	log "done (evasions only): $OUT"
+	exit 0
+fi
+
 make_ca
 build_pes
 acme_msis_core
 beacon
 acme_msis_rest
+evasions
 manifest
 log "done: $(du -sh "$OUT" | cut -f1) in $OUT"
