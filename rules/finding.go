@@ -71,6 +71,12 @@ const (
 	MachoDylibHijackable  = "macho.dylib-hijackable"
 	BundleSealBroken      = "bundle.seal-broken"
 	NotarizationMissing   = "notarization.missing"
+	MSIAutostartAdded     = "msi.autostart-added"
+	MSIServiceAdded       = "msi.service-added"
+	MSIOrphanCode         = "msi.orphan-code"
+	MSISelfRegAdded       = "msi.selfreg-added"
+	MSICOMServerAdded     = "msi.com-server-added"
+	MSIPathPrepended      = "msi.path-prepended"
 )
 
 // Rule describes one rule for documentation and report formats (SARIF rule metadata).
@@ -105,6 +111,13 @@ var Catalog = []Rule{
 	{MachoDylibHijackable, High, "Hijackable dylib load", "a weak or @rpath dylib load that resolves to nothing inside the bundle"},
 	{BundleSealBroken, Critical, "Bundle seal broken", "CodeResources does not match the bundle's files"},
 	{NotarizationMissing, Medium, "Notarization ticket missing", "the baseline carried a stapled ticket, the candidate does not"},
+	// MSI tables (rules/msi.go documents the severities without a baseline).
+	{MSIAutostartAdded, High, "MSI autostart added", "the Registry table writes an autostart location (Run/RunOnce, Winlogon, IFEO Debugger, AppInit_DLLs, services, shell extensions, Active Setup) or a Shortcut row lands in a Startup folder, which the baseline did not"},
+	{MSIServiceAdded, High, "MSI service added", "a ServiceInstall row the baseline did not have (or had with another account, start type, binary or arguments)"},
+	{MSIOrphanCode, Medium, "Code in an unreferenced MSI stream", "a compound-file stream that no table, cabinet reference or binary column names holds PE, Mach-O or script code"},
+	{MSISelfRegAdded, High, "MSI self-registration added", "a SelfReg row for a file the baseline did not self-register: the installer runs its DllRegisterServer"},
+	{MSICOMServerAdded, Medium, "COM server registration added", "a Class, TypeLib or AppId row registers a server the baseline did not"},
+	{MSIPathPrepended, High, "Install folder put first in PATH", "an Environment row puts folders before the existing PATH (or replaces it) that the baseline did not; medium for a user's PATH"},
 }
 
 // Default returns the default severity of a rule id.
