@@ -33,8 +33,8 @@ const OrphanRoot = "(orphan-stream)"
 // clipMarker ends a value clipped to MaxValueBytes.
 const clipMarker = "…[clipped]"
 
-// rowsOf decodes a table for a reader: nil when the database has no such table, an ErrLimit
-// FormatError when it has more than MaxTableRows rows.
+// rowsOf decodes a table for a reader: nil when the database has no such table or it has no
+// rows, an ErrLimit FormatError when it has more than MaxTableRows rows.
 func (p *Package) rowsOf(name string) (*Table, error) {
 	if !p.hasTable(name) {
 		return nil, nil
@@ -45,6 +45,9 @@ func (p *Package) rowsOf(name string) (*Table, error) {
 	}
 	if len(t.Rows) > MaxTableRows {
 		return nil, p.limitErr(name, "%d rows exceed the limit of %d", len(t.Rows), MaxTableRows)
+	}
+	if len(t.Rows) == 0 {
+		return nil, nil
 	}
 	return t, nil
 }
