@@ -112,8 +112,11 @@ type layout struct {
 	cabs     []*cabinet
 	binaries []*binStream
 	orphans  []*binStream // streams nothing references, under OrphanRoot
-	tree     *fstree.Tree
-	budget   pathBudget
+	// text counts the bytes the table readers returned (MaxTablesText); matchSteps the
+	// file-name comparisons of MoveFile wildcards (MaxMatchSteps).
+	text, matchSteps int
+	tree             *fstree.Tree
+	budget           pathBudget
 }
 
 // longName picks the long half of a "short|long" name.

@@ -24,6 +24,11 @@ const (
 	// value is kept as written, clipped to this many bytes with a marker. No value Windows
 	// acts on (a command line, a path) is longer than 32767 characters.
 	MaxValueBytes = 1 << 15
+	// MaxTablesText bounds the text all table readers of one package return together: the
+	// same long pool string referenced from every row would otherwise be copied per row.
+	MaxTablesText = 16 << 20
+	// MaxMatchSteps bounds the file-name comparisons MoveFile wildcards cost together.
+	MaxMatchSteps = 1 << 22
 )
 
 // OrphanRoot is the first path element of compound-file streams that no table, string pool,
@@ -52,24 +57,42 @@ func (p *Package) rowsOf(name string) (*Table, error) {
 	return t, nil
 }
 
-// clip bounds a raw value to MaxValueBytes.
-func clip(s string) string {
-	if len(s) <= MaxValueBytes {
-		return s
+// clip bounds a raw value to MaxValueBytes and counts it against MaxTablesText; past that
+// budget it returns "" and the reader reports ErrLimit (textErr).
+func (l *layout) clip(s string) string {
+	if len(s) > MaxValueBytes {
+		s = s[:MaxValueBytes] + clipMarker
 	}
-	return s[:MaxValueBytes] + clipMarker
+	return l.spend(s)
 }
 
-// format expands a formatted value's file and directory references, bounded by MaxValueBytes.
+func (l *layout) spend(s string) string {
+	l.text += len(s)
+	if l.text > MaxTablesText {
+		return ""
+	}
+	return s
+}
+
+// textErr is the ErrLimit for a package whose table text passed MaxTablesText.
+func (p *Package) textErr(table string) error {
+	if p.layout.text <= MaxTablesText {
+		return nil
+	}
+	return p.limitErr(table, "table text exceeds %d bytes", MaxTablesText)
+}
+
+// format expands a formatted value's file and directory references, bounded by MaxValueBytes
+// (a value whose expansion is longer is kept as written) and counted like clip.
 func (l *layout) format(s string) string {
-	if len(s) > MaxValueBytes {
-		return clip(s)
+	if len(s) > MaxValueBytes || l.text > MaxTablesText {
+		return l.clip(s)
 	}
 	out, ok := l.expandN(s, MaxValueBytes)
 	if !ok {
-		return s
+		return l.clip(s)
 	}
-	return out
+	return l.spend(out)
 }
 
 // expandN is expand with a bound on the output: ok is false when the expansion would pass
@@ -126,13 +149,17 @@ func (l *layout) keyFile(comp string) string {
 	return ""
 }
 
-// fileOrKey is a File key's install path, or the key itself when no File row has it.
+// fileOrKey is a File key's install path, or the key itself when no File row has it,
+// counted against MaxTablesText.
 func (l *layout) fileOrKey(key string) string {
 	if f, ok := l.byKey[key]; ok {
-		return f.InstallPath
+		return l.spend(f.InstallPath)
 	}
-	return key
+	return l.spend(key)
 }
+
+// str is a table cell clipped and counted against MaxTablesText.
+func (p *Package) str(t *Table, row int, col string) string { return p.layout.clip(t.Str(row, col)) }
 
 // Registry returns the Registry table rows; Value has its file and folder references
 // expanded.
@@ -145,15 +172,15 @@ func (p *Package) Registry() ([]inventory.RegistryValue, error) {
 	for i := range t.Rows {
 		root, _ := t.Int(i, "Root")
 		out = append(out, inventory.RegistryValue{
-			ID:        t.Str(i, "Registry"),
+			ID:        p.str(t, i, "Registry"),
 			Root:      int(root),
-			Key:       clip(t.Str(i, "Key")),
-			Name:      clip(t.Str(i, "Name")),
-			Value:     p.layout.format(t.Str(i, "Value")),
-			Component: t.Str(i, "Component_"),
+			Key:       p.str(t, i, "Key"),
+			Name:      p.str(t, i, "Name"),
+			Value:     p.layout.format(p.str(t, i, "Value")),
+			Component: p.str(t, i, "Component_"),
 		})
 	}
-	return out, nil
+	return out, p.textErr("Registry")
 }
 
 // Services returns the ServiceInstall rows, each with the install path of the file it runs
@@ -168,22 +195,22 @@ func (p *Package) Services() ([]inventory.Service, error) {
 		typ, _ := t.Int(i, "ServiceType")
 		start, _ := t.Int(i, "StartType")
 		errc, _ := t.Int(i, "ErrorControl")
-		comp := t.Str(i, "Component_")
+		comp := p.str(t, i, "Component_")
 		out = append(out, inventory.Service{
-			ID:           t.Str(i, "ServiceInstall"),
-			Name:         clip(t.Str(i, "Name")),
-			DisplayName:  clip(t.Str(i, "DisplayName")),
+			ID:           p.str(t, i, "ServiceInstall"),
+			Name:         p.str(t, i, "Name"),
+			DisplayName:  p.str(t, i, "DisplayName"),
 			ServiceType:  int(typ),
 			StartType:    int(start),
 			ErrorControl: int(errc),
-			Account:      clip(t.Str(i, "StartName")),
-			Arguments:    p.layout.format(t.Str(i, "Arguments")),
-			Dependencies: clip(t.Str(i, "Dependencies")),
+			Account:      p.str(t, i, "StartName"),
+			Arguments:    p.layout.format(p.str(t, i, "Arguments")),
+			Dependencies: p.str(t, i, "Dependencies"),
 			Component:    comp,
-			Binary:       p.layout.keyFile(comp),
+			Binary:       p.layout.spend(p.layout.keyFile(comp)),
 		})
 	}
-	return out, nil
+	return out, p.textErr("ServiceInstall")
 }
 
 // ServiceControls returns the ServiceControl rows.
@@ -196,14 +223,14 @@ func (p *Package) ServiceControls() ([]inventory.ServiceControl, error) {
 	for i := range t.Rows {
 		ev, _ := t.Int(i, "Event")
 		out = append(out, inventory.ServiceControl{
-			ID:        t.Str(i, "ServiceControl"),
-			Name:      clip(t.Str(i, "Name")),
+			ID:        p.str(t, i, "ServiceControl"),
+			Name:      p.str(t, i, "Name"),
 			Event:     int(ev),
-			Arguments: p.layout.format(t.Str(i, "Arguments")),
-			Component: t.Str(i, "Component_"),
+			Arguments: p.layout.format(p.str(t, i, "Arguments")),
+			Component: p.str(t, i, "Component_"),
 		})
 	}
-	return out, nil
+	return out, p.textErr("ServiceControl")
 }
 
 // FileCopies returns the DuplicateFile and MoveFile rows. Source is the install path of the
@@ -224,11 +251,11 @@ func (p *Package) FileCopies() ([]inventory.FileCopy, error) {
 	}
 	if t != nil {
 		for i := range t.Rows {
-			key, fileKey := t.Str(i, "FileKey"), t.Str(i, "File_")
-			fc := inventory.FileCopy{Table: "DuplicateFile", ID: key, Component: t.Str(i, "Component_"), Source: fileKey}
+			key, fileKey := p.str(t, i, "FileKey"), p.str(t, i, "File_")
+			fc := inventory.FileCopy{Table: "DuplicateFile", ID: key, Component: p.str(t, i, "Component_"), Source: fileKey}
 			src, ok := l.byKey[fileKey]
 			var dir string
-			if prop := t.Str(i, "DestFolder"); prop != "" {
+			if prop := p.str(t, i, "DestFolder"); prop != "" {
 				dir, _ = l.dirOf(prop)
 			} else if ok {
 				dir = path.Dir(src.InstallPath) // null DestFolder: beside the original
@@ -236,9 +263,9 @@ func (p *Package) FileCopies() ([]inventory.FileCopy, error) {
 					dir = ""
 				}
 			}
-			name := longName(t.Str(i, "DestName"))
+			name := longName(p.str(t, i, "DestName"))
 			if ok {
-				fc.Source = src.InstallPath
+				fc.Source = l.spend(src.InstallPath)
 				if name == "" {
 					name = path.Base(src.InstallPath)
 				}
@@ -249,7 +276,7 @@ func (p *Package) FileCopies() ([]inventory.FileCopy, error) {
 			if err := checkElem("DuplicateFile", key, name); err != nil {
 				return nil, err
 			}
-			fc.Destination = joinPath(dir, sanitize(name))
+			fc.Destination = l.spend(joinPath(dir, sanitize(name)))
 			out = append(out, fc)
 		}
 	}
@@ -259,15 +286,18 @@ func (p *Package) FileCopies() ([]inventory.FileCopy, error) {
 	}
 	if t != nil {
 		for i := range t.Rows {
-			key := t.Str(i, "FileKey")
+			key := p.str(t, i, "FileKey")
 			opts, _ := t.Int(i, "Options")
-			srcName := longName(t.Str(i, "SourceName"))
-			srcProp := t.Str(i, "SourceFolder")
-			destDir, _ := l.dirOf(t.Str(i, "DestFolder"))
-			destName := longName(t.Str(i, "DestName"))
-			base := inventory.FileCopy{Table: "MoveFile", ID: key, Component: t.Str(i, "Component_"), Move: opts&1 != 0,
-				Source: "[" + clip(srcProp) + "]" + clip(srcName)}
-			matches := l.matchFiles(srcProp, srcName)
+			srcName := longName(p.str(t, i, "SourceName"))
+			srcProp := p.str(t, i, "SourceFolder")
+			destDir, _ := l.dirOf(p.str(t, i, "DestFolder"))
+			destName := longName(p.str(t, i, "DestName"))
+			base := inventory.FileCopy{Table: "MoveFile", ID: key, Component: p.str(t, i, "Component_"), Move: opts&1 != 0,
+				Source: "[" + p.layout.clip(srcProp) + "]" + p.layout.clip(srcName)}
+			matches, ok := l.matchFiles(srcProp, srcName)
+			if !ok {
+				return nil, p.limitErr("MoveFile", "wildcard matching exceeds %d comparisons", MaxMatchSteps)
+			}
 			if len(matches) == 0 {
 				name := destName
 				if name == "" && !strings.ContainsAny(srcName, "*?") {
@@ -277,14 +307,14 @@ func (p *Package) FileCopies() ([]inventory.FileCopy, error) {
 					if err := checkElem("MoveFile", key, name); err != nil {
 						return nil, err
 					}
-					base.Destination = joinPath(destDir, sanitize(name))
+					base.Destination = l.spend(joinPath(destDir, sanitize(name)))
 				}
 				out = append(out, base)
 				continue
 			}
 			for _, f := range matches {
 				fc := base
-				fc.Source = f.InstallPath
+				fc.Source = l.spend(f.InstallPath)
 				name := destName
 				if name == "" || len(matches) > 1 {
 					name = path.Base(f.InstallPath)
@@ -292,7 +322,7 @@ func (p *Package) FileCopies() ([]inventory.FileCopy, error) {
 				if err := checkElem("MoveFile", key, name); err != nil {
 					return nil, err
 				}
-				fc.Destination = joinPath(destDir, sanitize(name))
+				fc.Destination = l.spend(joinPath(destDir, sanitize(name)))
 				out = append(out, fc)
 			}
 		}
@@ -303,20 +333,24 @@ func (p *Package) FileCopies() ([]inventory.FileCopy, error) {
 	if err := p.checkCopies(out); err != nil {
 		return nil, err
 	}
-	return out, nil
+	return out, p.textErr("DuplicateFile")
 }
 
 // matchFiles lists the files this package installs in the folder named by the Directory id
 // dirProp whose name matches pattern (MoveFile SourceName: '*' and '?' wildcards, compared
 // case-insensitively as Windows does).
-func (l *layout) matchFiles(dirProp, pattern string) []*fileSrc {
-	dir, ok := l.dirs[dirProp]
-	if !ok || pattern == "" {
-		return nil
+// ok is false once all calls together pass MaxMatchSteps comparisons.
+func (l *layout) matchFiles(dirProp, pattern string) (matches []*fileSrc, ok bool) {
+	dir, found := l.dirs[dirProp]
+	if !found || pattern == "" {
+		return nil, true
 	}
 	pat := strings.ToUpper(strings.NewReplacer(`\`, `\\`, "[", `\[`, "]", `\]`).Replace(pattern))
 	var out []*fileSrc
 	for _, f := range l.files {
+		if l.matchSteps++; l.matchSteps > MaxMatchSteps {
+			return nil, false
+		}
 		fd := path.Dir(f.InstallPath)
 		if fd == "." {
 			fd = ""
@@ -328,7 +362,7 @@ func (l *layout) matchFiles(dirProp, pattern string) []*fileSrc {
 			out = append(out, f)
 		}
 	}
-	return out
+	return out, true
 }
 
 // checkCopies refuses copies that land where a File row installs, on one another, or inside
@@ -372,20 +406,20 @@ func (p *Package) IniFiles() ([]inventory.IniEdit, error) {
 	for i := range t.Rows {
 		act, _ := t.Int(i, "Action")
 		dir := "[WindowsFolder]"
-		if prop := t.Str(i, "DirProperty"); prop != "" {
+		if prop := p.str(t, i, "DirProperty"); prop != "" {
 			dir, _ = p.layout.dirOf(prop)
 		}
 		out = append(out, inventory.IniEdit{
-			ID:        t.Str(i, "IniFile"),
-			File:      joinPath(dir, sanitize(longName(t.Str(i, "FileName")))),
-			Section:   clip(t.Str(i, "Section")),
-			Key:       clip(t.Str(i, "Key")),
-			Value:     p.layout.format(t.Str(i, "Value")),
+			ID:        p.str(t, i, "IniFile"),
+			File:      p.layout.spend(joinPath(dir, sanitize(longName(p.str(t, i, "FileName"))))),
+			Section:   p.str(t, i, "Section"),
+			Key:       p.str(t, i, "Key"),
+			Value:     p.layout.format(p.str(t, i, "Value")),
 			Action:    int(act),
-			Component: t.Str(i, "Component_"),
+			Component: p.str(t, i, "Component_"),
 		})
 	}
-	return out, nil
+	return out, p.textErr("IniFile")
 }
 
 // RemoveFiles returns the RemoveFile rows; FileName may hold wildcards, an empty one removes
@@ -398,16 +432,16 @@ func (p *Package) RemoveFiles() ([]inventory.RemoveFile, error) {
 	out := make([]inventory.RemoveFile, 0, len(t.Rows))
 	for i := range t.Rows {
 		mode, _ := t.Int(i, "InstallMode")
-		dir, _ := p.layout.dirOf(t.Str(i, "DirProperty"))
+		dir, _ := p.layout.dirOf(p.str(t, i, "DirProperty"))
 		out = append(out, inventory.RemoveFile{
-			ID:          t.Str(i, "FileKey"),
-			Folder:      dir,
-			FileName:    clip(longName(t.Str(i, "FileName"))),
+			ID:          p.str(t, i, "FileKey"),
+			Folder:      p.layout.spend(dir),
+			FileName:    longName(p.str(t, i, "FileName")),
 			InstallMode: int(mode),
-			Component:   t.Str(i, "Component_"),
+			Component:   p.str(t, i, "Component_"),
 		})
 	}
-	return out, nil
+	return out, p.textErr("RemoveFile")
 }
 
 // SelfRegs returns the SelfReg rows: files whose DllRegisterServer the installer calls.
@@ -419,10 +453,10 @@ func (p *Package) SelfRegs() ([]inventory.SelfReg, error) {
 	out := make([]inventory.SelfReg, 0, len(t.Rows))
 	for i := range t.Rows {
 		cost, _ := t.Int(i, "Cost")
-		key := t.Str(i, "File_")
+		key := p.str(t, i, "File_")
 		out = append(out, inventory.SelfReg{FileKey: key, File: p.layout.fileOrKey(key), Cost: int(cost)})
 	}
-	return out, nil
+	return out, p.textErr("SelfReg")
 }
 
 // COMServers returns the server registrations of the Class, TypeLib and AppId tables. A
@@ -440,9 +474,9 @@ func (p *Package) COMServers() ([]inventory.COMServer, error) {
 			continue
 		}
 		for i := range t.Rows {
-			comp := t.Str(i, "Component_")
-			out = append(out, inventory.COMServer{Table: spec.table, ID: clip(t.Str(i, spec.id)),
-				Context: clip(t.Str(i, spec.ctx)), Server: l.keyFile(comp), Component: comp})
+			comp := p.str(t, i, "Component_")
+			out = append(out, inventory.COMServer{Table: spec.table, ID: p.str(t, i, spec.id),
+				Context: p.str(t, i, spec.ctx), Server: l.spend(l.keyFile(comp)), Component: comp})
 		}
 	}
 	t, err := p.rowsOf("AppId")
@@ -451,10 +485,10 @@ func (p *Package) COMServers() ([]inventory.COMServer, error) {
 	}
 	if t != nil {
 		for i := range t.Rows {
-			s := inventory.COMServer{Table: "AppId", ID: clip(t.Str(i, "AppId")), Context: "DllSurrogate",
-				Server: l.format(t.Str(i, "DllSurrogate"))}
-			if svc := t.Str(i, "LocalService"); svc != "" {
-				s.Context, s.Server = "LocalService", clip(svc)
+			s := inventory.COMServer{Table: "AppId", ID: p.str(t, i, "AppId"), Context: "DllSurrogate",
+				Server: l.format(p.str(t, i, "DllSurrogate"))}
+			if svc := p.str(t, i, "LocalService"); svc != "" {
+				s.Context, s.Server = "LocalService", p.layout.clip(svc)
 			}
 			out = append(out, s)
 		}
@@ -462,7 +496,7 @@ func (p *Package) COMServers() ([]inventory.COMServer, error) {
 	if len(out) > MaxTableRows {
 		return nil, p.limitErr("Class", "%d COM registrations exceed the limit of %d", len(out), MaxTableRows)
 	}
-	return out, nil
+	return out, p.textErr("Class")
 }
 
 // Environment returns the Environment rows. Name keeps its action prefix ('=', '+', '-',
@@ -475,13 +509,13 @@ func (p *Package) Environment() ([]inventory.EnvVar, error) {
 	out := make([]inventory.EnvVar, 0, len(t.Rows))
 	for i := range t.Rows {
 		out = append(out, inventory.EnvVar{
-			ID:        t.Str(i, "Environment"),
-			Name:      clip(t.Str(i, "Name")),
-			Value:     p.layout.format(t.Str(i, "Value")),
-			Component: t.Str(i, "Component_"),
+			ID:        p.str(t, i, "Environment"),
+			Name:      p.str(t, i, "Name"),
+			Value:     p.layout.format(p.str(t, i, "Value")),
+			Component: p.str(t, i, "Component_"),
 		})
 	}
-	return out, nil
+	return out, p.textErr("Environment")
 }
 
 // Fonts returns the Font rows.
@@ -492,9 +526,9 @@ func (p *Package) Fonts() ([]inventory.Font, error) {
 	}
 	out := make([]inventory.Font, 0, len(t.Rows))
 	for i := range t.Rows {
-		out = append(out, inventory.Font{File: p.layout.fileOrKey(t.Str(i, "File_")), Title: clip(t.Str(i, "FontTitle"))})
+		out = append(out, inventory.Font{File: p.layout.fileOrKey(p.str(t, i, "File_")), Title: p.str(t, i, "FontTitle")})
 	}
-	return out, nil
+	return out, p.textErr("Font")
 }
 
 // ODBCDrivers returns the ODBCDriver rows with the driver and setup DLLs' install paths.
@@ -506,23 +540,24 @@ func (p *Package) ODBCDrivers() ([]inventory.ODBCDriver, error) {
 	out := make([]inventory.ODBCDriver, 0, len(t.Rows))
 	for i := range t.Rows {
 		var setup string
-		if k := t.Str(i, "File_Setup"); k != "" {
+		if k := p.str(t, i, "File_Setup"); k != "" {
 			setup = p.layout.fileOrKey(k)
 		}
 		out = append(out, inventory.ODBCDriver{
-			ID:          t.Str(i, "Driver"),
-			Description: clip(t.Str(i, "Description")),
-			File:        p.layout.fileOrKey(t.Str(i, "File_")),
+			ID:          p.str(t, i, "Driver"),
+			Description: p.str(t, i, "Description"),
+			File:        p.layout.fileOrKey(p.str(t, i, "File_")),
 			Setup:       setup,
-			Component:   t.Str(i, "Component_"),
+			Component:   p.str(t, i, "Component_"),
 		})
 	}
-	return out, nil
+	return out, p.textErr("ODBCDriver")
 }
 
 // MSITables reads every table above; a table the database lacks gives no rows.
 func (p *Package) MSITables() (*inventory.MSITables, error) {
 	m := &inventory.MSITables{}
+	p.layout.text = 0
 	var err error
 	steps := []func() error{
 		func() error { m.Registry, err = p.Registry(); return err },
@@ -545,5 +580,5 @@ func (p *Package) MSITables() (*inventory.MSITables, error) {
 	for _, o := range p.layout.orphans {
 		m.OrphanStreams = append(m.OrphanStreams, o.path)
 	}
-	return m, nil
+	return m, p.textErr("_Streams")
 }

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -204,7 +205,11 @@ func TestMatchFiles(t *testing.T) {
 	}
 	for _, tt := range tests {
 		var got []string
-		for _, f := range l.matchFiles(tt.dir, tt.pat) {
+		fs, ok := l.matchFiles(tt.dir, tt.pat)
+		if !ok {
+			t.Fatalf("matchFiles(%q, %q) over its budget", tt.dir, tt.pat)
+		}
+		for _, f := range fs {
 			got = append(got, f.InstallPath)
 		}
 		if d := cmp.Diff(tt.want, got); d != "" {
@@ -296,5 +301,43 @@ func TestFileCopyNames(t *testing.T) {
 	want = []inventory.FileCopy{{Table: "MoveFile", ID: "m1", Source: "PF/Acme/plugins/evil.dll", Destination: "SYSDIR/evil.dll", Move: true, Component: "comp"}, m2}
 	if d := cmp.Diff(want, got); err != nil || d != "" {
 		t.Errorf("FileCopies(MoveFile of a package file) %v (-want +got)\n%s", err, d)
+	}
+}
+
+// TestTableTextBudget: one long pool string referenced from many rows is refused once the
+// readers' output passes MaxTablesText, instead of being copied per row.
+func TestTableTextBudget(t *testing.T) {
+	long := strings.Repeat("x", MaxValueBytes)
+	rows := make([][]Value, MaxTablesText/MaxValueBytes+1)
+	for i := range rows {
+		rows[i] = []Value{"r", int32(2), runKeyForTest, "n", long, "c"}
+	}
+	cols := []Column{{"Registry", colString | colValid | 72}, {"Root", colValid | 2}, {"Key", colString | colValid | 255},
+		{"Name", colString | colValid | 255}, {"Value", colString | colValid}, {"Component_", colString | colValid | 72}}
+	p := withTables(&layout{}, &Table{Name: "Registry", Columns: cols, Rows: rows})
+	if _, err := p.Registry(); !errors.Is(err, unpack.ErrLimit) {
+		t.Errorf("Registry() with %d rows of %d bytes = %v, want ErrLimit", len(rows), MaxValueBytes, err)
+	}
+	p = withTables(&layout{}, &Table{Name: "Registry", Columns: cols, Rows: rows[:10]})
+	if got, err := p.Registry(); err != nil || len(got) != 10 {
+		t.Errorf("Registry() with 10 rows = %d rows, %v", len(got), err)
+	}
+}
+
+const runKeyForTest = `Software\Microsoft\Windows\CurrentVersion\Run`
+
+// TestMoveFileMatchBudget: wildcard rows over a folder of many files stop at MaxMatchSteps.
+func TestMoveFileMatchBudget(t *testing.T) {
+	l := &layout{dirs: map[string]string{"INSTALLDIR": "PF/A"}, byKey: map[string]*fileSrc{}}
+	for i := range MaxFiles {
+		l.files = append(l.files, &fileSrc{File: File{InstallPath: "PF/A/f" + strconv.Itoa(i)}})
+	}
+	rows := make([][]Value, MaxMatchSteps/MaxFiles+1)
+	for i := range rows {
+		rows[i] = []Value{"m" + strconv.Itoa(i), "c", "nomatch*", nil, "INSTALLDIR", "INSTALLDIR", int32(0)}
+	}
+	move := &Table{Name: "MoveFile", Columns: append(strCols("FileKey", "Component_", "SourceName", "DestName", "SourceFolder", "DestFolder"), Column{"Options", colValid | 2}), Rows: rows}
+	if _, err := withTables(l, move).FileCopies(); !errors.Is(err, unpack.ErrLimit) {
+		t.Errorf("FileCopies(%d wildcard rows over %d files) = %v, want ErrLimit", len(rows), MaxFiles, err)
 	}
 }
