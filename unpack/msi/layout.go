@@ -26,6 +26,9 @@ var standardFolders = map[string]bool{
 	"StartMenuFolder": true, "StartupFolder": true, "System16Folder": true,
 	"System64Folder": true, "SystemFolder": true, "TempFolder": true, "TemplateFolder": true,
 	"WindowsFolder": true, "WindowsVolume": true,
+	// Not a Windows Installer property, but authoring tools name the all-users Startup folder
+	// so; kept as a root so that rules see a shortcut placed there for what it is.
+	"CommonStartupFolder": true,
 }
 
 const rootDir = "TARGETDIR"

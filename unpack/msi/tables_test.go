@@ -341,3 +341,18 @@ func TestMoveFileMatchBudget(t *testing.T) {
 		t.Errorf("FileCopies(%d wildcard rows over %d files) = %v, want ErrLimit", len(rows), MaxFiles, err)
 	}
 }
+
+// TestStartupFolders: the Startup folders stay roots named by their ids, so a shortcut placed
+// there is recognisable in the inventory.
+func TestStartupFolders(t *testing.T) {
+	rows := []dirRow{{"TARGETDIR", "", "SourceDir"}, {"StartupFolder", "TARGETDIR", "."}, {"CommonStartupFolder", "TARGETDIR", "Startup"},
+		{"Sub", "StartupFolder", "Acme"}}
+	dirs, _, err := resolveDirectories(rows, false, &pathBudget{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"TARGETDIR": "", "StartupFolder": "StartupFolder", "CommonStartupFolder": "CommonStartupFolder", "Sub": "StartupFolder/Acme"}
+	if d := cmp.Diff(want, dirs); d != "" {
+		t.Errorf("resolveDirectories (-want +got)\n%s", d)
+	}
+}
