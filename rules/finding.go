@@ -116,7 +116,7 @@ var Catalog = []Rule{
 	{MSIServiceAdded, High, "MSI service added", "a ServiceInstall row the baseline did not have (or had with another account, start type, binary or arguments)"},
 	{MSIOrphanCode, Medium, "Code in an unreferenced MSI stream", "a compound-file stream that no table, cabinet reference or binary column names holds PE, Mach-O or script code"},
 	{MSISelfRegAdded, High, "MSI self-registration added", "a SelfReg row for a file the baseline did not self-register: the installer runs its DllRegisterServer"},
-	{MSICOMServerAdded, Medium, "COM server registration added", "a Class, TypeLib or AppId row registers a server the baseline did not"},
+	{MSICOMServerAdded, Medium, "COM server registration added", "a Class, TypeLib or AppId row, or a Registry row writing a CLSID's InprocServer32/LocalServer32, registers a server the baseline did not"},
 	{MSIPathPrepended, High, "Install folder put first in PATH", "an Environment row puts folders before the existing PATH (or replaces it) that the baseline did not; medium for a user's PATH"},
 }
 

@@ -306,17 +306,45 @@ func (j *msiJudge) selfReg(bt, ct *inventory.MSITables) {
 	}
 }
 
+// comServersOf lists a package's COM server registrations: the Class, TypeLib and AppId
+// rows, and Registry rows that write a CLSID's InprocServer32 / LocalServer32 default value
+// directly (as WiX heat authors COM registration).
+func comServersOf(t *inventory.MSITables) []inventory.COMServer {
+	out := append([]inventory.COMServer(nil), t.COMServers...)
+	for _, v := range t.Registry {
+		if v.Name != "" || v.Value == "" {
+			continue
+		}
+		parts := strings.Split(strings.Trim(v.Key, `\`), `\`)
+		if v.Root != 0 {
+			if len(parts) < 2 || !strings.EqualFold(parts[0], "Software") || !strings.EqualFold(parts[1], "Classes") {
+				continue
+			}
+			parts = parts[2:]
+		}
+		if len(parts) > 0 && strings.EqualFold(parts[0], "Wow6432Node") {
+			parts = parts[1:]
+		}
+		if len(parts) != 3 || !strings.EqualFold(parts[0], "CLSID") ||
+			!strings.EqualFold(parts[2], "InprocServer32") && !strings.EqualFold(parts[2], "LocalServer32") {
+			continue
+		}
+		out = append(out, inventory.COMServer{Table: "Registry", ID: parts[1], Context: parts[2], Server: v.Value, Component: v.Component})
+	}
+	return out
+}
+
 func (j *msiJudge) comServers(bt, ct *inventory.MSITables) {
 	key := func(c inventory.COMServer) string {
-		return c.Table + "|" + strings.ToLower(c.ID) + "|" + strings.ToLower(c.Context) + "|" + strings.ToLower(c.Server)
+		return strings.ToLower(c.ID) + "|" + strings.ToLower(c.Context) + "|" + strings.ToLower(c.Server)
 	}
 	had := map[string]bool{}
 	if bt != nil {
-		for _, c := range bt.COMServers {
+		for _, c := range comServersOf(bt) {
 			had[key(c)] = true
 		}
 	}
-	for _, c := range ct.COMServers {
+	for _, c := range comServersOf(ct) {
 		if had[key(c)] || c.Server == "" {
 			continue
 		}

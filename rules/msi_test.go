@@ -112,6 +112,13 @@ func TestMSITables(t *testing.T) {
 		{"COM server, no baseline", nil, msiInv(&inventory.MSITables{COMServers: []inventory.COMServer{{Table: "Class", ID: "{C}", Context: "InprocServer32", Server: "PF/Acme/x.dll"}}}),
 			[]hit{{MSICOMServerAdded, Low, "Class/{C}"}}},
 
+		{"COM server by Registry rows", msiInv(empty), msiInv(reg(inventory.RegistryValue{Root: 0, Key: `CLSID\{C}\InprocServer32`, Value: "PF/Acme/x.dll"})),
+			[]hit{{MSICOMServerAdded, Medium, "Registry/{C}"}}},
+		{"COM server moved from Class to Registry rows", msiInv(&inventory.MSITables{COMServers: []inventory.COMServer{{Table: "Class", ID: "{C}", Context: "InprocServer32", Server: "PF/Acme/x.dll"}}}),
+			msiInv(reg(inventory.RegistryValue{Root: 2, Key: `Software\Classes\CLSID\{C}\InprocServer32`, Value: "PF/Acme/x.dll"})), nil},
+		{"COM server by Registry rows, new DLL", msiInv(reg(inventory.RegistryValue{Root: 0, Key: `CLSID\{C}\InprocServer32`, Value: "PF/Acme/x.dll"})),
+			msiInv(reg(inventory.RegistryValue{Root: 0, Key: `CLSID\{C}\InprocServer32`, Value: "PF/Acme/evil.dll"})),
+			[]hit{{MSICOMServerAdded, Medium, "Registry/{C}"}}},
 		{"system PATH prepended", msiInv(empty), msiInv(env("=-*Path", "PF/Acme/;[~]")), []hit{{MSIPathPrepended, High, "Environment/p"}}},
 		{"user PATH prepended", msiInv(empty), msiInv(env("PATH", "PF/Acme/;[~]")), []hit{{MSIPathPrepended, Medium, "Environment/p"}}},
 		{"system PATH replaced", msiInv(empty), msiInv(env("*PATH", "PF/Acme/")), []hit{{MSIPathPrepended, High, "Environment/p"}}},
