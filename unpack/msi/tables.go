@@ -324,6 +324,9 @@ func (p *Package) FileCopies() ([]inventory.FileCopy, error) {
 				}
 				fc.Destination = l.spend(joinPath(destDir, sanitize(name)))
 				out = append(out, fc)
+				if len(out) > MaxTableRows {
+					return nil, p.limitErr("MoveFile", "file copies exceed the limit of %d", MaxTableRows)
+				}
 			}
 		}
 	}
@@ -338,8 +341,8 @@ func (p *Package) FileCopies() ([]inventory.FileCopy, error) {
 
 // matchFiles lists the files this package installs in the folder named by the Directory id
 // dirProp whose name matches pattern (MoveFile SourceName: '*' and '?' wildcards, compared
-// case-insensitively as Windows does).
-// ok is false once all calls together pass MaxMatchSteps comparisons.
+// case-insensitively as Windows does); ok is false once all calls together pass MaxMatchSteps
+// comparisons.
 func (l *layout) matchFiles(dirProp, pattern string) (matches []*fileSrc, ok bool) {
 	dir, found := l.dirs[dirProp]
 	if !found || pattern == "" {
