@@ -52,7 +52,10 @@ func MSITables(base, cand *inventory.Inventory) []Finding {
 	if base != nil {
 		baseShortcuts = base.Shortcuts
 	}
-	j := &msiJudge{known: known}
+	j := &msiJudge{known: known, unknown: " (no baseline to compare with)"}
+	if base != nil && !known {
+		j.unknown = " (the baseline was recorded without MSI tables; record it again to compare)"
+	}
 	j.registry(bt, ct)
 	j.startupShortcuts(base != nil, baseShortcuts, cand.Shortcuts)
 	j.services(bt, ct)
@@ -62,10 +65,12 @@ func MSITables(base, cand *inventory.Inventory) []Finding {
 	return append(out, j.out...)
 }
 
-// msiJudge collects findings; known says the baseline's tables were read.
+// msiJudge collects findings; known says the baseline's tables were read, unknown is the
+// note a finding carries when they were not.
 type msiJudge struct {
-	known bool
-	out   []Finding
+	known   bool
+	unknown string
+	out     []Finding
 }
 
 // add records a finding at sev when the baseline is known, else at firstDay.
@@ -73,7 +78,7 @@ func (j *msiJudge) add(rule string, firstDay Severity, p, msg string, ev map[str
 	sev := Default(rule)
 	if !j.known {
 		sev = firstDay
-		msg += " (no baseline to compare with)"
+		msg += j.unknown
 	}
 	j.out = append(j.out, Finding{Rule: rule, Severity: sev, Path: p, Message: msg, Evidence: ev})
 }
@@ -400,7 +405,7 @@ func (j *msiJudge) path(bt, ct *inventory.MSITables) {
 		f := Finding{Rule: MSIPathPrepended, Severity: sev, Path: "Environment/" + v.ID, Message: msg, Evidence: ev}
 		if !j.known {
 			f.Severity = Medium
-			f.Message += " (no baseline to compare with)"
+			f.Message += j.unknown
 		}
 		j.out = append(j.out, f)
 	}
