@@ -112,7 +112,7 @@ var Catalog = []Rule{
 	{BundleSealBroken, Critical, "Bundle seal broken", "CodeResources does not match the bundle's files"},
 	{NotarizationMissing, Medium, "Notarization ticket missing", "the baseline carried a stapled ticket, the candidate does not"},
 	// MSI tables (rules/msi.go documents the severities without a baseline).
-	{MSIAutostartAdded, High, "MSI autostart added", "the Registry table writes an autostart location (Run/RunOnce, Winlogon, IFEO Debugger, AppInit_DLLs, services, shell extensions, Active Setup) or a Shortcut row lands in a Startup folder, which the baseline did not"},
+	{MSIAutostartAdded, High, "MSI autostart added", "the Registry table writes an autostart location (Run/RunOnce, Winlogon, IFEO Debugger, AppInit_DLLs, services, shell extensions, Active Setup), a Shortcut row lands in a Startup folder, or a custom action's command line visibly creates a scheduled task, service or Run value, which the baseline did not"},
 	{MSIServiceAdded, High, "MSI service added", "a ServiceInstall row the baseline did not have (or had with another account, start type, binary or arguments)"},
 	{MSIOrphanCode, Medium, "Code in an unreferenced MSI stream", "a compound-file stream that no table, cabinet reference or binary column names holds PE, Mach-O or script code"},
 	{MSISelfRegAdded, High, "MSI self-registration added", "a SelfReg row for a file the baseline did not self-register: the installer runs its DllRegisterServer"},

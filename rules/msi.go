@@ -36,7 +36,7 @@ func MSITables(base, cand *inventory.Inventory) []Finding {
 	}
 	var out []Finding
 	out = append(out, msiOrphanCode(cand)...)
-	if cand.MSI == nil && len(cand.Shortcuts) == 0 {
+	if cand.MSI == nil && len(cand.Shortcuts) == 0 && len(cand.CustomActions) == 0 {
 		return out
 	}
 	var bt *inventory.MSITables
@@ -58,6 +58,11 @@ func MSITables(base, cand *inventory.Inventory) []Finding {
 	}
 	j.registry(bt, ct)
 	j.startupShortcuts(base != nil, baseShortcuts, cand.Shortcuts)
+	var baseCAs []inventory.CustomAction
+	if base != nil {
+		baseCAs = base.CustomActions
+	}
+	j.customActionAutostart(base != nil, baseCAs, cand.CustomActions)
 	j.services(bt, ct)
 	j.selfReg(bt, ct)
 	j.comServers(bt, ct)
@@ -241,6 +246,51 @@ func (j *msiJudge) startupShortcuts(hasBase bool, base, cand []inventory.Shortcu
 			msg += " (no baseline to compare with)"
 		}
 		j.out = append(j.out, Finding{Rule: MSIAutostartAdded, Severity: sev, Path: "Shortcut/" + path.Join(sc.Directory, sc.Name), Message: strings.TrimSpace(msg), Evidence: ev})
+	}
+}
+
+// caAutostart names the persistence a custom action's command line creates where it can be
+// seen in the row (an exe or script custom action running schtasks, sc, reg or PowerShell),
+// "" for none. Commands built at run time from properties stay invisible here.
+func caAutostart(ca inventory.CustomAction) string {
+	cmd := strings.ToLower(ca.Source + " " + ca.Target)
+	has := func(words ...string) bool {
+		for _, w := range words {
+			if !strings.Contains(cmd, w) {
+				return false
+			}
+		}
+		return true
+	}
+	switch {
+	case has("schtasks", "/create"), has("register-scheduledtask"), has("new-scheduledtask"):
+		return "scheduled task"
+	case has("sc ", " create "), has("sc.exe", " create "), has("new-service"):
+		return "service"
+	case has("reg", "add", `\currentversion\run`), has("set-itemproperty", `\currentversion\run`), has("new-itemproperty", `\currentversion\run`):
+		return "Run key"
+	}
+	return ""
+}
+
+// customActionAutostart reports custom actions whose command line visibly creates a
+// scheduled task, a service or a Run value, unless the baseline had the same action.
+func (j *msiJudge) customActionAutostart(hasBase bool, base, cand []inventory.CustomAction) {
+	had := map[inventory.CustomAction]bool{}
+	for _, ca := range base {
+		had[ca] = true
+	}
+	for _, ca := range cand {
+		what := caAutostart(ca)
+		if what == "" || had[ca] {
+			continue
+		}
+		sev, msg := Default(MSIAutostartAdded), fmt.Sprintf("custom action %s creates a %s: %s %s", ca.Action, what, ca.Source, ca.Target)
+		if !hasBase {
+			sev, msg = Medium, msg+" (no baseline to compare with)"
+		}
+		j.out = append(j.out, Finding{Rule: MSIAutostartAdded, Severity: sev, Path: "CustomAction/" + ca.Action, Message: msg,
+			Evidence: map[string]any{"action": ca.Action, "type": ca.Type, "source": ca.Source, "target": ca.Target, "location": what}})
 	}
 }
 

@@ -27,6 +27,10 @@ func msiInv(t *inventory.MSITables, shortcuts ...inventory.Shortcut) *inventory.
 	return &inventory.Inventory{Format: "msi", MSI: t, Shortcuts: shortcuts}
 }
 
+func caInv(cas ...inventory.CustomAction) *inventory.Inventory {
+	return &inventory.Inventory{Format: "msi", MSI: &inventory.MSITables{}, CustomActions: cas}
+}
+
 const runKey = `Software\Microsoft\Windows\CurrentVersion\Run`
 
 var (
@@ -128,6 +132,14 @@ func TestMSITables(t *testing.T) {
 		{"other variable", msiInv(empty), msiInv(env("*ACME_HOME", "PF/Acme/")), nil},
 		{"system PATH, no baseline", nil, msiInv(env("*PATH", "PF/Acme/;[~]")), []hit{{MSIPathPrepended, Medium, "Environment/p"}}},
 
+		{"schtasks custom action", msiInv(empty), caInv(inventory.CustomAction{Action: "Task", Type: 34, Source: "SystemFolder", Target: `schtasks.exe /Create /SC ONLOGON /TN Acme /TR "[#AcmePhone.exe]"`}),
+			[]hit{{MSIAutostartAdded, High, "CustomAction/Task"}}},
+		{"sc create custom action, no baseline", nil, caInv(inventory.CustomAction{Action: "Svc", Type: 34, Target: `sc.exe create AcmeSvc binPath= x.exe`}),
+			[]hit{{MSIAutostartAdded, Medium, "CustomAction/Svc"}}},
+		{"reg add Run custom action", msiInv(empty), caInv(inventory.CustomAction{Action: "Run", Type: 50, Source: "CMD", Target: `reg add HKCU\Software\Microsoft\Windows\CurrentVersion\Run /v x /d y.exe`}),
+			[]hit{{MSIAutostartAdded, High, "CustomAction/Run"}}},
+		{"schtasks custom action kept", caInv(inventory.CustomAction{Action: "Task", Target: "schtasks /create /tn x"}), caInv(inventory.CustomAction{Action: "Task", Target: "schtasks /create /tn x"}), nil},
+		{"plain custom action", msiInv(empty), caInv(inventory.CustomAction{Action: "Go", Type: 1, Source: "helper", Target: "Go"}), nil},
 		{"no tables at all", msiInv(nil), msiInv(nil), nil},
 	}
 	for _, tt := range tests {
