@@ -17,8 +17,10 @@ package rules
 // product's first installer legitimately installs services, Run values and COM servers, so
 // what it adds is reported at medium (low for COM servers) and does not fail the default
 // gate; the exception is a location a legitimate installer has no reason to write, which
-// hijacks every process rather than starting one program (Image File Execution Options
-// Debugger, AppInit_DLLs, Winlogon Shell/Userinit): high with or without a baseline.
+// hijacks every process or the logon itself rather than starting one program (Image File
+// Execution Options Debugger, AppInit_DLLs, Winlogon Shell/Userinit/Notify, Session Manager
+// BootExecute/AppCertDlls, Startup folder redirection, win.ini load=/run=, system.ini
+// shell=): high with or without a baseline.
 
 import (
 	"fmt"
@@ -58,6 +60,7 @@ func MSITables(base, cand *inventory.Inventory) []Finding {
 	}
 	j.registry(bt, ct)
 	j.startupShortcuts(base != nil, baseShortcuts, cand.Shortcuts)
+	j.iniAutostart(bt, ct)
 	var baseCAs []inventory.CustomAction
 	if base != nil {
 		baseCAs = base.CustomActions
@@ -211,6 +214,29 @@ func (j *msiJudge) registry(bt, ct *inventory.MSITables) {
 			first = High
 		}
 		j.add(MSIAutostartAdded, first, "Registry/"+shown, msg, ev)
+	}
+}
+
+// iniAutostart reports IniFile rows that write the legacy autostart entries Windows still
+// honours: win.ini [windows] load= / run= and system.ini [boot] shell=.
+func (j *msiJudge) iniAutostart(bt, ct *inventory.MSITables) {
+	key := func(e inventory.IniEdit) string {
+		return strings.ToLower(path.Base(e.File) + "|" + e.Section + "|" + e.Key + "|" + e.Value)
+	}
+	had := map[string]bool{}
+	if bt != nil {
+		for _, e := range bt.IniFiles {
+			had[key(e)] = true
+		}
+	}
+	for _, e := range ct.IniFiles {
+		file, sec, k := strings.ToLower(path.Base(e.File)), strings.ToLower(e.Section), strings.ToLower(e.Key)
+		hit := file == "win.ini" && sec == "windows" && (k == "load" || k == "run") || file == "system.ini" && sec == "boot" && k == "shell"
+		if !hit || had[key(e)] {
+			continue
+		}
+		j.add(MSIAutostartAdded, High, "IniFile/"+e.ID, fmt.Sprintf("writes %s [%s] %s=%s, started at every logon", path.Base(e.File), e.Section, e.Key, e.Value),
+			map[string]any{"file": e.File, "section": e.Section, "key": e.Key, "value": e.Value, "location": "ini autostart"})
 	}
 }
 

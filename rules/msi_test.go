@@ -140,6 +140,11 @@ func TestMSITables(t *testing.T) {
 			[]hit{{MSIAutostartAdded, High, "CustomAction/Run"}}},
 		{"schtasks custom action kept", caInv(inventory.CustomAction{Action: "Task", Target: "schtasks /create /tn x"}), caInv(inventory.CustomAction{Action: "Task", Target: "schtasks /create /tn x"}), nil},
 		{"plain custom action", msiInv(empty), caInv(inventory.CustomAction{Action: "Go", Type: 1, Source: "helper", Target: "Go"}), nil},
+		{"win.ini load=", msiInv(empty), msiInv(&inventory.MSITables{IniFiles: []inventory.IniEdit{{ID: "i", File: "[WindowsFolder]/win.ini", Section: "windows", Key: "load", Value: "x.exe"}}}),
+			[]hit{{MSIAutostartAdded, High, "IniFile/i"}}},
+		{"win.ini load=, no baseline", nil, msiInv(&inventory.MSITables{IniFiles: []inventory.IniEdit{{ID: "i", File: "WindowsFolder/WIN.INI", Section: "Windows", Key: "Load", Value: "x.exe"}}}),
+			[]hit{{MSIAutostartAdded, High, "IniFile/i"}}},
+		{"product ini", msiInv(empty), msiInv(&inventory.MSITables{IniFiles: []inventory.IniEdit{{ID: "i", File: "PF/Acme/acme.ini", Section: "windows", Key: "load", Value: "x"}}}), nil},
 		{"no tables at all", msiInv(nil), msiInv(nil), nil},
 	}
 	for _, tt := range tests {
