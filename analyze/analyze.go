@@ -211,8 +211,11 @@ func (a *Analyzer) Installer(ctx context.Context, p string) (*inventory.Inventor
 	inv.Entries = append(r.entries, self)
 	inv.CustomActions = append(inv.CustomActions, r.cas...)
 	inv.Sort()
-	if err := msiFileKeys(inv, nil); err != nil {
-		return nil, err
+	// The MSI passes are the analyzer's own: every MSI needs them.
+	for _, pass := range []PostPass{msiFileKeys, msiFileCopies} {
+		if err := pass(inv, r.captured); err != nil {
+			return nil, err
+		}
 	}
 	for _, pass := range a.opts.PostPasses {
 		if err := pass(inv, r.captured); err != nil {

@@ -88,6 +88,11 @@ func openMSI(a *Analyzer, f *os.File, size int64, name string, dir string) (*con
 		for _, f := range files {
 			inv.FileKeys[f.InstallPath] = inventory.FileKey{File: f.Key, Component: f.Component}
 		}
+		tables, err := p.MSITables()
+		if err != nil {
+			return err
+		}
+		inv.MSI = tables
 		self.Kind = inventory.KindArchive
 		self.Version = prod.Version
 		if v := a.opts.MSIVerifier; v != nil {
@@ -102,6 +107,43 @@ func openMSI(a *Analyzer, f *os.File, size int64, name string, dir string) (*con
 		return nil
 	}
 	return c, nil
+}
+
+// msiFileCopies adds an entry at the destination of every DuplicateFile / MoveFile row whose
+// source is a file of the inventory: the file that lands there is judged like an installed
+// one (a DLL copied to INSTALLDIR\version.dll is a side-load whatever its source was named).
+// The entry shares the source's facts; CopyOf names the source. unpack/msi has already refused
+// copies that land where a File row installs or on one another.
+func msiFileCopies(inv *inventory.Inventory, _ map[string][]byte) error {
+	if inv.MSI == nil {
+		return nil
+	}
+	var added []inventory.Entry
+	for _, fc := range inv.MSI.FileCopies {
+		if fc.Destination == "" {
+			continue
+		}
+		src, ok := inv.Lookup(fc.Source)
+		if !ok {
+			continue // a file already on the machine: only the row is inventoried
+		}
+		if _, taken := inv.Lookup(fc.Destination); taken {
+			return &unpack.FormatError{Format: "msi", Entry: fc.Table, Offset: -1, Err: unpack.ErrUnsupported,
+				Msg: fmt.Sprintf("%q copies to %q, where another file of the inventory lands", fc.ID, fc.Destination)}
+		}
+		e := *src
+		e.Path = fc.Destination
+		e.CopyOf = src.Path
+		e.Container = "" // its content is inventoried once, under the source
+		if src.Signature != nil {
+			sig := *src.Signature
+			e.Signature = &sig
+		}
+		added = append(added, e)
+	}
+	inv.Entries = append(inv.Entries, added...)
+	inv.Sort()
+	return nil
 }
 
 // openCAB opens a cabinet; a top-level one is its own product, named after the file.

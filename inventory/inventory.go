@@ -51,6 +51,10 @@ type Inventory struct {
 	Entries       []Entry        `json:"entries"`
 	CustomActions []CustomAction `json:"custom_actions,omitempty"`
 	Shortcuts     []Shortcut     `json:"shortcuts,omitempty"`
+	// MSI holds the MSI tables beyond File that write the registry, install services, copy
+	// files or register code. Non-nil (possibly empty) whenever the tables were read, so a
+	// baseline recorded before they were read (nil) is told apart from one without rows.
+	MSI *MSITables `json:"msi,omitempty"`
 	// Notes are facts about the analysis a reader must know (for example that a macOS
 	// installer got static analysis only).
 	Notes []string `json:"notes,omitempty"`
@@ -103,6 +107,9 @@ type Entry struct {
 	Container string     `json:"container,omitempty"`
 	Signature *Signature `json:"signature,omitempty"`
 	MachO     *MachO     `json:"macho,omitempty"`
+	// CopyOf is the inventory path of the file whose bytes this entry is (an MSI
+	// DuplicateFile or MoveFile row copies an installed file here); its facts are that file's.
+	CopyOf string `json:"copy_of,omitempty"`
 	// Error records why a fact could not be read (a malformed PE header, say) without
 	// failing the whole inventory.
 	Error string `json:"error,omitempty"`
@@ -190,6 +197,134 @@ type Shortcut struct {
 	Directory string `json:"directory,omitempty"`
 	Target    string `json:"target"` // install path of the target file, or a feature
 	Arguments string `json:"arguments,omitempty"`
+}
+
+// MSITables are MSI table rows resolved to install paths where they name files or folders
+// (formatted "[#file]" / "[DIR]" references expanded; anything else kept as written).
+type MSITables struct {
+	Registry        []RegistryValue  `json:"registry,omitempty"`
+	Services        []Service        `json:"services,omitempty"`
+	ServiceControls []ServiceControl `json:"service_controls,omitempty"`
+	// FileCopies are DuplicateFile and MoveFile rows.
+	FileCopies  []FileCopy   `json:"file_copies,omitempty"`
+	IniFiles    []IniEdit    `json:"ini_files,omitempty"`
+	RemoveFiles []RemoveFile `json:"remove_files,omitempty"`
+	SelfReg     []SelfReg    `json:"self_reg,omitempty"`
+	// COMServers are the server registrations of the Class, TypeLib and AppId tables.
+	COMServers  []COMServer  `json:"com_servers,omitempty"`
+	Environment []EnvVar     `json:"environment,omitempty"`
+	Fonts       []Font       `json:"fonts,omitempty"`
+	ODBCDrivers []ODBCDriver `json:"odbc_drivers,omitempty"`
+	// OrphanStreams are the inventory paths of compound-file streams nothing references.
+	OrphanStreams []string `json:"orphan_streams,omitempty"`
+}
+
+// RegistryValue is a Registry table row. Root: -1 HKLM for a per-machine and HKCU for a
+// per-user install, 0 HKCR, 1 HKCU, 2 HKLM, 3 HKU.
+type RegistryValue struct {
+	ID        string `json:"id"`
+	Root      int    `json:"root"`
+	Key       string `json:"key"`
+	Name      string `json:"name,omitempty"`
+	Value     string `json:"value,omitempty"`
+	Component string `json:"component,omitempty"`
+}
+
+// Service is a ServiceInstall row; Binary is the install path of the file it runs.
+// ServiceType 0x10 own process, 0x20 shared, 0x1 kernel driver, 0x2 file-system driver;
+// StartType 0 boot, 1 system, 2 auto, 3 demand, 4 disabled; an empty Account is LocalSystem.
+type Service struct {
+	ID           string `json:"id"`
+	Name         string `json:"name"`
+	DisplayName  string `json:"display_name,omitempty"`
+	ServiceType  int    `json:"service_type"`
+	StartType    int    `json:"start_type"`
+	ErrorControl int    `json:"error_control"`
+	Account      string `json:"account,omitempty"`
+	Arguments    string `json:"arguments,omitempty"`
+	Dependencies string `json:"dependencies,omitempty"`
+	Component    string `json:"component,omitempty"`
+	Binary       string `json:"binary,omitempty"`
+}
+
+// ServiceControl is a ServiceControl row (Event bits: 1 start, 2 stop, 8 delete on install;
+// 16, 32, 128 the same on uninstall).
+type ServiceControl struct {
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	Event     int    `json:"event"`
+	Arguments string `json:"arguments,omitempty"`
+	Component string `json:"component,omitempty"`
+}
+
+// FileCopy is a DuplicateFile or MoveFile row: Source is the install path of the package's
+// file (or "[FOLDER]name" for a file already on the machine), Destination where it lands.
+type FileCopy struct {
+	Table       string `json:"table"`
+	ID          string `json:"id"`
+	Source      string `json:"source"`
+	Destination string `json:"destination,omitempty"`
+	Move        bool   `json:"move,omitempty"`
+	Component   string `json:"component,omitempty"`
+}
+
+// IniEdit is an IniFile row.
+type IniEdit struct {
+	ID        string `json:"id"`
+	File      string `json:"file"`
+	Section   string `json:"section"`
+	Key       string `json:"key"`
+	Value     string `json:"value,omitempty"`
+	Action    int    `json:"action"`
+	Component string `json:"component,omitempty"`
+}
+
+// RemoveFile is a RemoveFile row (InstallMode 1 install, 2 uninstall, 3 both).
+type RemoveFile struct {
+	ID          string `json:"id"`
+	Folder      string `json:"folder"`
+	FileName    string `json:"file_name,omitempty"`
+	InstallMode int    `json:"install_mode"`
+	Component   string `json:"component,omitempty"`
+}
+
+// SelfReg is a SelfReg row: the installer calls the file's DllRegisterServer.
+type SelfReg struct {
+	FileKey string `json:"file_key"`
+	File    string `json:"file"`
+	Cost    int    `json:"cost,omitempty"`
+}
+
+// COMServer is a Class, TypeLib or AppId row's server registration.
+type COMServer struct {
+	Table     string `json:"table"`
+	ID        string `json:"id"`
+	Context   string `json:"context,omitempty"`
+	Server    string `json:"server,omitempty"`
+	Component string `json:"component,omitempty"`
+}
+
+// EnvVar is an Environment row; Name keeps its action prefix ('=', '+', '-', '!', '*').
+type EnvVar struct {
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	Value     string `json:"value,omitempty"`
+	Component string `json:"component,omitempty"`
+}
+
+// Font is a Font row.
+type Font struct {
+	File  string `json:"file"`
+	Title string `json:"title,omitempty"`
+}
+
+// ODBCDriver is an ODBCDriver row with its driver and setup DLLs' install paths.
+type ODBCDriver struct {
+	ID          string `json:"id"`
+	Description string `json:"description,omitempty"`
+	File        string `json:"file"`
+	Setup       string `json:"setup,omitempty"`
+	Component   string `json:"component,omitempty"`
 }
 
 // Sort puts entries and tables into their canonical order.

@@ -79,6 +79,12 @@ const (
 	AnalysisIncomplete       = "analysis.incomplete"
 	PEOverlay                = "pe.overlay"
 	FileMoved                = "file.moved"
+	MSIAutostartAdded        = "msi.autostart-added"
+	MSIServiceAdded          = "msi.service-added"
+	MSIOrphanCode            = "msi.orphan-code"
+	MSISelfRegAdded          = "msi.selfreg-added"
+	MSICOMServerAdded        = "msi.com-server-added"
+	MSIPathPrepended         = "msi.path-prepended"
 )
 
 // Rule describes one rule for documentation and report formats (SARIF rule metadata).
@@ -119,6 +125,13 @@ var Catalog = []Rule{
 	{AnalysisIncomplete, High, "Analysis incomplete", "a code file or nested container could not be parsed, or part of the input was skipped: the verdict is inconclusive unless a policy entry accepts it with a reason"},
 	{PEOverlay, Medium, "Data appended to an unsigned PE", "an unsigned PE carries data after its last section that is not a container rollgate recognises"},
 	{FileMoved, Info, "File moved", "a file paired with its baseline by MSI key, original or file name at a new install path; every content rule judges it as changed"},
+	// MSI tables (rules/msi.go documents the severities without a baseline).
+	{MSIAutostartAdded, High, "MSI autostart added", "the Registry table writes an autostart location (Run/RunOnce, Winlogon, IFEO Debugger, AppInit_DLLs, services, shell extensions, Active Setup), a Shortcut row lands in a Startup folder, or a custom action's command line visibly creates a scheduled task, service or Run value, which the baseline did not"},
+	{MSIServiceAdded, High, "MSI service added", "a ServiceInstall row the baseline did not have (or had with another account, start type, binary or arguments)"},
+	{MSIOrphanCode, Medium, "Code in an unreferenced MSI stream", "a compound-file stream that no table, cabinet reference or binary column names holds PE, Mach-O or script code"},
+	{MSISelfRegAdded, High, "MSI self-registration added", "a SelfReg row for a file the baseline did not self-register: the installer runs its DllRegisterServer"},
+	{MSICOMServerAdded, Medium, "COM server registration added", "a Class, TypeLib or AppId row, or a Registry row writing a CLSID's InprocServer32/LocalServer32, registers a server the baseline did not"},
+	{MSIPathPrepended, High, "Install folder put first in PATH", "an Environment row puts folders before the existing PATH (or replaces it) that the baseline did not; medium for a user's PATH"},
 }
 
 // MakesInconclusive reports whether a finding means the input was not fully judged: the

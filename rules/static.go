@@ -84,6 +84,9 @@ func Static(base, cand *inventory.Inventory) []Finding {
 		}
 		c.out = append(c.out, customActions(base, cand)...)
 	}
+	// The MSI tables that place or run code are static rules too; they judge a first
+	// installer (base nil) on their own terms (msi.go).
+	c.out = append(c.out, MSITables(base, cand)...)
 	Sort(c.out)
 	return c.out
 }
@@ -406,9 +409,11 @@ var systemFolders = map[string]bool{"SystemFolder": true, "System64Folder": true
 
 // isSystemNamedDLL reports whether p is a DLL in an application folder under a system DLL's name.
 func isSystemNamedDLL(p string) bool {
-	// Binary/ holds custom-action DLLs and Cabinet/ files no File row installs: neither lands
-	// in an application folder.
-	if p == inventory.InstallerPath || strings.HasPrefix(p, "Binary/") || strings.HasPrefix(p, "Cabinet/") {
+	// Binary/ holds custom-action DLLs, Cabinet/ files no File row installs and
+	// (orphan-stream)/ streams nothing references: none lands in an application folder
+	// (msi.orphan-code judges the last).
+	if p == inventory.InstallerPath || strings.HasPrefix(p, "Binary/") || strings.HasPrefix(p, "Cabinet/") ||
+		strings.HasPrefix(p, "(orphan-stream)/") {
 		return false
 	}
 	first, _, _ := strings.Cut(p, "/")

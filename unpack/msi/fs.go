@@ -11,8 +11,9 @@ import (
 )
 
 // The fs.FS view: every File row at its install path, every Binary stream at
-// "Binary/<Name>", and every cabinet entry no File row installs at
-// "Cabinet/<Media Cabinet>/<name>". Install paths that collide with each other (two rows resolving to one
+// "Binary/<Name>", every cabinet entry no File row installs at
+// "Cabinet/<Media Cabinet>/<name>", and every stream nothing references at
+// "(orphan-stream)/<name>". Install paths that collide with each other (two rows resolving to one
 // path, or a file where another row needs a folder) keep the first row; the later one gets
 // "~<File key>" appended to its name so nothing is hidden.
 
@@ -42,6 +43,13 @@ func (p *Package) buildTree(l *layout) error {
 		n, ok := place(t, b.path, b.key, b.size, b)
 		if !ok {
 			return p.limitErr("Binary", "no free path for %q", b.key)
+		}
+		b.path = n.Path
+	}
+	for _, b := range l.orphans {
+		n, ok := place(t, b.path, "", b.size, b)
+		if !ok {
+			return p.limitErr("_Streams", "no free path for %q", b.key)
 		}
 		b.path = n.Path
 	}

@@ -36,6 +36,9 @@ func exercise(b []byte) error {
 	if _, err := p.Binaries(); err != nil {
 		return err
 	}
+	if _, err := p.MSITables(); err != nil {
+		return err
+	}
 	var walkErr error
 	err = p.Walk(func(path string, size int64, r io.Reader) error {
 		if !fs.ValidPath(path) {
@@ -222,6 +225,12 @@ func FuzzMSI(f *testing.F) {
 	}
 	if b, err := os.ReadFile(fixtures[0]); err == nil {
 		f.Add(b)
+	}
+	tables, _ := filepath.Glob(tableFixtures + "/*.msi")
+	for _, p := range tables {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(b)
+		}
 	}
 	alias, _ := filepath.Glob("testdata/alias/*.msi")
 	for _, p := range alias {

@@ -26,6 +26,9 @@ var standardFolders = map[string]bool{
 	"StartMenuFolder": true, "StartupFolder": true, "System16Folder": true,
 	"System64Folder": true, "SystemFolder": true, "TempFolder": true, "TemplateFolder": true,
 	"WindowsFolder": true, "WindowsVolume": true,
+	// Not a Windows Installer property, but authoring tools name the all-users Startup folder
+	// so; kept as a root so that rules see a shortcut placed there for what it is.
+	"CommonStartupFolder": true,
 }
 
 const rootDir = "TARGETDIR"
@@ -111,8 +114,12 @@ type layout struct {
 	byKey    map[string]*fileSrc
 	cabs     []*cabinet
 	binaries []*binStream
-	tree     *fstree.Tree
-	budget   pathBudget
+	orphans  []*binStream // streams nothing references, under OrphanRoot
+	// text counts the bytes the table readers returned (MaxTablesText); matchSteps the
+	// file-name comparisons of MoveFile wildcards (MaxMatchSteps).
+	text, matchSteps int
+	tree             *fstree.Tree
+	budget           pathBudget
 }
 
 // longName picks the long half of a "short|long" name.
@@ -188,9 +195,9 @@ func checkCollisions(files []*fileSrc) error {
 	seen := make(map[string]string, len(files))
 	for _, f := range files {
 		k := foldPath(f.InstallPath)
-		if first, _, _ := strings.Cut(k, "/"); first == foldPath(binaryRoot) || first == foldPath(cabinetRoot) {
+		if first, _, _ := strings.Cut(k, "/"); reservedRoot(first) {
 			return &unpack.FormatError{Format: "msi", Entry: "File", Offset: -1, Err: unpack.ErrUnsupported,
-				Msg: fmt.Sprintf("file %q installs to %q, inside the namespace of Binary streams and cabinet entries", f.Key, f.InstallPath)}
+				Msg: fmt.Sprintf("file %q installs to %q, inside the namespace of Binary streams, cabinet entries and orphan streams", f.Key, f.InstallPath)}
 		}
 		if other, dup := seen[k]; dup {
 			return &unpack.FormatError{Format: "msi", Entry: "File", Offset: -1, Err: unpack.ErrUnsupported,
@@ -411,6 +418,9 @@ func (p *Package) buildLayout() error {
 		return err
 	}
 	if err := p.findBinaries(l); err != nil {
+		return err
+	}
+	if err := p.findOrphans(l); err != nil {
 		return err
 	}
 	return p.buildTree(l)
@@ -645,7 +655,8 @@ func (l *layout) expand(s string) string {
 }
 
 // Walk implements unpack.Walker: each cabinet is decompressed once in storage order, its
-// entries mapped to install paths; then uncompressed source files, then Binary streams.
+// entries mapped to install paths; then uncompressed source files, then Binary streams, then
+// orphan streams.
 // Problems that leave files unread (a missing cabinet, a file in no cabinet and not in the
 // source folder) do not stop the walk: they are returned together at its end.
 func (p *Package) Walk(fn func(path string, size int64, r io.Reader) error) error {
@@ -713,7 +724,7 @@ func (p *Package) Walk(fn func(path string, size int64, r io.Reader) error) erro
 			return err
 		}
 	}
-	for _, b := range l.binaries {
+	for _, b := range append(append([]*binStream(nil), l.binaries...), l.orphans...) {
 		s, err := p.CFB.OpenStream(b.e)
 		if err != nil {
 			problems = append(problems, nameErr(err, b.e, b.path))

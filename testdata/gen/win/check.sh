@@ -135,6 +135,31 @@ evasion acme-1.1-overlay-blob.msi "Acme Softphone/ffmpeg.dll" "Acme Softphone/Ac
 evasion acme-1.1-benign-ffmpeg5.msi "Acme Softphone/ffmpeg.dll"
 evasion acme-1.1-benign-moved.msi "Acme Softphone/lib/ffmpeg.dll"
 evasion acme-1.1-benign-plugin.msi "Acme Softphone/ffmpeg.dll" "Acme Softphone/plugins/acmeplugin.dll"
+# --- MSI-table fixtures (gen-msitables.sh): msitools is the oracle for the rows and streams.
+# row MSI TABLE REGEX — msiinfo export prints a row matching REGEX.
+row() {
+	if msiinfo export "$FIX/$1" "$2" 2>/dev/null | grep -qE "$3"; then
+		ok "$1: $2 row matches $3"
+	else
+		fail "$1: no $2 row matches $3"
+	fi
+}
+for m in runkey service duplicate orphan; do
+	signed "msitables/acme-1.1-$m.msi" "Acme Softphone Ltd"
+done
+listing msitables/acme-1.1-runkey.msi "${acme[@]}"
+row msitables/acme-1.1-runkey.msi Registry $'^AcmeRun\t2\tSoftware\\\\Microsoft\\\\Windows\\\\CurrentVersion\\\\Run\tAcmeUpdater\t'
+listing msitables/acme-1.1-service.msi "${acme[@]}"
+row msitables/acme-1.1-service.msi ServiceInstall $'^AcmeUpdateSvc\tAcmeUpdateSvc\tAcme Update Service\t16\t2\t.*LocalSystem'
+listing msitables/acme-1.1-duplicate.msi "${acme[@]}" "Acme Softphone/plugins/evil.dll"
+row msitables/acme-1.1-duplicate.msi DuplicateFile $'^EvilCopy\tEvilPlugin\tevil.dll\tversion.dll\tINSTALLDIR\r?$'
+listing msitables/acme-1.1-orphan.msi "${acme[@]}"
+if msiinfo streams "$FIX/msitables/acme-1.1-orphan.msi" | grep -qx AcmeUpdate.dat &&
+	cmp -s <(msiinfo extract "$FIX/msitables/acme-1.1-orphan.msi" AcmeUpdate.dat) "$FIX/pe/helper.dll"; then
+	ok "msitables/acme-1.1-orphan.msi: stream AcmeUpdate.dat holds pe/helper.dll"
+else
+	fail "msitables/acme-1.1-orphan.msi: stream AcmeUpdate.dat missing or not pe/helper.dll"
+fi
 
 if ((fails > 0)); then
 	echo "check.sh: $fails check(s) failed" >&2

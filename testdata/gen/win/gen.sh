@@ -482,6 +482,7 @@ HEAD
 	while read -r f; do
 		f=${f#"$OUT/"}
 		[[ $f == MANIFEST.md ]] && continue
+		[[ $f == msitables/* ]] && continue # gen-msitables.sh's, with their own MANIFEST.md
 		describe | cut -d'|' -f1 | grep -qxF "$f" || { echo "gen.sh: $f not in MANIFEST" >&2; missing=1; }
 	done < <(find "$OUT" -type f | sort)
 	return "$missing"
@@ -614,4 +615,5 @@ beacon
 acme_msis_rest
 evasions
 manifest
+"$HERE/gen-msitables.sh"
 log "done: $(du -sh "$OUT" | cut -f1) in $OUT"
