@@ -47,15 +47,18 @@ const (
 // inspector collects anomalies of one PKCS#7 blob at file offset base.
 type inspector struct {
 	base      int64
+	size      int // of the blob; anomalies are clamped into it
 	anomalies []inventory.Anomaly
 	certs     []*x509.Certificate // every parsed bundled certificate, for the issuer check
 	certAt    map[*x509.Certificate]int
 }
 
 func (in *inspector) add(off, length int, format string, args ...any) {
-	if length <= 0 {
-		length = 1
+	if in.size == 0 {
+		return
 	}
+	off = min(max(off, 0), in.size-1)
+	length = min(max(length, 1), in.size-off)
 	in.anomalies = append(in.anomalies, inventory.Anomaly{
 		Kind:   inventory.AnomalyUnauthenticatedData,
 		Offset: in.base + int64(off), Length: int64(length),
@@ -70,7 +73,7 @@ func (in *inspector) add(off, length int, format string, args ...any) {
 // offset in der. Signed parts (the content, authenticated attributes) are left to the
 // signature check, which fails when they are wrong.
 func inspectBlob(der []byte, base int64) []inventory.Anomaly {
-	in := &inspector{base: base, certAt: map[*x509.Certificate]int{}}
+	in := &inspector{base: base, size: len(der), certAt: map[*x509.Certificate]int{}}
 	in.contentInfo(newDERReader(der, 0), len(der), 0, "the signature")
 	in.checkIssuers()
 	return in.anomalies
