@@ -4,17 +4,25 @@
 // structural anomalies of the signature container.
 //
 // It follows the "Windows Authenticode Portable Executable Signature Format" (PE digest,
-// WIN_CERTIFICATE table, page hashes), RFC 2315 (PKCS #7 SignedData), RFC 3161 and the legacy
-// PKCS #9 countersignature (timestamps), and for MSI the digest osslsigncode and relic compute
-// (the Windows MSI SIP is undocumented). The PKCS #7 and PE digest code is relic's
-// (github.com/sassoftware/relic/v7); the certificate table walk, the PE header checks that
-// keep relic's digest bounded and the MSI digest over unpack/cfb are ours.
+// WIN_CERTIFICATE table, page hashes, nested signatures), RFC 2315 (PKCS #7 SignedData),
+// RFC 5652 (CertificateChoices), RFC 3161 and the legacy PKCS #9 countersignature
+// (timestamps), X.690 DER, and for MSI the digest osslsigncode and relic compute (the
+// Windows MSI SIP is undocumented). The PE header parse and digest (digest.go), the
+// certificate table walk, SpcIndirectDataContent (indirect.go), the strict inspection of the
+// unsigned parts of a signature (inspect.go, der.go) and the MSI digest over unpack/cfb are
+// ours; relic (github.com/sassoftware/relic/v7, packages pkcs7 and pkcs9 only, which pull no
+// key-store code) checks the signer's and the timestamp's signatures.
 //
 // Errata handled: the CVE-2013-3900 pattern (bytes hidden after the PKCS#7 blob inside the
 // certificate table, accepted by Windows without EnableCertPaddingCheck, by osslsigncode 2.9
 // and, for zero bytes, by relic) and data appended after the table are reported as anomalies
-// rather than accepted silently; a certificate table whose size is not the sum of its 8-byte
-// aligned entries, or that is not 8-byte aligned, is a malformed signature.
+// rather than accepted silently, and so is anything in the unauthenticated area of a
+// signature that is not well-formed DER of a known type; a certificate table whose size is
+// not the sum of its 8-byte aligned entries, or that is not 8-byte aligned, is a malformed
+// signature. Older sbsign output names SpcIndividualPurpose (1.3.6.1.4.1.311.2.1.21) as the
+// indirect data type (Debian grub 2.06-13+deb12u1, fwupd 1.4); like sbverify and
+// osslsigncode this accepts any type, as the digest alone binds the file. Optional headers
+// with fewer than 16 data directories (Debian kernels have 6) are read as declared.
 package authenticode
 
 import (
@@ -38,8 +46,8 @@ const (
 	MaxSignatureBytes = 16 << 20
 	// MaxCertEntries bounds the WIN_CERTIFICATE entries walked in one certificate table.
 	MaxCertEntries = 64
-	// MaxHeaderBytes bounds the PE headers (DOS stub, NT headers, section table) that the
-	// digest buffers in memory.
+	// MaxHeaderBytes bounds the PE headers (DOS stub, NT headers, section table) hashed as
+	// the first region of the digest.
 	MaxHeaderBytes = 4 << 20
 	// MaxMSIHashBytes bounds the stream bytes hashed for one MSI digest (streams may share
 	// sectors in a hostile file, so this is not implied by the file size).

@@ -2,6 +2,9 @@ package authenticode
 
 import (
 	"bytes"
+	"crypto"
+	"encoding/binary"
+	"errors"
 	"encoding/asn1"
 	"path/filepath"
 	"slices"
@@ -169,6 +172,56 @@ func TestShortOptionalHeader(t *testing.T) {
 		}
 		if err != nil || got.State != want {
 			t.Errorf("VerifyPE(NumberOfRvaAndSizes %d) = %+v, %v, want %s", n, got, err, want)
+		}
+	}
+}
+
+// A gap between sections: the section-order digest leaves its bytes out, the linear one
+// (osslsigncode's) covers them. A signature over the former reports the gap.
+func TestDigestGap(t *testing.T) {
+	b := readFile(t, "testdata/signed.exe")
+	h, err := readPEHeader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := planDigest(bytes.NewReader(b), h)
+	if err != nil || len(l.gaps) != 0 || len(l.sections) < 2 {
+		t.Fatalf("planDigest(signed.exe) = %+v, %v, want contiguous sections", l, err)
+	}
+	// Shrink the first section by one FileAlignment unit: a gap opens before the second.
+	first := h.secTblStart
+	raw := binary.LittleEndian.Uint32(b[first+16:])
+	gapped := slices.Clone(b)
+	binary.LittleEndian.PutUint32(gapped[first+16:], raw-h.fileAlign)
+	g, err := planDigest(bytes.NewReader(gapped), h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s0 := g.sections[0]
+	want := []region{{s0.off + s0.n, int64(h.fileAlign)}}
+	if d := cmp.Diff(want, g.gaps, cmp.AllowUnexported(region{})); d != "" {
+		t.Fatalf("gaps (-want +got)\n%s", d)
+	}
+	algs := []crypto.Hash{crypto.SHA256}
+	spec, _ := hashRegions(bytes.NewReader(gapped), g.sectionOrder(), algs)
+	lin, _ := hashRegions(bytes.NewReader(gapped), g.linear(), algs)
+	if bytes.Equal(spec[crypto.SHA256], lin[crypto.SHA256]) {
+		t.Fatal("section-order and linear digests agree across a gap")
+	}
+	for _, c := range []struct {
+		name   string
+		digest []byte
+		gaps   int
+		err    error
+	}{
+		{"signed linearly", lin[crypto.SHA256], 0, nil},
+		{"signed in section order", spec[crypto.SHA256], 1, nil},
+		{"signed otherwise", make([]byte, 32), 0, errMismatch},
+	} {
+		s := &signature{ind: &indirectData{hash: crypto.SHA256, digest: c.digest}}
+		anomalies, err := checkPEDigests(bytes.NewReader(gapped), h, []*signature{s})
+		if err != nil || len(anomalies) != c.gaps || !errors.Is(s.err, c.err) || (c.err == nil) != (s.err == nil) {
+			t.Errorf("%s: checkPEDigests = %+v, %v, signature error %v", c.name, anomalies, err, s.err)
 		}
 	}
 }
