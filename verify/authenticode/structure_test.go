@@ -3,9 +3,9 @@ package authenticode
 import (
 	"bytes"
 	"crypto"
+	"encoding/asn1"
 	"encoding/binary"
 	"errors"
-	"encoding/asn1"
 	"path/filepath"
 	"slices"
 	"strings"
