@@ -207,6 +207,17 @@ func pageHashes(r io.ReaderAt, l *peLayout, alg crypto.Hash) ([]byte, error) {
 	return append(out, make([]byte, alg.Size())...), nil
 }
 
+// pageTableLen is the size of the page hash table for the layout: the header page, every
+// page of every section and the closing entry. Checking it first keeps a hostile signature
+// from making the table be computed for nothing.
+func (l *peLayout) pageTableLen(alg crypto.Hash) int64 {
+	n := int64(2)
+	for _, s := range l.sections {
+		n += (s.n + l.pageSize - 1) / l.pageSize
+	}
+	return n * int64(4+alg.Size())
+}
+
 // errMismatch marks a digest that was computed and differs from the signed one.
 var errMismatch = errors.New("digest mismatch")
 
@@ -255,6 +266,10 @@ func checkPEDigests(r io.ReaderAt, h *peHeader, sigs []*signature) ([]inventory.
 			continue
 		}
 		if d.pages == nil {
+			continue
+		}
+		if want := l.pageTableLen(d.pageHash); int64(len(d.pages)) != want {
+			s.err = fmt.Errorf("page hashes (%s): %w: %d bytes signed, the layout needs %d", hashName(d.pageHash), errMismatch, len(d.pages), want)
 			continue
 		}
 		if pages[d.pageHash] == nil {

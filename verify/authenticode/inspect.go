@@ -42,6 +42,10 @@ const (
 	MaxNestingDepth = 4
 	// MaxNestedSignatures bounds the signatures one file may carry in total.
 	MaxNestedSignatures = 32
+	// MaxBundledCertificates bounds the certificates of one blob (its own and its timestamp
+	// tokens' and nested signatures'), whose issuers are checked pairwise. Real blobs carry
+	// 2-12.
+	MaxBundledCertificates = 128
 )
 
 // inspector collects anomalies of one PKCS#7 blob at file offset base.
@@ -178,6 +182,10 @@ func (in *inspector) signedData(sd derValue, depth int, what string) {
 					in.derFail(err, c.end(), "%s: attribute certificate: ", what)
 				}
 				continue
+			}
+			if len(in.certs) >= MaxBundledCertificates {
+				in.add(c.off, certs.end()-c.off, "%s: more than %d bundled certificates", what, MaxBundledCertificates)
+				break
 			}
 			cert, err := x509.ParseCertificate(c.full)
 			if err != nil {
