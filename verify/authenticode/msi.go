@@ -39,8 +39,10 @@ type metaFunc func(e *cfb.Entry) (m entryMeta, ok bool)
 // PKCS#7 SignedData in the root stream "\x05DigitalSignature" against the digest of every
 // other stream and storage. The error is for I/O failures only; a malformed signature or
 // compound file, or a digest mismatch, is State invalid with IntegrityError. Bytes after the
-// PKCS#7 blob inside the signature stream are an AnomalyPaddingAfterPKCS7 whose Offset is
-// relative to the start of that stream.
+// PKCS#7 blob inside the signature stream are an AnomalyPaddingAfterPKCS7, and bytes of its
+// unauthenticated area that are not well-formed DER of a known type an
+// AnomalyUnauthenticatedData, with Offsets relative to the start of that stream. Signatures
+// nested in the blob (1.3.6.1.4.1.311.2.4.1) are verified too and listed in Nested.
 //
 // When "\x05MsiDigitalSignatureEx" exists its content (the prehash of the entries' metadata)
 // is fed into the digest first, as Windows, osslsigncode and relic do, and the prehash is

@@ -124,8 +124,10 @@ type certEntry struct {
 // that no signature accounts for: anything after a PKCS#7 blob inside its WIN_CERTIFICATE
 // entry other than at most 7 zero bytes of 8-byte alignment (AnomalyPaddingAfterPKCS7, the
 // CVE-2013-3900 pattern), entries that are not PKCS#7 (same kind), and bytes after the table
-// up to the end of the file (AnomalyDataAfterTable). Offsets are file offsets. A file without a
-// certificate table has no anomalies. A malformed table is an error wrapping unpack.ErrFormat.
+// up to the end of the file (AnomalyDataAfterTable), and in each PKCS#7 blob whatever of its
+// unauthenticated area is not well-formed DER of a known type (AnomalyUnauthenticatedData,
+// see inspectBlob). Offsets are file offsets. A file without a certificate table has no
+// anomalies. A malformed table is an error wrapping unpack.ErrFormat.
 func CheckPadding(r io.ReaderAt, size int64) ([]inventory.Anomaly, error) {
 	h, err := readPEHeader(r, size)
 	if err != nil {
