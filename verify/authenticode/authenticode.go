@@ -41,8 +41,9 @@ import (
 
 // Limits.
 const (
-	// MaxSignatureBytes bounds one PKCS#7 blob (a certificate table entry or an MSI
-	// DigitalSignature stream). Real signatures with full chains and timestamps are tens of KiB.
+	// MaxSignatureBytes bounds the PKCS#7 blobs of one file together (the certificate table's
+	// entries, or an MSI DigitalSignature stream). Real signatures with full chains and
+	// timestamps are tens of KiB.
 	MaxSignatureBytes = 16 << 20
 	// MaxCertEntries bounds the WIN_CERTIFICATE entries walked in one certificate table.
 	MaxCertEntries = 64

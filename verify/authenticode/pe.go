@@ -332,10 +332,11 @@ func (v *Verifier) VerifyPE(r io.ReaderAt, size int64) (*inventory.Signature, er
 	}
 	var sigs []*signature
 	budget := MaxNestedSignatures
+	var total int64 // PKCS#7 bytes held at once: all entries' blobs stay parsed until the end
 	for _, e := range entries {
 		src := fmt.Sprintf("certificate entry %d", e.index)
-		if e.derLen > MaxSignatureBytes {
-			sigs = append(sigs, &signature{source: src, err: fmt.Errorf("PKCS#7 blob of %d bytes exceeds the limit of %d", e.derLen, MaxSignatureBytes)})
+		if total += e.derLen; total > MaxSignatureBytes {
+			sigs = append(sigs, &signature{source: src, err: fmt.Errorf("PKCS#7 blobs of more than %d bytes in all", MaxSignatureBytes)})
 			continue
 		}
 		der, err := readAt(r, size, e.derOff, e.derLen, "PKCS#7 blob")
