@@ -155,6 +155,13 @@ type Signature struct {
 	// TrustError says why the chain did not verify; empty when Trusted.
 	TrustError string    `json:"trust_error,omitempty"`
 	Anomalies  []Anomaly `json:"anomalies,omitempty"`
+	// Source says where in the file this signature sits when there are several, e.g.
+	// "certificate entry 1" or "certificate entry 0, nested 1" (Authenticode).
+	Source string `json:"source,omitempty"`
+	// Nested lists the file's further signatures (more WIN_CERTIFICATE entries, signatures
+	// nested in an unauthenticated attribute), each verified on its own; the fields above
+	// describe the primary one, or the first trusted one when the primary is not.
+	Nested []Signature `json:"nested,omitempty"`
 }
 
 // Anomaly is a structural oddity of a signature, such as bytes hidden after the PKCS#7 blob.
@@ -169,6 +176,13 @@ type Anomaly struct {
 const (
 	AnomalyPaddingAfterPKCS7 = "padding-after-pkcs7"
 	AnomalyDataAfterTable    = "data-after-cert-table"
+	// AnomalyUnauthenticatedData: bytes in the part of a PKCS#7 signature that no signature
+	// covers (certificate and CRL sets, digest algorithm set, unauthenticated attributes)
+	// that are not well-formed DER of a known type, or a bundled certificate altered.
+	AnomalyUnauthenticatedData = "unauthenticated-data"
+	// AnomalyUnhashedGap: bytes between the PE headers and sections, or between sections,
+	// that the Authenticode digest leaves out.
+	AnomalyUnhashedGap = "unhashed-gap"
 )
 
 // MachO holds facts specific to Mach-O files and app bundles.

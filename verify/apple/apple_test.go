@@ -244,14 +244,17 @@ func TestFixtureRules(t *testing.T) {
 	base := build(t, v, "acme-mac-1.0.pkg")
 	tests := []struct {
 		name string
-		want string // rule that must fire at high or above; "" for a pass
+		want []string // rules that must fire at high or above, in report order; none for a pass
 		path string
 	}{
-		{"acme-mac-1.1.pkg", "", ""},
-		{"acme-mac-1.1-dylib.pkg", rules.ContentChangedSameVer, dylibPath},
-		{"acme-mac-1.1-adhoc.pkg", rules.SigRemoved, mainPath},
-		{"acme-mac-1.1-entitlement.pkg", rules.MachoEntitlementAdded, mainPath},
-		{"acme-mac-1.1-seal.pkg", rules.BundleSealBroken, mainPath},
+		{"acme-mac-1.1.pkg", nil, ""},
+		{"acme-mac-1.1-dylib.pkg", []string{rules.ContentChangedSameVer}, dylibPath},
+		// An ad-hoc re-signature of a Developer ID program: the signature is gone, the
+		// product's signing coverage regresses, and the changed binary scores as suspicious
+		// (its signer changed, its version did too).
+		{"acme-mac-1.1-adhoc.pkg", []string{rules.ContentChangedSuspicious, rules.SigCoverageRegressed, rules.SigRemoved}, mainPath},
+		{"acme-mac-1.1-entitlement.pkg", []string{rules.MachoEntitlementAdded}, mainPath},
+		{"acme-mac-1.1-seal.pkg", []string{rules.BundleSealBroken}, mainPath},
 	}
 	for _, tt := range tests {
 		cand := build(t, v, tt.name)
@@ -262,8 +265,8 @@ func TestFixtureRules(t *testing.T) {
 			}
 		}
 		var want []string
-		if tt.want != "" {
-			want = []string{tt.want + " " + tt.path}
+		for _, r := range tt.want {
+			want = append(want, r+" "+tt.path)
 		}
 		if !slices.Equal(high, want) {
 			t.Errorf("Static(1.0, %s) high findings = %q, want %q", tt.name, high, want)

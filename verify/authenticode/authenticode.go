@@ -4,52 +4,51 @@
 // structural anomalies of the signature container.
 //
 // It follows the "Windows Authenticode Portable Executable Signature Format" (PE digest,
-// WIN_CERTIFICATE table, page hashes), RFC 2315 (PKCS #7 SignedData), RFC 3161 and the legacy
-// PKCS #9 countersignature (timestamps), and for MSI the digest osslsigncode and relic compute
-// (the Windows MSI SIP is undocumented). The PKCS #7 and PE digest code is relic's
-// (github.com/sassoftware/relic/v7); the certificate table walk, the PE header checks that
-// keep relic's digest bounded and the MSI digest over unpack/cfb are ours.
+// WIN_CERTIFICATE table, page hashes, nested signatures), RFC 2315 (PKCS #7 SignedData),
+// RFC 5652 (CertificateChoices), RFC 3161 and the legacy PKCS #9 countersignature
+// (timestamps), X.690 DER, and for MSI the digest osslsigncode and relic compute (the
+// Windows MSI SIP is undocumented). The PE header parse and digest (digest.go), the
+// certificate table walk, SpcIndirectDataContent (indirect.go), the strict inspection of the
+// unsigned parts of a signature (inspect.go, der.go) and the MSI digest over unpack/cfb are
+// ours; relic (github.com/sassoftware/relic/v7, packages pkcs7 and pkcs9 only, which pull no
+// key-store code) checks the signer's and the timestamp's signatures.
 //
 // Errata handled: the CVE-2013-3900 pattern (bytes hidden after the PKCS#7 blob inside the
 // certificate table, accepted by Windows without EnableCertPaddingCheck, by osslsigncode 2.9
 // and, for zero bytes, by relic) and data appended after the table are reported as anomalies
-// rather than accepted silently; a certificate table whose size is not the sum of its 8-byte
-// aligned entries, or that is not 8-byte aligned, is a malformed signature.
+// rather than accepted silently, and so is anything in the unauthenticated area of a
+// signature that is not well-formed DER of a known type; a certificate table whose size is
+// not the sum of its 8-byte aligned entries, or that is not 8-byte aligned, is a malformed
+// signature. Older sbsign output names SpcIndividualPurpose (1.3.6.1.4.1.311.2.1.21) as the
+// indirect data type (Debian grub 2.06-13+deb12u1, fwupd 1.4); like sbverify and
+// osslsigncode this accepts any type, as the digest alone binds the file. Optional headers
+// with fewer than 16 data directories (Debian kernels have 6) are read as declared.
 package authenticode
 
 import (
-	"bytes"
 	"crypto"
-	"crypto/sha256"
 	"crypto/x509"
-	"encoding/asn1"
-	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 	"time"
 
-	"github.com/rollgate/rollgate/inventory"
 	"github.com/rollgate/rollgate/unpack"
 	"github.com/rollgate/rollgate/verify/trust"
-	relic "github.com/sassoftware/relic/v7/lib/authenticode"
-	"github.com/sassoftware/relic/v7/lib/pkcs7"
-	"github.com/sassoftware/relic/v7/lib/pkcs9"
-	"github.com/sassoftware/relic/v7/lib/x509tools"
 )
 
 // Limits.
 const (
-	// MaxSignatureBytes bounds one PKCS#7 blob (a certificate table entry or an MSI
-	// DigitalSignature stream). Real signatures with full chains and timestamps are tens of KiB.
+	// MaxSignatureBytes bounds the PKCS#7 blobs of one file together (the certificate table's
+	// entries, or an MSI DigitalSignature stream). Real signatures with full chains and
+	// timestamps are tens of KiB.
 	MaxSignatureBytes = 16 << 20
 	// MaxCertEntries bounds the WIN_CERTIFICATE entries walked in one certificate table.
 	MaxCertEntries = 64
-	// MaxHeaderBytes bounds the PE headers (DOS stub, NT headers, section table) that the
-	// digest buffers in memory.
+	// MaxHeaderBytes bounds the PE headers (DOS stub, NT headers, section table) hashed as
+	// the first region of the digest.
 	MaxHeaderBytes = 4 << 20
 	// MaxMSIHashBytes bounds the stream bytes hashed for one MSI digest (streams may share
 	// sectors in a hostile file, so this is not implied by the file size).
@@ -78,7 +77,8 @@ func NewVerifier(opts Options) (*Verifier, error) {
 }
 
 // LoadPEM reads every CERTIFICATE block of a PEM file (the --trust-roots file). A file with no
-// certificate, or with one that does not parse, is an error.
+// certificate, or with one that does not parse, is an error. A critical Netscape Cert Type
+// that allows object signing CAs is marked handled (trust.HandleNetscapeCertType).
 func LoadPEM(path string) ([]*x509.Certificate, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -106,183 +106,14 @@ func LoadPEM(path string) ([]*x509.Certificate, error) {
 		if err != nil {
 			return nil, fmt.Errorf("parsing certificate %d of %q: %w", len(certs)+1, path, err)
 		}
-		certs = append(certs, c)
+		// A root that marks Netscape Cert Type critical (Debian's Secure Boot CA) is
+		// usable for code signing when that extension allows it; see trust.
+		certs = append(certs, trust.HandleNetscapeCertType(c, true))
 	}
 	if len(certs) == 0 {
 		return nil, fmt.Errorf("reading %q: no PEM CERTIFICATE block", path)
 	}
 	return certs, nil
-}
-
-// signature is one parsed and cryptographically checked Authenticode PKCS#7 blob.
-type signature struct {
-	ts       pkcs9.TimestampedSignature
-	tsErr    error       // the countersignature is present but does not verify
-	hash     crypto.Hash // of the signed file digest
-	digest   []byte      // the signed file digest
-	pageHash crypto.Hash // 0 when the signature carries no page hashes
-	pages    []byte
-}
-
-// indirectKind selects which SpcIndirectDataContent a format expects.
-type indirectKind int
-
-const (
-	indirectPE indirectKind = iota
-	indirectMSI
-)
-
-// parseSignature checks one DER PKCS#7 blob step by step; each step's failure is worded
-// distinctly because it ends up in Signature.IntegrityError.
-func parseSignature(der []byte, kind indirectKind) (sig *signature, err error) {
-	defer func() {
-		// relic parses attacker-controlled ASN.1 in code we do not own; a panic there must
-		// become an invalid signature, not a crashed scan.
-		if p := recover(); p != nil {
-			sig, err = nil, fmt.Errorf("parsing PKCS#7: internal error: %v\n%s", p, debug.Stack())
-		}
-	}()
-	psd, err := pkcs7.Unmarshal(der)
-	if err != nil {
-		return nil, fmt.Errorf("parsing PKCS#7: %w", err)
-	}
-	if !psd.ContentType.Equal(pkcs7.OidSignedData) {
-		return nil, fmt.Errorf("parsing PKCS#7: content type %v is not signedData", psd.ContentType)
-	}
-	sd := &psd.Content
-	if !sd.ContentInfo.ContentType.Equal(relic.OidSpcIndirectDataContent) {
-		return nil, fmt.Errorf("parsing PKCS#7: content type %v is not SpcIndirectDataContent", sd.ContentInfo.ContentType)
-	}
-	if n := len(sd.SignerInfos); n != 1 {
-		return nil, fmt.Errorf("parsing PKCS#7: %d signer infos, Authenticode requires exactly one", n)
-	}
-	p7, err := sd.Verify(nil, false)
-	if err != nil {
-		return nil, fmt.Errorf("verifying the signer's signature: %w", err)
-	}
-	if p7.Certificate == nil {
-		return nil, errors.New("verifying the signer's signature: no signer certificate")
-	}
-	sig = &signature{}
-	ts, tsErr := pkcs9.VerifyOptionalTimestamp(p7)
-	sig.ts, sig.tsErr = ts, tsErr
-	if tsErr != nil {
-		sig.ts = pkcs9.TimestampedSignature{Signature: p7}
-	}
-	var dinfo relic.DigestInfo
-	switch kind {
-	case indirectPE:
-		var ind relic.SpcIndirectDataContentPe
-		if err := sd.ContentInfo.Unmarshal(&ind); err != nil {
-			return nil, fmt.Errorf("parsing SpcIndirectDataContent: %w", err)
-		}
-		if !ind.Data.Type.Equal(relic.OidSpcPeImageData) {
-			return nil, fmt.Errorf("parsing SpcIndirectDataContent: type %v is not SpcPeImageData", ind.Data.Type)
-		}
-		dinfo = ind.MessageDigest
-		if err := sig.readPageHashes(&ind); err != nil {
-			return nil, err
-		}
-	case indirectMSI:
-		var ind relic.SpcIndirectDataContentMsi
-		if err := sd.ContentInfo.Unmarshal(&ind); err != nil {
-			return nil, fmt.Errorf("parsing SpcIndirectDataContent: %w", err)
-		}
-		if !ind.Data.Type.Equal(relic.OidSpcSipInfo) || !bytes.Equal(ind.Data.Value.UUID, relic.SpcUUIDSipInfoMsi) {
-			return nil, fmt.Errorf("parsing SpcIndirectDataContent: type %v is not the MSI SpcSipInfo", ind.Data.Type)
-		}
-		dinfo = ind.MessageDigest
-	}
-	h, ok := x509tools.PkixDigestToHash(dinfo.DigestAlgorithm)
-	if !ok || !h.Available() {
-		return nil, fmt.Errorf("digest algorithm %v is not supported", dinfo.DigestAlgorithm.Algorithm)
-	}
-	if h == crypto.MD5 {
-		return nil, errors.New("digest algorithm md5 is not accepted")
-	}
-	if len(dinfo.Digest) != h.Size() {
-		return nil, fmt.Errorf("signed digest is %d bytes, %s needs %d", len(dinfo.Digest), hashName(h), h.Size())
-	}
-	sig.hash, sig.digest = h, dinfo.Digest
-	return sig, nil
-}
-
-// readPageHashes extracts the optional page hash table (SpcSerializedObject with the page
-// hashes class id holding SET { SpcAttributePageHashes }).
-func (s *signature) readPageHashes(ind *relic.SpcIndirectDataContentPe) error {
-	obj := ind.Data.Value.File.Moniker
-	if !bytes.Equal(obj.ClassID, relic.SpcUUIDPageHashes) {
-		return nil
-	}
-	var set struct {
-		Attr relic.SpcAttributePageHashes
-	}
-	if rest, err := asn1.UnmarshalWithParams(obj.SerializedData, &set, "set"); err != nil || len(rest) != 0 {
-		return fmt.Errorf("parsing page hashes: %v", errOr(err, "trailing bytes"))
-	}
-	switch {
-	case set.Attr.Type.Equal(relic.OidSpcPageHashV1):
-		s.pageHash = crypto.SHA1
-	case set.Attr.Type.Equal(relic.OidSpcPageHashV2):
-		s.pageHash = crypto.SHA256
-	default:
-		return fmt.Errorf("parsing page hashes: unknown type %v", set.Attr.Type)
-	}
-	if len(set.Attr.Hashes) != 1 {
-		return fmt.Errorf("parsing page hashes: %d hash tables, want 1", len(set.Attr.Hashes))
-	}
-	s.pages = set.Attr.Hashes[0]
-	if len(s.pages) == 0 || len(s.pages)%(4+s.pageHash.Size()) != 0 {
-		return fmt.Errorf("parsing page hashes: table of %d bytes is not a whole number of entries", len(s.pages))
-	}
-	return nil
-}
-
-func errOr(err error, msg string) any {
-	if err != nil {
-		return err
-	}
-	return msg
-}
-
-// describe fills the signer facts of out from the primary signature and computes trust.
-func (v *Verifier) describe(out *inventory.Signature, s *signature) {
-	leaf := s.ts.Certificate
-	out.Signer = leaf.Subject.String()
-	out.Issuer = leaf.Issuer.String()
-	fp := sha256.Sum256(leaf.Raw)
-	out.Fingerprint = hex.EncodeToString(fp[:])
-	pk := sha256.Sum256(leaf.RawSubjectPublicKeyInfo)
-	out.PublicKey = hex.EncodeToString(pk[:])
-	out.DigestAlgorithm = hashName(s.hash)
-	if cs := s.ts.CounterSignature; cs != nil {
-		out.Timestamp = cs.SigningTime.UTC().Format(time.RFC3339)
-	}
-	out.Trusted, out.TrustError = v.trust(s)
-}
-
-// trust checks the signer's chain at the signing time: the timestamp's time when the
-// timestamp itself verifies and chains to a trusted root for time stamping, else now. Like
-// Windows it requires the code signing usage, which Go's chain builder also grants to
-// certificates with anyExtendedKeyUsage or no EKU extension, checked along the whole chain.
-func (v *Verifier) trust(s *signature) (bool, string) {
-	now := v.now()
-	at := now
-	var note string
-	switch cs := s.ts.CounterSignature; {
-	case s.tsErr != nil:
-		note = fmt.Sprintf("timestamp ignored: %v; ", s.tsErr)
-	case cs != nil:
-		if err := trust.VerifyChain(v.roots, cs.Certificate, cs.Intermediates, cs.SigningTime, x509.ExtKeyUsageTimeStamping, nil); err != nil {
-			note = fmt.Sprintf("timestamp ignored: chain: %v; ", err)
-		} else {
-			at = cs.SigningTime
-		}
-	}
-	if err := trust.VerifyChain(v.roots, s.ts.Certificate, s.ts.Intermediates, at, x509.ExtKeyUsageCodeSigning, nil); err != nil {
-		return false, note + trust.Describe(err, !at.Equal(now), at)
-	}
-	return true, ""
 }
 
 func hashName(h crypto.Hash) string {

@@ -356,6 +356,11 @@ func TestCheckPadding(t *testing.T) {
 			}
 			got[i].Detail = ""
 		}
+		// The shortened blob of the 7-byte cases is no longer well-formed inside, which
+		// TestUnauthenticatedData covers; this test is about the table walk.
+		if strings.HasPrefix(c.name, "7 ") {
+			got = slices.DeleteFunc(got, func(a inventory.Anomaly) bool { return a.Kind == inventory.AnomalyUnauthenticatedData })
+		}
 		if err == nil && !slices.Equal(got, c.want) {
 			t.Errorf("CheckPadding(%s) = %+v, want %+v", c.name, got, c.want)
 		}
@@ -394,14 +399,17 @@ func TestPageHashesParsed(t *testing.T) {
 		t.Fatalf("walkCertTable(signed-ph.exe) = %v, %v", entries, err)
 	}
 	e := entries[0]
-	s, err := parseSignature(b[e.derOff:e.derOff+e.derLen], indirectPE)
-	if err != nil || s.pages == nil {
-		t.Fatalf("parseSignature(signed-ph.exe) = %+v, %v, want page hashes", s, err)
+	s := parseSignature(b[e.derOff:e.derOff+e.derLen], indirectPE)
+	if s.err != nil || s.ind.pages == nil {
+		t.Fatalf("parseSignature(signed-ph.exe) = %+v, %v, want page hashes", s, s.err)
+	}
+	if _, err := checkPEDigests(bytes.NewReader(b), h, []*signature{s}); err != nil || s.err != nil {
+		t.Fatalf("checkPEDigests(signed-ph.exe) = %v, signature error %v", err, s.err)
 	}
 	// Corrupt one page hash inside a copy of the parsed signature: the digest check must fail.
-	s.pages = slices.Clone(s.pages)
-	s.pages[len(s.pages)-40] ^= 1
-	if err := checkPEDigests(bytes.NewReader(b), h, []*signature{s}); !errors.Is(err, errMismatch) || !strings.Contains(err.Error(), "page hashes") {
-		t.Errorf("checkPEDigests(page hash flipped) = %v, want a page hash mismatch", err)
+	s.ind.pages = slices.Clone(s.ind.pages)
+	s.ind.pages[len(s.ind.pages)-40] ^= 1
+	if _, err := checkPEDigests(bytes.NewReader(b), h, []*signature{s}); err != nil || !errors.Is(s.err, errMismatch) || !strings.Contains(s.err.Error(), "page hashes") {
+		t.Errorf("checkPEDigests(page hash flipped) = %v, signature error %v, want a page hash mismatch", err, s.err)
 	}
 }

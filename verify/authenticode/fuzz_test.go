@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/rollgate/rollgate/inventory"
@@ -32,7 +33,7 @@ func seeds(f *testing.F, pattern, dir string) {
 
 func checkAnomalies(t *testing.T, as []inventory.Anomaly, size int64) {
 	for _, a := range as {
-		if a.Kind != inventory.AnomalyPaddingAfterPKCS7 && a.Kind != inventory.AnomalyDataAfterTable ||
+		if !slices.Contains([]string{inventory.AnomalyPaddingAfterPKCS7, inventory.AnomalyDataAfterTable, inventory.AnomalyUnauthenticatedData, inventory.AnomalyUnhashedGap}, a.Kind) ||
 			a.Offset < 0 || a.Length <= 0 || a.Offset+a.Length > size || a.Detail == "" {
 			t.Errorf("anomaly %+v out of a %d-byte input", a, size)
 		}
@@ -154,4 +155,34 @@ func TestMutations(t *testing.T) {
 			}
 		}
 	}
+}
+
+// FuzzSignatureBlob feeds PKCS#7 blobs (the fixtures' and mutations of them) to the
+// structural inspection and the signature parser: no panic, anomalies inside the blob.
+func FuzzSignatureBlob(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "*.exe"))
+	for _, p := range files {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		h, err := readPEHeader(bytes.NewReader(b), int64(len(b)))
+		if err != nil || !h.hasCertDir || h.certSize < 8 || h.certStart+h.certSize > int64(len(b)) {
+			continue
+		}
+		f.Add(b[h.certStart+8 : h.certStart+h.certSize])
+	}
+	f.Fuzz(func(t *testing.T, der []byte) {
+		for _, a := range inspectBlob(der, 0) {
+			if a.Kind != inventory.AnomalyUnauthenticatedData || a.Offset < 0 || a.Length <= 0 || a.Offset+a.Length > int64(len(der)) || a.Detail == "" {
+				t.Errorf("anomaly %+v out of a %d-byte blob", a, len(der))
+			}
+		}
+		budget := MaxNestedSignatures
+		for _, s := range parseTree(der, indirectPE, "fuzz", 0, &budget) {
+			if s.err == nil && (s.ind == nil || !s.parsed()) {
+				t.Errorf("signature without error but unparsed: %+v", s)
+			}
+		}
+	})
 }

@@ -3,6 +3,7 @@ package authenticode
 import (
 	"bytes"
 	"cmp"
+	"crypto"
 	"crypto/hmac"
 	"encoding/binary"
 	"errors"
@@ -38,8 +39,10 @@ type metaFunc func(e *cfb.Entry) (m entryMeta, ok bool)
 // PKCS#7 SignedData in the root stream "\x05DigitalSignature" against the digest of every
 // other stream and storage. The error is for I/O failures only; a malformed signature or
 // compound file, or a digest mismatch, is State invalid with IntegrityError. Bytes after the
-// PKCS#7 blob inside the signature stream are an AnomalyPaddingAfterPKCS7 whose Offset is
-// relative to the start of that stream.
+// PKCS#7 blob inside the signature stream are an AnomalyPaddingAfterPKCS7, and bytes of its
+// unauthenticated area that are not well-formed DER of a known type an
+// AnomalyUnauthenticatedData, with Offsets relative to the start of that stream. Signatures
+// nested in the blob (1.3.6.1.4.1.311.2.4.1) are verified too and listed in Nested.
 //
 // When "\x05MsiDigitalSignatureEx" exists its content (the prehash of the entries' metadata)
 // is fed into the digest first, as Windows, osslsigncode and relic do, and the prehash is
@@ -95,55 +98,65 @@ func (v *Verifier) verifyMSI(c *cfb.Reader, meta metaFunc) (*inventory.Signature
 				tail, tail-int64(bytes.Count(blob[derLen:], []byte{0}))),
 		})
 	}
-	s, err := parseSignature(blob[:derLen], indirectMSI)
-	if err != nil {
-		return invalid(out, "%v", err), nil
-	}
-	v.describe(out, s)
-
-	d := s.hash.New()
-	if dse != nil {
-		ex, err := readStream(c, dse, int64(s.hash.Size()))
-		if err != nil {
-			if !isFormat(err) {
+	out.Anomalies = append(out.Anomalies, inspectBlob(blob[:derLen], 0)...)
+	budget := MaxNestedSignatures
+	sigs := parseTree(blob[:derLen], indirectMSI, "\\x05DigitalSignature", 0, &budget)
+	digests := map[crypto.Hash][]byte{}
+	for _, s := range sigs {
+		if s.err != nil || s.ind == nil {
+			continue
+		}
+		h := s.ind.hash
+		if _, done := digests[h]; !done {
+			d, err := msiDigest(c, root, dse, meta, h)
+			if err != nil && !isFormat(err) && !errors.Is(err, errMismatch) {
 				return nil, err
 			}
-			out.State, out.IntegrityError = inventory.SigInvalid, fmt.Sprintf("MsiDigitalSignatureEx: %v", err)
-			return out, nil
+			if err != nil {
+				s.err = err
+				continue
+			}
+			digests[h] = d
 		}
-		if len(ex) != s.hash.Size() {
-			out.State = inventory.SigInvalid
-			out.IntegrityError = fmt.Sprintf("MsiDigitalSignatureEx of %d bytes, %s needs %d", len(ex), hashName(s.hash), s.hash.Size())
-			return out, nil
+		if got := digests[h]; !hmac.Equal(got, s.ind.digest) {
+			s.err = fmt.Errorf("%w: file %s %x, signed %x", errMismatch, hashName(h), got, s.ind.digest)
+		}
+	}
+	v.report(out, sigs)
+	return out, nil
+}
+
+// msiDigest computes the MSI digest with algorithm h: the MsiDigitalSignatureEx content
+// (checked against the recomputed metadata prehash) when that stream exists, then every
+// stream and storage CLSID in hash order.
+func msiDigest(c *cfb.Reader, root, dse *cfb.Entry, meta metaFunc, h crypto.Hash) ([]byte, error) {
+	d := h.New()
+	if dse != nil {
+		ex, err := readStream(c, dse, int64(h.Size()))
+		if err != nil {
+			return nil, fmt.Errorf("MsiDigitalSignatureEx: %w", err)
+		}
+		if len(ex) != h.Size() {
+			return nil, &unpack.FormatError{Format: "msi", Entry: dse.Name, Offset: -1,
+				Msg: fmt.Sprintf("MsiDigitalSignatureEx of %d bytes, %s needs %d", len(ex), hashName(h), h.Size())}
 		}
 		if meta != nil {
-			pre := s.hash.New()
+			pre := h.New()
 			ok, err := prehashStorage(root, pre, meta, true, 0)
 			if err != nil {
-				out.State, out.IntegrityError = inventory.SigInvalid, fmt.Sprintf("computing the MsiDigitalSignatureEx prehash: %v", err)
-				return out, nil
+				return nil, fmt.Errorf("computing the MsiDigitalSignatureEx prehash: %w", err)
 			}
 			if got := pre.Sum(nil); ok && !hmac.Equal(got, ex) {
-				out.State = inventory.SigInvalid
-				out.IntegrityError = fmt.Sprintf("MsiDigitalSignatureEx: %v: metadata %s %x, stored %x", errMismatch, hashName(s.hash), got, ex)
-				return out, nil
+				return nil, fmt.Errorf("MsiDigitalSignatureEx: %w: metadata %s %x, stored %x", errMismatch, hashName(h), got, ex)
 			}
 		}
 		d.Write(ex)
 	}
 	budget := int64(MaxMSIHashBytes)
 	if err := hashStorage(c, root, d, true, &budget); err != nil {
-		if !isFormat(err) {
-			return nil, err
-		}
-		out.State, out.IntegrityError = inventory.SigInvalid, fmt.Sprintf("computing the digest: %v", err)
-		return out, nil
+		return nil, fmt.Errorf("computing the digest: %w", err)
 	}
-	if got := d.Sum(nil); !hmac.Equal(got, s.digest) {
-		out.State = inventory.SigInvalid
-		out.IntegrityError = fmt.Sprintf("%v: file %s %x, signed %x", errMismatch, hashName(s.hash), got, s.digest)
-	}
-	return out, nil
+	return d.Sum(nil), nil
 }
 
 // readStream reads a whole stream of at most limit bytes.

@@ -162,3 +162,24 @@ func TestVerifyMSIDuplicateSignature(t *testing.T) {
 		t.Errorf("VerifyMSI(two DigitalSignature streams) = %+v, %v, want invalid", got, err)
 	}
 }
+
+// The MSI signature's unauthenticated area is inspected as a PE's: an unknown algorithm in
+// the SignedData's digestAlgorithms set (which the signer's signature does not cover) is
+// reported, the signature itself still verifies.
+func TestVerifyMSIUnauthenticated(t *testing.T) {
+	b := slices.Clone(readFile(t, "testdata/signed.msi"))
+	start := bytes.Index(b, []byte{0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02}) // signedData
+	sha256OID := []byte{0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01}
+	i := bytes.Index(b[start:], sha256OID)
+	if start < 0 || i < 0 || i > 64 {
+		t.Fatalf("signedData at %d, digestAlgorithms at +%d: fixture layout changed", start, i)
+	}
+	b[start+i+len(sha256OID)-1] = 0x7f // 2.16.840.1.101.3.4.2.127
+	got, err := verifier(t, "root.pem").VerifyMSI(openCFB(t, b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != inventory.SigSigned || !got.Trusted || !slices.Equal(kinds(got.Anomalies), []string{inventory.AnomalyUnauthenticatedData}) {
+		t.Errorf("VerifyMSI(unknown digest algorithm in the set) = %+v, want signed, trusted, one %s anomaly", got, inventory.AnomalyUnauthenticatedData)
+	}
+}

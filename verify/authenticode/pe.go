@@ -1,18 +1,13 @@
 package authenticode
 
 import (
-	"crypto"
-	"crypto/hmac"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
-	"runtime/debug"
-	"slices"
 
 	"github.com/rollgate/rollgate/inventory"
 	"github.com/rollgate/rollgate/unpack"
-	relic "github.com/sassoftware/relic/v7/lib/authenticode"
 )
 
 // WIN_CERTIFICATE values (PE format, "The Attribute Certificate Table").
@@ -129,8 +124,10 @@ type certEntry struct {
 // that no signature accounts for: anything after a PKCS#7 blob inside its WIN_CERTIFICATE
 // entry other than at most 7 zero bytes of 8-byte alignment (AnomalyPaddingAfterPKCS7, the
 // CVE-2013-3900 pattern), entries that are not PKCS#7 (same kind), and bytes after the table
-// up to the end of the file (AnomalyDataAfterTable). Offsets are file offsets. A file without a
-// certificate table has no anomalies. A malformed table is an error wrapping unpack.ErrFormat.
+// up to the end of the file (AnomalyDataAfterTable), and in each PKCS#7 blob whatever of its
+// unauthenticated area is not well-formed DER of a known type (AnomalyUnauthenticatedData,
+// see inspectBlob). Offsets are file offsets. A file without a certificate table has no
+// anomalies. A malformed table is an error wrapping unpack.ErrFormat.
 func CheckPadding(r io.ReaderAt, size int64) ([]inventory.Anomaly, error) {
 	h, err := readPEHeader(r, size)
 	if err != nil {
@@ -139,8 +136,21 @@ func CheckPadding(r io.ReaderAt, size int64) ([]inventory.Anomaly, error) {
 	if !h.hasCertDir || h.certSize == 0 {
 		return nil, nil
 	}
-	_, anomalies, err := walkCertTable(r, size, h)
-	return anomalies, err
+	entries, anomalies, err := walkCertTable(r, size, h)
+	if err != nil {
+		return anomalies, err
+	}
+	for _, e := range entries {
+		if e.derLen > MaxSignatureBytes {
+			continue
+		}
+		der, err := readAt(r, size, e.derOff, e.derLen, "PKCS#7 blob")
+		if err != nil {
+			return anomalies, err
+		}
+		anomalies = append(anomalies, inspectBlob(der, e.derOff)...)
+	}
+	return anomalies, nil
 }
 
 // walkCertTable checks the certificate table entry by entry. It returns the PKCS#7 entries
@@ -291,11 +301,14 @@ func countNonZero(r io.ReaderAt, size, off, n int64) (int64, error) {
 	}
 }
 
-// VerifyPE checks the Authenticode signature of the PE image r (size bytes). The error is for
-// I/O failures and for input that is not a PE file at all (wrapping unpack.ErrFormat); every
+// VerifyPE checks the Authenticode signatures of the PE image r (size bytes): every PKCS#7
+// entry of the certificate table and every signature nested in them. The error is for I/O
+// failures and for input that is not a PE file at all (wrapping unpack.ErrFormat); every
 // problem from the certificate table on is reported as State invalid with IntegrityError.
-// Anomalies are those of CheckPadding. Trust is computed whenever the primary signature
-// parses, also when the digest does not match.
+// Anomalies are those of CheckPadding, plus AnomalyUnhashedGap when only the section-order
+// digest matches a layout with gaps. Trust is computed for every signature that parses,
+// also when the digest does not match. A PE whose optional header has fewer than five data
+// directories has no certificate table and is unsigned.
 func (v *Verifier) VerifyPE(r io.ReaderAt, size int64) (*inventory.Signature, error) {
 	h, err := readPEHeader(r, size)
 	if err != nil {
@@ -317,204 +330,45 @@ func (v *Verifier) VerifyPE(r io.ReaderAt, size int64) (*inventory.Signature, er
 	if len(entries) == 0 {
 		return invalid(out, "certificate table holds no PKCS#7 signature"), nil
 	}
-	sigs := make([]*signature, 0, len(entries))
+	var sigs []*signature
+	budget := MaxNestedSignatures
+	var total int64 // PKCS#7 bytes held at once: all entries' blobs stay parsed until the end
 	for _, e := range entries {
-		if e.derLen > MaxSignatureBytes {
-			v.failed(out, sigs, "certificate entry %d: PKCS#7 blob of %d bytes exceeds the limit of %d", e.index, e.derLen, MaxSignatureBytes)
-			return out, nil
+		src := fmt.Sprintf("certificate entry %d", e.index)
+		if total += e.derLen; total > MaxSignatureBytes {
+			sigs = append(sigs, &signature{source: src, err: fmt.Errorf("PKCS#7 blobs of more than %d bytes in all", MaxSignatureBytes)})
+			continue
 		}
 		der, err := readAt(r, size, e.derOff, e.derLen, "PKCS#7 blob")
 		if err != nil {
 			if !isFormat(err) {
 				return nil, err
 			}
-			v.failed(out, sigs, "certificate entry %d: %v", e.index, err)
-			return out, nil
+			sigs = append(sigs, &signature{source: src, err: err})
+			continue
 		}
-		s, err := parseSignature(der, indirectPE)
-		if err != nil {
-			v.failed(out, sigs, "certificate entry %d: %v", e.index, err)
-			return out, nil
-		}
-		sigs = append(sigs, s)
+		out.Anomalies = append(out.Anomalies, inspectBlob(der, e.derOff)...)
+		sigs = append(sigs, parseTree(der, indirectPE, src, 0, &budget)...)
 	}
-	v.describe(out, sigs[0])
-	if err := checkPEDigests(r, h, sigs); err != nil {
-		if !isFormat(err) && !errors.Is(err, errMismatch) {
+	gaps, err := checkPEDigests(r, h, sigs)
+	if err != nil {
+		if !isFormat(err) {
 			return nil, err
 		}
-		out.State = inventory.SigInvalid
-		out.IntegrityError = err.Error()
+		for _, s := range sigs {
+			if s.err == nil {
+				s.err = err
+			}
+		}
 	}
+	out.Anomalies = append(out.Anomalies, gaps...)
+	v.report(out, sigs)
 	return out, nil
 }
-
-// errMismatch marks a digest that was computed and differs from the signed one.
-var errMismatch = errors.New("digest mismatch")
 
 func invalid(out *inventory.Signature, format string, args ...any) *inventory.Signature {
 	out.State = inventory.SigInvalid
 	out.IntegrityError = fmt.Sprintf(format, args...)
 	out.TrustError = "no signature could be checked"
 	return out
-}
-
-// failed marks out invalid; the signer facts and trust come from the primary signature when
-// it parsed (a later entry failed).
-func (v *Verifier) failed(out *inventory.Signature, parsed []*signature, format string, args ...any) {
-	if len(parsed) == 0 {
-		invalid(out, format, args...)
-		return
-	}
-	v.describe(out, parsed[0])
-	out.State = inventory.SigInvalid
-	out.IntegrityError = fmt.Sprintf(format, args...)
-}
-
-// checkPEDigests recomputes the image digest (and the page hashes) for every hash algorithm
-// the signatures use and compares.
-func checkPEDigests(r io.ReaderAt, h *peHeader, sigs []*signature) error {
-	type key struct {
-		hash  crypto.Hash
-		pages bool
-	}
-	var keys []key
-	for _, s := range sigs {
-		keys = append(keys, key{s.hash, false})
-		if s.pages != nil {
-			keys = append(keys, key{s.pageHash, true})
-		}
-	}
-	slices.SortFunc(keys, func(a, b key) int {
-		if a.hash != b.hash {
-			return int(a.hash) - int(b.hash)
-		}
-		if a.pages == b.pages {
-			return 0
-		}
-		if a.pages {
-			return 1
-		}
-		return -1
-	})
-	keys = slices.Compact(keys)
-	needPages := false
-	for _, k := range keys {
-		needPages = needPages || k.pages
-	}
-	if err := checkDigestable(r, h, needPages); err != nil {
-		return fmt.Errorf("PE layout: %w", err)
-	}
-	signedEnd := h.certStart + h.certSize
-	results := make(map[key]*relic.PEDigest, len(keys))
-	for _, k := range keys {
-		d, err := digestPE(io.NewSectionReader(r, 0, signedEnd), k.hash, k.pages)
-		if err != nil {
-			return err
-		}
-		results[k] = d
-	}
-	for i, s := range sigs {
-		got := results[key{s.hash, false}].Imprint
-		if !hmac.Equal(got, s.digest) {
-			return fmt.Errorf("signature %d: %w: file %s %x, signed %x", i, errMismatch, hashName(s.hash), got, s.digest)
-		}
-		if s.pages != nil {
-			if !hmac.Equal(results[key{s.pageHash, true}].PageHashes, s.pages) {
-				return fmt.Errorf("signature %d: page hashes (%s): %w", i, hashName(s.pageHash), errMismatch)
-			}
-		}
-	}
-	return nil
-}
-
-// digestPE runs relic's PE digest, turning its errors (and, defensively, a panic in code we do
-// not own) into FormatErrors; I/O errors from r come back as they are.
-func digestPE(r *io.SectionReader, h crypto.Hash, pages bool) (d *relic.PEDigest, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			d, err = nil, peErr(-1, "computing the %s digest: internal error: %v\n%s", hashName(h), p, debug.Stack())
-		}
-	}()
-	tr := &trackingReader{r: r}
-	d, err = relic.DigestPE(tr, h, pages)
-	if err != nil {
-		if tr.err != nil && !errors.Is(tr.err, io.EOF) {
-			return nil, tr.err
-		}
-		return nil, peErr(-1, "computing the %s digest: %v", hashName(h), err)
-	}
-	return d, nil
-}
-
-// trackingReader remembers the first read error so that an I/O failure is not mistaken for a
-// malformed file.
-type trackingReader struct {
-	r   io.Reader
-	err error
-}
-
-func (t *trackingReader) Read(p []byte) (int, error) {
-	n, err := t.r.Read(p)
-	if err != nil && t.err == nil {
-		t.err = err
-	}
-	return n, err
-}
-
-// checkDigestable rejects layouts on which relic's DigestPE would buffer unbounded headers,
-// allocate page hash tables the file cannot back, divide by a zero alignment or slice out of
-// range; relic itself rejects the rest (non-contiguous sections, overlaps).
-func checkDigestable(r io.ReaderAt, h *peHeader, pages bool) error {
-	if h.lfanew < 64 {
-		return peErr(0x3c, "NT headers at 0x%x overlap the DOS header", h.lfanew)
-	}
-	if h.fileAlign == 0 {
-		return peErr(h.lfanew+24+36, "FileAlignment is zero")
-	}
-	secTblEnd := h.secTblStart + int64(h.nSections)*40
-	if secTblEnd > h.certStart {
-		return peErr(h.secTblStart, "section table runs into the certificate table")
-	}
-	tbl, err := readAt(r, h.certStart, h.secTblStart, secTblEnd-h.secTblStart, "section table")
-	if err != nil {
-		return err
-	}
-	hdrEnd := h.sizeOfHdrs
-	var total uint64
-	for i := 0; i < h.nSections; i++ {
-		s := tbl[i*40:]
-		rawSize := uint64(binary.LittleEndian.Uint32(s[16:]))
-		ptr := int64(binary.LittleEndian.Uint32(s[20:]))
-		if rawSize == 0 {
-			continue
-		}
-		if ptr < hdrEnd {
-			hdrEnd = ptr
-		}
-		a := uint64(h.fileAlign)
-		total += (rawSize + a - 1) / a * a
-	}
-	switch {
-	case hdrEnd < secTblEnd:
-		return peErr(h.secTblStart, "section table ends at 0x%x, after the headers (0x%x)", secTblEnd, hdrEnd)
-	case hdrEnd > MaxHeaderBytes:
-		return &unpack.FormatError{Format: "pe", Offset: 0, Err: unpack.ErrLimit,
-			Msg: fmt.Sprintf("headers of %d bytes exceed the limit of %d", hdrEnd, MaxHeaderBytes)}
-	case hdrEnd > h.certStart:
-		return peErr(h.certStart, "certificate table overlaps the headers")
-	case total > uint64(h.certStart):
-		return peErr(h.secTblStart, "sections hold %d bytes, more than precede the certificate table", total)
-	}
-	if pages {
-		pageSize := int64(4096)
-		switch h.machine {
-		case 0x200, 0x184, 0x284: // IA64, Alpha, Alpha64
-			pageSize = 8192
-		}
-		if hdrEnd > pageSize {
-			return peErr(0, "headers of %d bytes exceed the %d-byte first page of the page hashes", hdrEnd, pageSize)
-		}
-	}
-	return nil
 }

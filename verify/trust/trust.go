@@ -42,7 +42,9 @@ func NewPool(roots *x509.CertPool, extra []*x509.Certificate) (*x509.CertPool, e
 // VerifyChain checks that leaf chains to roots at time at for usage, with the bundled
 // certificates (the leaf among them is skipped) as intermediates. prepare, when not nil, is
 // applied to every certificate before the check (Apple's verifier marks its critical
-// extensions handled). A panic below is returned as an error.
+// extensions handled). For code signing, a critical Netscape Cert Type is handled as
+// described at HandleNetscapeCertType (on copies; the callers' certificates are not
+// modified) and some chain must satisfy it. A panic below is returned as an error.
 func VerifyChain(roots *x509.CertPool, leaf *x509.Certificate, bundled []*x509.Certificate, at time.Time, usage x509.ExtKeyUsage, prepare func(*x509.Certificate)) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -55,21 +57,36 @@ func VerifyChain(roots *x509.CertPool, leaf *x509.Certificate, bundled []*x509.C
 	if prepare != nil {
 		prepare(leaf)
 	}
+	codeSigning := usage == x509.ExtKeyUsageCodeSigning
 	inter := x509.NewCertPool()
 	for _, c := range bundled {
 		if c != leaf {
 			if prepare != nil {
 				prepare(c)
 			}
+			if codeSigning {
+				c = HandleNetscapeCertType(c, true)
+			}
 			inter.AddCert(c)
 		}
 	}
-	_, err = leaf.Verify(x509.VerifyOptions{
+	if codeSigning {
+		leaf = HandleNetscapeCertType(leaf, false)
+	}
+	chains, err := leaf.Verify(x509.VerifyOptions{
 		Roots:         roots,
 		Intermediates: inter,
 		CurrentTime:   at,
 		KeyUsages:     []x509.ExtKeyUsage{usage},
 	})
+	if err != nil || !codeSigning {
+		return err
+	}
+	for _, ch := range chains {
+		if err = checkNetscape(ch); err == nil {
+			return nil
+		}
+	}
 	return err
 }
 
