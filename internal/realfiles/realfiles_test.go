@@ -182,7 +182,14 @@ func TestVerdicts(t *testing.T) {
 			if got := sha256File(t, p); got != f.SHA256 {
 				t.Fatalf("%s has SHA-256 %s, manifest pins %s; rerun scripts/fetch-realfiles", f.Path, got, f.SHA256)
 			}
-			_, e := inspect(t, an.get(f.ExtraRoot), p)
+			inv, e := inspect(t, an.get(f.ExtraRoot), p)
+			// A genuine file the reference tools accept must not fail the gate on its own
+			// (the rules that need no baseline, as `rollgate inspect` runs them).
+			if f.Want.State != inventory.SigInvalid {
+				for _, bad := range failing(rules.Static(nil, inv)) {
+					t.Errorf("%s: genuine file fails the gate: %s %s: %s", f.Path, bad.Severity, bad.Rule, bad.Message)
+				}
+			}
 			got := verdict{State: inventory.SigUnsigned, Version: e.Version}
 			if s := e.Signature; s != nil {
 				got.State, got.Signer, got.Trusted = s.State, s.Signer, s.Trusted
