@@ -1,6 +1,8 @@
 package analyze
 
 import (
+	"encoding/binary"
+	"io"
 	"net"
 	"regexp"
 	"sort"
@@ -336,4 +338,34 @@ func hasSubdomain(hosts map[string]bool, parent string) bool {
 		}
 	}
 	return false
+}
+
+// bzImagePayload returns the byte range of a Linux x86 kernel image's compressed payload
+// (Linux x86 boot protocol, Documentation/arch/x86/boot.rst: "HdrS" at 0x202, protocol
+// version at 0x206, setup_sects at 0x1f1, payload_offset and payload_length at 0x248 and
+// 0x24c from protocol 2.08 on, relative to the protected-mode code after the setup sectors).
+// Compressed data holds no strings the code uses, only fragments of them that the scanner
+// would report ("http://www.abit.com.tw0", "https://www.h"); a signed kernel is a PE file,
+// so it comes through the PE path.
+func bzImagePayload(r io.ReaderAt, size int64) ([2]int64, bool) {
+	var hdr [0x250]byte
+	if size < int64(len(hdr)) {
+		return [2]int64{}, false
+	}
+	if _, err := r.ReadAt(hdr[:], 0); err != nil || string(hdr[0x202:0x206]) != "HdrS" {
+		return [2]int64{}, false
+	}
+	if binary.LittleEndian.Uint16(hdr[0x206:]) < 0x208 {
+		return [2]int64{}, false
+	}
+	setupSects := int64(hdr[0x1f1])
+	if setupSects == 0 {
+		setupSects = 4
+	}
+	start := (setupSects+1)*512 + int64(binary.LittleEndian.Uint32(hdr[0x248:]))
+	end := start + int64(binary.LittleEndian.Uint32(hdr[0x24c:]))
+	if start >= size || end <= start {
+		return [2]int64{}, false
+	}
+	return [2]int64{start, min(end, size)}, true
 }

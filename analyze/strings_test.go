@@ -1,6 +1,8 @@
 package analyze
 
 import (
+	"bytes"
+	"encoding/binary"
 	"reflect"
 	"testing"
 	"unicode/utf16"
@@ -89,6 +91,53 @@ func FuzzEndpointScanner(f *testing.F) {
 		}
 		if len(a) > MaxEndpointsFile {
 			t.Fatalf("%d endpoints, over the cap", len(a))
+		}
+	})
+}
+
+// bzImage returns a Linux boot-protocol header of the given version with setup_sects and a
+// payload at off, n bytes long, padded to size.
+func bzImage(version uint16, setupSects byte, off, n uint32, size int) []byte {
+	b := make([]byte, size)
+	copy(b[0x202:], "HdrS")
+	b[0x1f1] = setupSects
+	binary.LittleEndian.PutUint16(b[0x206:], version)
+	binary.LittleEndian.PutUint32(b[0x248:], off)
+	binary.LittleEndian.PutUint32(b[0x24c:], n)
+	return b
+}
+
+func TestBzImagePayload(t *testing.T) {
+	tests := []struct {
+		name   string
+		in     []byte
+		want   [2]int64
+		wantOK bool
+	}{
+		{"payload", bzImage(0x20f, 31, 0x100, 0x1000, 0x8000), [2]int64{32*512 + 0x100, 32*512 + 0x1100}, true},
+		{"setup_sects 0 means 4", bzImage(0x20f, 0, 0, 0x10, 0x1000), [2]int64{5 * 512, 5*512 + 0x10}, true},
+		{"clipped at the end of the file", bzImage(0x20f, 1, 0, 0xffffffff, 0x1000), [2]int64{1024, 0x1000}, true},
+		{"protocol before 2.08", bzImage(0x207, 1, 0, 0x10, 0x1000), [2]int64{}, false},
+		{"payload beyond the file", bzImage(0x20f, 1, 0x10000, 0x10, 0x1000), [2]int64{}, false},
+		{"empty payload", bzImage(0x20f, 1, 0, 0, 0x1000), [2]int64{}, false},
+		{"no HdrS", make([]byte, 0x1000), [2]int64{}, false},
+		{"short file", []byte("MZ"), [2]int64{}, false},
+	}
+	for _, tt := range tests {
+		got, ok := bzImagePayload(bytes.NewReader(tt.in), int64(len(tt.in)))
+		if got != tt.want || ok != tt.wantOK {
+			t.Errorf("%s: bzImagePayload = %v, %v; want %v, %v", tt.name, got, ok, tt.want, tt.wantOK)
+		}
+	}
+}
+
+// FuzzBzImagePayload: any header yields no panic and a range inside the file.
+func FuzzBzImagePayload(f *testing.F) {
+	f.Add(bzImage(0x20f, 31, 0x100, 0x1000, 0x800))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		rng, ok := bzImagePayload(bytes.NewReader(in), int64(len(in)))
+		if ok && (rng[0] < 0 || rng[0] >= rng[1] || rng[1] > int64(len(in))) {
+			t.Fatalf("bzImagePayload = %v outside [0, %d)", rng, len(in))
 		}
 	})
 }
