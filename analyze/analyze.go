@@ -382,11 +382,16 @@ func (r *run) codeFacts(e *inventory.Entry, ra io.ReaderAt, size int64, p string
 			scan = newEndpointScanner()
 			io.Copy(scan, io.NewSectionReader(ra, 0, size))
 		}
+		// The signature's CA URLs and a kernel's compressed payload are not the code's
+		// strings.
+		var skip [][2]int64
 		if rng, ok := certTableRange(ra, size); ok {
-			e.Endpoints = scan.Endpoints(rng)
-		} else {
-			e.Endpoints = scan.Endpoints()
+			skip = append(skip, rng)
 		}
+		if rng, ok := bzImagePayload(ra, size); ok {
+			skip = append(skip, rng)
+		}
+		e.Endpoints = scan.Endpoints(skip...)
 	case inventory.KindMachO:
 		if scan != nil {
 			e.Endpoints = scan.Endpoints()

@@ -18,7 +18,14 @@ import (
 // peFacts fills version, imports and machine of a PE entry from the spooled file at p.
 // saferwall/pe memory-maps the file, so the bytes live in the page cache, not the heap.
 func peFacts(e *inventory.Entry, p string) (err error) {
+	// saferwall/pe reads all 16 data directories whatever NumberOfRvaAndSizes says; in a PE
+	// with fewer (Debian's EFI-stub kernels have 6) the rest are section-table bytes, and
+	// parsing them fails. Directories the header does not declare are left unparsed.
+	n := declaredDirectories(p)
 	f, err := pe.New(p, &pe.Options{
+		OmitImportDirectory:       n <= 1,
+		OmitResourceDirectory:     n <= 2,
+		OmitDelayImportDirectory:  n <= 13,
 		OmitExportDirectory:       true,
 		OmitExceptionDirectory:    true,
 		OmitSecurityDirectory:     true, // verified separately, strictly
@@ -205,3 +212,31 @@ func certTableRange(r io.ReaderAt, size int64) ([2]int64, bool) {
 type discardLogger struct{}
 
 func (discardLogger) Log(level pelog.Level, keyvals ...interface{}) error { return nil }
+
+// declaredDirectories returns the PE's NumberOfRvaAndSizes (at most 16), or 16 when the
+// header cannot be read (saferwall then reports what is wrong).
+func declaredDirectories(p string) int {
+	f, err := os.Open(p)
+	if err != nil {
+		return 16
+	}
+	defer f.Close()
+	var hdr [0x40]byte
+	if _, err := f.ReadAt(hdr[:], 0); err != nil || hdr[0] != 'M' || hdr[1] != 'Z' {
+		return 16
+	}
+	opt := int64(binary.LittleEndian.Uint32(hdr[0x3c:])) + 24
+	var b [2]byte
+	if _, err := f.ReadAt(b[:], opt); err != nil {
+		return 16
+	}
+	off := opt + 92 // PE32: NumberOfRvaAndSizes at 92, PE32+ at 108
+	if binary.LittleEndian.Uint16(b[:]) == 0x20b {
+		off = opt + 108
+	}
+	var nb [4]byte
+	if _, err := f.ReadAt(nb[:], off); err != nil {
+		return 16
+	}
+	return int(min(binary.LittleEndian.Uint32(nb[:]), 16))
+}

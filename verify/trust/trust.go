@@ -12,23 +12,19 @@ import (
 	"time"
 )
 
-// NewPool forms the trusted root pool: a copy of roots, or the system pool when roots is
-// nil, plus extra (the CLI's --trust-roots). It fails when no trust set can be formed (no
-// roots, no system pool and no extra roots) and on a nil certificate in extra. An
-// unloadable system pool with extra roots given is an empty pool plus extra.
+// NewPool forms the trusted root pool: a copy of roots, or the built-in code-signing roots
+// (BuiltinRoots) when roots is nil, plus extra (the CLI's --trust-roots). It fails when the
+// built-in roots cannot be loaded and on a nil certificate in extra.
 func NewPool(roots *x509.CertPool, extra []*x509.Certificate) (*x509.CertPool, error) {
 	var pool *x509.CertPool
 	if roots != nil {
 		pool = roots.Clone()
 	} else {
-		sys, err := x509.SystemCertPool()
+		b, err := BuiltinPool()
 		if err != nil {
-			if len(extra) == 0 {
-				return nil, fmt.Errorf("loading the system roots: %w (and no extra roots given)", err)
-			}
-			sys = x509.NewCertPool()
+			return nil, err
 		}
-		pool = sys
+		pool = b
 	}
 	for _, c := range extra {
 		if c == nil {
@@ -106,17 +102,26 @@ func Describe(err error, fromTimestamp bool, at time.Time) string {
 	return fmt.Sprintf("chain %s: %v", when, err)
 }
 
-// Options configure a verifier's trust set. The zero value is strict: the system roots, no
-// extra trust, the current time.
+// Options configure a verifier's trust set. The zero value is strict: the built-in
+// code-signing roots (Microsoft's Trusted Root Program roots for code signing and Apple's
+// roots, see BuiltinRoots), no extra trust, the current time. The system's TLS roots are
+// never used: they hold no code-signing root.
 type Options struct {
-	// Roots are the trusted roots; nil means the system pool.
+	// Roots are the trusted roots; nil means the built-in code-signing roots.
 	Roots *x509.CertPool
 	// ExtraRoots are added to Roots (the CLI's --trust-roots).
 	ExtraRoots []*x509.Certificate
+	// ReplaceBuiltinRoots makes ExtraRoots the whole trust set when Roots is nil: the
+	// built-in roots are left out (the CLI's --trust-roots-only). ExtraRoots must then be
+	// non-empty.
+	ReplaceBuiltinRoots bool
 	// Now returns the time chains are checked at when there is no valid timestamp; nil means
 	// time.Now.
 	Now func() time.Time
 }
+
+// ErrNoTrust is returned by NewSet when the options leave no trusted root.
+var ErrNoTrust = errors.New("no trusted roots")
 
 // Set is a resolved trust set.
 type Set struct {
@@ -124,10 +129,18 @@ type Set struct {
 	Now   func() time.Time
 }
 
-// NewSet resolves opts; it fails when no trust set can be formed (no Roots, no system pool
-// and no ExtraRoots).
+// NewSet resolves opts. It refuses to form a trust set from nothing (ErrNoTrust):
+// ReplaceBuiltinRoots with neither Roots nor ExtraRoots. An explicit empty Roots pool is a
+// deliberate "trust nothing" and is kept.
 func NewSet(opts Options) (*Set, error) {
-	pool, err := NewPool(opts.Roots, opts.ExtraRoots)
+	roots := opts.Roots
+	if roots == nil && opts.ReplaceBuiltinRoots {
+		if len(opts.ExtraRoots) == 0 {
+			return nil, fmt.Errorf("trust set: %w (the built-in roots were replaced and no other root was given)", ErrNoTrust)
+		}
+		roots = x509.NewCertPool()
+	}
+	pool, err := NewPool(roots, opts.ExtraRoots)
 	if err != nil {
 		return nil, err
 	}
