@@ -7,7 +7,9 @@
 # no systemd here). Nothing is pulled from any registry: rollgate builds its images locally.
 set -euo pipefail
 
-log() { echo "docker-up: $*" >&2; }
+LOG_PREFIX=docker-up
+# shellcheck source=scripts/lib/apt.sh
+. "$(dirname "$0")/lib/apt.sh"
 
 engine_answers() { docker version >/dev/null 2>&1; }
 
@@ -16,51 +18,8 @@ if command -v docker >/dev/null 2>&1 && engine_answers; then
 	exit 0
 fi
 
-# wait_dpkg waits (up to 15 minutes) until no other process holds the dpkg/apt locks.
-wait_dpkg() {
-	local i
-	for ((i = 0; i < 900; i++)); do
-		if ! fuser /var/lib/dpkg/lock-frontend /var/lib/dpkg/lock /var/lib/apt/lists/lock \
-			>/dev/null 2>&1; then
-			return 0
-		fi
-		((i % 30 == 0)) && log "waiting for the dpkg lock"
-		sleep 1
-	done
-	log "dpkg lock still held after 15 minutes"
-	return 1
-}
-
-apt_install() {
-	local attempt
-	for attempt in 1 2 3 4 5; do
-		wait_dpkg || true
-		if DEBIAN_FRONTEND=noninteractive apt-get install -y -o DPkg::Lock::Timeout=600 \
-			--no-install-recommends "$@"; then
-			return 0
-		fi
-		log "apt-get install failed (attempt $attempt); retrying"
-		sleep 5
-	done
-	return 1
-}
-
-missing=()
-if ! command -v dockerd >/dev/null 2>&1 || ! command -v docker >/dev/null 2>&1; then
-	missing+=(docker.io)
-fi
-command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
-# fuser comes from psmisc; without it wait_dpkg would always think the lock is free.
-if ! command -v fuser >/dev/null 2>&1; then
-	missing+=(psmisc)
-fi
-if ((${#missing[@]} > 0)); then
-	log "installing ${missing[*]}"
-	# A fresh machine's package lists may be missing or stale: update once before installing.
-	wait_dpkg || true
-	apt-get update -o DPkg::Lock::Timeout=600
-	apt_install "${missing[@]}"
-fi
+# fuser (psmisc) lets wait_dpkg see the lock; without it the lock would always look free.
+ensure_commands fuser=psmisc docker=docker.io dockerd=docker.io debootstrap=debootstrap
 
 if ! pgrep -x dockerd >/dev/null 2>&1; then
 	# A dockerd killed with its session leaves its pid file behind; a stale one stops the

@@ -26,6 +26,7 @@ import (
 	_ "crypto/sha512" // CodeDirectory hash type 4 (SHA-384)
 	"crypto/x509"
 	"debug/macho"
+	"encoding/asn1"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -39,7 +40,6 @@ import (
 	"github.com/rollgate/rollgate/inventory"
 	"github.com/rollgate/rollgate/unpack"
 	"github.com/rollgate/rollgate/verify/trust"
-	"github.com/sassoftware/relic/v7/lib/fruit/csblob"
 	"github.com/sassoftware/relic/v7/lib/pkcs7"
 	"github.com/sassoftware/relic/v7/lib/pkcs9"
 	"howett.net/plist"
@@ -825,7 +825,24 @@ func teamFromCert(c *x509.Certificate) string {
 // verifyChain is trust.VerifyChain with the critical extensions of Apple's certificates
 // marked handled.
 func verifyChain(roots *x509.CertPool, leaf *x509.Certificate, bundled []*x509.Certificate, at time.Time, usage x509.ExtKeyUsage) error {
-	return trust.VerifyChain(roots, leaf, bundled, at, usage, csblob.MarkHandledExtensions)
+	return trust.VerifyChain(roots, leaf, bundled, at, usage, markAppleExtensions)
+}
+
+// oidAppleCodeSigning is the arc of Apple's code-signing certificate extensions
+// (1.2.840.113635.100.6.1.*: Developer ID application, installer, kernel extension, ...),
+// described in Apple's WWDR certification practice statement. Apple marks them critical;
+// they name what the certificate may sign, which the chain check's usage already covers.
+var oidAppleCodeSigning = asn1.ObjectIdentifier{1, 2, 840, 113635, 100, 6, 1}
+
+// markAppleExtensions marks Apple's critical code-signing extensions handled, and only them.
+func markAppleExtensions(c *x509.Certificate) {
+	var unhandled []asn1.ObjectIdentifier
+	for _, ext := range c.UnhandledCriticalExtensions {
+		if len(ext) < len(oidAppleCodeSigning) || !ext[:len(oidAppleCodeSigning)].Equal(oidAppleCodeSigning) {
+			unhandled = append(unhandled, ext)
+		}
+	}
+	c.UnhandledCriticalExtensions = unhandled
 }
 
 func hashName(h crypto.Hash) string {
