@@ -25,6 +25,7 @@ import (
 	"github.com/rollgate/rollgate/rules"
 	"github.com/rollgate/rollgate/verify/apple"
 	"github.com/rollgate/rollgate/verify/authenticode"
+	"github.com/rollgate/rollgate/verify/trust"
 )
 
 // Exit codes — contract (DESIGN.md).
@@ -85,16 +86,20 @@ func VerdictCode(verdict string) int {
 type Trust struct {
 	// ExtraRoots are trusted besides the built-in code-signing roots (--trust-roots).
 	ExtraRoots []*x509.Certificate
+	// RootsOnly makes ExtraRoots the whole trust set: the built-in Microsoft and Apple roots
+	// are left out (--trust-roots-only).
+	RootsOnly bool
 }
 
 // NewAnalyzer builds the analyzer every command uses: all formats, the Authenticode and Apple
 // verifiers with one trust set, and the bundle post-pass. It never skips signatures.
 func NewAnalyzer(t Trust) (*analyze.Analyzer, error) {
-	v, err := authenticode.NewVerifier(authenticode.Options{ExtraRoots: t.ExtraRoots})
+	opts := trust.Options{ExtraRoots: t.ExtraRoots, ReplaceBuiltinRoots: t.RootsOnly}
+	v, err := authenticode.NewVerifier(opts)
 	if err != nil {
 		return nil, err
 	}
-	av, err := apple.NewVerifier(apple.Options{ExtraRoots: t.ExtraRoots})
+	av, err := apple.NewVerifier(opts)
 	if err != nil {
 		return nil, err
 	}

@@ -21,6 +21,7 @@ import (
 // commonOpts are the flags inspect, baseline record and verify share.
 type commonOpts struct {
 	trustRoots     string
+	trustRootsOnly string
 	format         string
 	outputs        []string // --output FILE and FORMAT=FILE (outputs.go)
 	failOn         string
@@ -30,7 +31,9 @@ type commonOpts struct {
 }
 
 func (o *commonOpts) addTrust(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&o.trustRoots, "trust-roots", "", "PEM file of extra trusted root certificates for chain checks")
+	cmd.Flags().StringVar(&o.trustRoots, "trust-roots", "", "PEM file of root certificates trusted besides the built-in code-signing roots (Microsoft's and Apple's)")
+	cmd.Flags().StringVar(&o.trustRootsOnly, "trust-roots-only", "", "PEM file of root certificates that replace the built-in code-signing roots")
+	cmd.MarkFlagsMutuallyExclusive("trust-roots", "trust-roots-only")
 }
 
 func (o *commonOpts) addOutput(cmd *cobra.Command, formats ...string) {
@@ -71,12 +74,15 @@ func (o *commonOpts) gateOptions(cmd *cobra.Command, baselineDir string) (gate.O
 		failOn = pol.FailOn(failOn)
 	}
 	var t gate.Trust
-	if o.trustRoots != "" {
-		certs, err := authenticode.LoadPEM(o.trustRoots)
-		if err != nil {
-			return gate.Options{}, withCode(exitUsage, fmt.Errorf("--trust-roots: %w", err))
+	for flag, file := range map[string]string{"trust-roots": o.trustRoots, "trust-roots-only": o.trustRootsOnly} {
+		if file == "" {
+			continue
 		}
-		t.ExtraRoots = certs
+		certs, err := authenticode.LoadPEM(file)
+		if err != nil {
+			return gate.Options{}, withCode(exitUsage, fmt.Errorf("--%s: %w", flag, err))
+		}
+		t.ExtraRoots, t.RootsOnly = certs, flag == "trust-roots-only"
 	}
 	a, err := gate.NewAnalyzer(t)
 	if err != nil {
