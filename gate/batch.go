@@ -16,6 +16,7 @@ import (
 
 	"github.com/rollgate/rollgate/report"
 	"github.com/rollgate/rollgate/rules"
+	"github.com/rollgate/rollgate/shard"
 )
 
 // MaxBatch bounds the installers one batch run takes.
@@ -37,6 +38,9 @@ type BatchOptions struct {
 	OutputDir string
 	// Progress, when set, is called as each installer finishes.
 	Progress func(done, total int, installer, verdict string)
+	// ShardI of ShardN (1-based), when ShardN > 0, verifies only that stable share of the
+	// installers (`--shard I/N`, see package shard): the CI matrix splits a folder this way.
+	ShardI, ShardN int
 }
 
 // BatchResult is one installer's outcome.
@@ -93,8 +97,17 @@ func WorstCode(codes ...int) int {
 // (sorted), files as given; duplicates dropped, order kept. A missing file is kept: it is
 // judged inconclusive, not skipped.
 func Installers(args []string) ([]string, error) {
+	out, _, err := installers(args)
+	return out, err
+}
+
+// installers is Installers that also returns each installer's shard key: its path relative
+// to the folder argument it came from, or the argument as given.
+func installers(args []string) ([]string, map[string]string, error) {
 	var out []string
+	keys := map[string]string{}
 	seen := map[string]bool{}
+	root := ""
 	add := func(p string) error {
 		if seen[filepath.Clean(p)] {
 			return nil
@@ -104,19 +117,22 @@ func Installers(args []string) ([]string, error) {
 			return fmt.Errorf("more than %d installers", MaxBatch)
 		}
 		out = append(out, p)
+		keys[p] = shard.Key(root, p)
 		return nil
 	}
 	for _, a := range args {
 		st, err := os.Stat(a)
 		if err != nil || !st.IsDir() {
+			root = ""
 			if err := add(a); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			continue
 		}
+		root = a
 		entries, err := os.ReadDir(a)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		n := 0
 		for _, e := range entries {
@@ -129,7 +145,7 @@ func Installers(args []string) ([]string, error) {
 				continue
 			}
 			if err := add(p); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			n++
 		}
@@ -139,10 +155,10 @@ func Installers(args []string) ([]string, error) {
 				exts = append(exts, k)
 			}
 			sort.Strings(exts)
-			return nil, fmt.Errorf("%s: no installers (%s) in the folder", a, strings.Join(exts, " "))
+			return nil, nil, fmt.Errorf("%s: no installers (%s) in the folder", a, strings.Join(exts, " "))
 		}
 	}
-	return out, nil
+	return out, keys, nil
 }
 
 // Batch verifies every installer the arguments name (see Installers), each against its own
@@ -155,9 +171,14 @@ func Batch(ctx context.Context, args []string, o BatchOptions) (*BatchSummary, e
 	if o.Jobs < 1 || o.Jobs > 256 {
 		return nil, usage(fmt.Errorf("--jobs %d: want 1 to 256", o.Jobs))
 	}
-	paths, err := Installers(args)
+	paths, keys, err := installers(args)
 	if err != nil {
 		return nil, usage(err)
+	}
+	if o.ShardN > 0 {
+		if paths, err = shard.Of(paths, o.ShardI, o.ShardN, func(p string) string { return keys[p] }); err != nil {
+			return nil, usage(err)
+		}
 	}
 	reportNames := make([]string, len(paths))
 	if o.OutputDir != "" {
@@ -282,11 +303,24 @@ func uniqueReportName(installer string, used map[string]bool) string {
 	return name
 }
 
-// BatchFormats are the summary formats of a batch.
-var BatchFormats = []string{"table", "json", "markdown"}
+// BatchFormats are the formats of a batch: a summary (table, json, markdown), or every
+// installer's findings in one document (sarif: one run with a location per installer;
+// junit: a testsuite per installer).
+var BatchFormats = []string{"table", "json", "markdown", "sarif", "junit"}
 
-// EncodeBatch writes the summary in one of BatchFormats.
-func EncodeBatch(w io.Writer, format string, sum *BatchSummary) error {
+// Reports returns the reports of the installers that could be judged, in batch order.
+func (s *BatchSummary) Reports() []*report.Report {
+	var out []*report.Report
+	for _, r := range s.Installers {
+		if r.Result != nil {
+			out = append(out, r.Result.Report)
+		}
+	}
+	return out
+}
+
+// EncodeBatch writes the batch in one of BatchFormats; opt carries the tool version.
+func EncodeBatch(w io.Writer, format string, sum *BatchSummary, opt report.Options) error {
 	switch format {
 	case "json":
 		return report.EncodeJSON(w, sum)
@@ -294,6 +328,10 @@ func EncodeBatch(w io.Writer, format string, sum *BatchSummary) error {
 		return writeBatchMarkdown(w, sum)
 	case "table":
 		return writeBatchTable(w, sum)
+	case "sarif":
+		return report.WriteSARIFWith(w, opt, sum.Reports()...)
+	case "junit":
+		return report.WriteJUnitWith(w, opt, sum.Reports()...)
 	}
 	return errors.New("batch summary: unknown format " + format)
 }

@@ -24,6 +24,7 @@ follows the same contract as verify.`,
 			if err != nil {
 				return err
 			}
+			defer policyWarnings(cmd, opts)
 			ctx, cancel := signalContext(cmd)
 			defer cancel()
 			u := newUI(cmd)
