@@ -137,7 +137,7 @@ func writeOutputs(cmd *cobra.Command, o *commonOpts, r *report.Report) error {
 		if s.file == "" {
 			out := buf.Bytes()
 			if s.format == "table" && u.color {
-				out = colorize(out)
+				out = report.Colorize(out)
 			}
 			if _, err := cmd.OutOrStdout().Write(out); err != nil {
 				return withCode(exitUsage, err)

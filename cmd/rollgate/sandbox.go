@@ -2,21 +2,17 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/rollgate/rollgate/inventory"
 	"github.com/rollgate/rollgate/report"
 	"github.com/rollgate/rollgate/sandbox"
 	"github.com/rollgate/rollgate/unpack/msi"
@@ -81,9 +77,9 @@ func newSandboxRunCmd() *cobra.Command {
 			if b != nil {
 				var werr error
 				if format == "json" {
-					werr = writeBehaviourJSON(cmd.OutOrStdout(), b)
+					werr = report.EncodeJSON(cmd.OutOrStdout(), b)
 				} else {
-					werr = writeBehaviourTable(cmd.OutOrStdout(), b)
+					werr = report.WriteBehaviourTable(cmd.OutOrStdout(), b)
 				}
 				if werr != nil && err == nil {
 					err = werr
@@ -117,55 +113,6 @@ func msiPrograms(path string) ([]string, error) {
 		return nil, err
 	}
 	return sandbox.ShortcutPrograms(sc), nil
-}
-
-func writeBehaviourJSON(w io.Writer, b *inventory.Behaviour) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(b)
-}
-
-func writeBehaviourTable(w io.Writer, b *inventory.Behaviour) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	c := cleanWinPath
-	if b.Reason != "" {
-		fmt.Fprintf(tw, "note\t%s\n", c(b.Reason))
-	}
-	fmt.Fprintf(tw, "NETWORK\tPROTO\tNAME\tADDRESS\tDETAIL\n")
-	for _, e := range b.Network {
-		addr := e.Addr
-		if e.Port != 0 {
-			addr = fmt.Sprintf("%s port %d", e.Addr, e.Port)
-		}
-		detail := strings.TrimSpace(strings.Join([]string{e.QType, e.SNI, e.HTTP}, " "))
-		fmt.Fprintf(tw, "%dms\t%s\t%s\t%s\t%s\n", e.MS, c(e.Proto), c(dashIfEmpty(e.Name)), c(dashIfEmpty(addr)), c(detail))
-	}
-	fmt.Fprintf(tw, "\nPROCESS\tCOMMAND\n")
-	for _, p := range b.Processes {
-		fmt.Fprintf(tw, "%s\t%s\n", c(p.Image), c(p.Command))
-	}
-	fmt.Fprintf(tw, "\nFILE WRITE\tKIND\n")
-	for _, f := range b.FileWrites {
-		fmt.Fprintf(tw, "%s\t%s\n", c(f.Path), c(f.Kind))
-	}
-	fmt.Fprintf(tw, "\nDLL LOAD\tTYPE\tPROCESS\n")
-	for _, d := range b.DLLLoads {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", c(d.Path), c(d.Type), c(d.Process))
-	}
-	return tw.Flush()
-}
-
-// cleanWinPath makes a guest-controlled string safe for a terminal (report.Clean) but keeps
-// Windows path separators readable: report.Clean doubles every backslash.
-func cleanWinPath(s string) string {
-	return strings.ReplaceAll(report.Clean(s), `\\`, `\`)
-}
-
-func dashIfEmpty(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }
 
 func newSandboxImageCmd() *cobra.Command {
