@@ -146,7 +146,11 @@ func TestNewStatement(t *testing.T) {
 		{"inconclusive", summary("a.msi", strings.Repeat("c", 64), report.Inconclusive), ErrInconclusive},
 		{"empty verdict", summary("a.msi", strings.Repeat("c", 64), ""), ErrInconclusive},
 		{"no digest", summary("a.msi", "", report.Pass), ErrFormat},
-		{"bad baseline digest", func() Summary { s := summary("a.msi", strings.Repeat("c", 64), report.Fail); s.Baseline.SHA256 = "xyz"; return s }(), ErrFormat},
+		{"bad baseline digest", func() Summary {
+			s := summary("a.msi", strings.Repeat("c", 64), report.Fail)
+			s.Baseline.SHA256 = "xyz"
+			return s
+		}(), ErrFormat},
 	} {
 		if _, err := NewStatement(tt.s); !errors.Is(err, tt.err) {
 			t.Errorf("%s: NewStatement error = %v, want %v", tt.name, err, tt.err)

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/rollgate/rollgate/inventory"
 	"github.com/rollgate/rollgate/policy"
@@ -238,6 +239,9 @@ type diffView struct {
 	Added, Removed, Changed           []diffRow
 	Unchanged                         []diffRow
 	NAdded, NRemoved, NChanged, NSame int
+	// SameText is the unchanged files as aligned plain text: one text node instead of a
+	// table row per file keeps a 10,000-file page quick to open.
+	SameText string
 }
 
 type diffRow struct {
@@ -310,6 +314,15 @@ func diff(base, cand *inventory.Inventory) *diffView {
 		sort.Slice(rows, func(i, j int) bool { return rows[i].Path < rows[j].Path })
 	}
 	d.NAdded, d.NRemoved, d.NChanged, d.NSame = len(d.Added), len(d.Removed), len(d.Changed), len(d.Unchanged)
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "PATH\tVERSION\tSIZE\tSIGNER\tSHA-256\n")
+	for _, row := range d.Unchanged {
+		a := row.After
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", row.Path, dash(a.Version), a.Size, dash(a.Signer), a.SHA)
+	}
+	tw.Flush()
+	d.SameText = b.String()
 	return d
 }
 
@@ -322,6 +335,9 @@ type sigView struct {
 	Fingerprint                                            string
 	Size                                                   int64
 	Anomalies                                              []anomalyView
+	// More lists the other files that carry the same signature facts (no anomalies, no
+	// integrity error): one block per publisher keeps a 10,000-file page readable.
+	More []string
 }
 
 type anomalyView struct {
@@ -332,6 +348,12 @@ type anomalyView struct {
 	Style template.CSS
 }
 
+// groupKey joins the signature facts that make two files' signatures the same.
+func (v sigView) groupKey() string {
+	return strings.Join([]string{v.State, v.Signer, v.Issuer, v.TeamID, v.Timestamp, v.Digest,
+		strconv.FormatBool(v.Trusted), v.TrustError, v.IntegrityError, v.Fingerprint}, "\x00")
+}
+
 // MinBarPercent keeps a few hidden bytes in a large file visible on the offset map.
 const MinBarPercent = 0.5
 
@@ -340,6 +362,7 @@ func signatures(inv *inventory.Inventory) []sigView {
 		return nil
 	}
 	var out []sigView
+	group := map[string]int{} // groupKey → index in out
 	for _, e := range inv.Entries {
 		s := e.Signature
 		if s == nil || s.State == inventory.SigUnsigned && len(s.Anomalies) == 0 {
@@ -356,6 +379,13 @@ func signatures(inv *inventory.Inventory) []sigView {
 				av.Style = template.CSS(fmt.Sprintf("left:%.2f%%;width:%.2f%%", left, width))
 			}
 			v.Anomalies = append(v.Anomalies, av)
+		}
+		if len(v.Anomalies) == 0 && v.IntegrityError == "" && e.Path != inventory.InstallerPath {
+			if i, ok := group[v.groupKey()]; ok {
+				out[i].More = append(out[i].More, v.Path)
+				continue
+			}
+			group[v.groupKey()] = len(out)
 		}
 		out = append(out, v)
 	}

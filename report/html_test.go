@@ -107,7 +107,7 @@ func encodeHTML(t testing.TB, opt Options, reports ...*Report) []byte {
 var allowedTags = map[string]bool{"html": true, "head": true, "meta": true, "title": true, "style": true, "body": true, "header": true,
 	"main": true, "section": true, "article": true, "h1": true, "h2": true, "h3": true, "p": true, "span": true, "div": true,
 	"table": true, "thead": true, "tbody": true, "tr": true, "th": true, "td": true, "a": true, "dl": true, "dt": true, "dd": true,
-	"code": true, "ol": true, "li": true, "details": true, "summary": true}
+	"code": true, "pre": true, "ol": true, "li": true, "details": true, "summary": true}
 
 var offsetStyle = regexp.MustCompile(`^left:[0-9]+\.[0-9]{2}%;width:[0-9]+\.[0-9]{2}%$`)
 
@@ -501,6 +501,23 @@ func bigReport(n int) (*Report, Options) {
 	r.CandidateInventory, r.BaselineInventory = cand, base
 	opt.Inventory = cand
 	return r, opt
+}
+
+// TestWriteBigPage writes the 10,000-file page to $ROLLGATE_HTML_BIG for bench/html.sh;
+// skipped otherwise.
+func TestWriteBigPage(t *testing.T) {
+	out := os.Getenv("ROLLGATE_HTML_BIG")
+	if out == "" {
+		t.Skip("ROLLGATE_HTML_BIG not set (bench/html.sh sets it)")
+	}
+	r, opt := bigReport(10000)
+	if err := os.WriteFile(out, encodeHTML(t, opt, r), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, opt = reviewReport()
+	if err := os.WriteFile(strings.TrimSuffix(out, ".html")+"-small.html", encodeHTML(t, opt, r), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // BenchmarkHTML10k encodes the page for a 10,000-file installer.
