@@ -545,3 +545,37 @@ func BenchmarkHTMLChromium10k(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(page)), "bytes/page")
 }
+
+// FuzzHTML puts fuzzed strings into every vendor-controlled place the page shows (file,
+// product, signer, finding message and evidence, host, process): encoding never fails and
+// the page never gains an element, attribute, link or load.
+func FuzzHTML(f *testing.F) {
+	f.Add(hostileFile, hostileProduct, hostileSigner, hostileHost)
+	f.Add("a\x00b\u202e", "</style><script>", "]]><!--", "javascript:x")
+	f.Add("</title><img src=x>", "{{.}}", `\" onload=x`, "//x.invalid")
+	f.Fuzz(func(t *testing.T, file, product, signer, host string) {
+		sig := &inventory.Signature{State: inventory.SigSigned, Signer: signer, Issuer: signer, Timestamp: host,
+			Anomalies: []inventory.Anomaly{{Kind: host, Offset: 10, Length: 5, Detail: product}}}
+		cand := &inventory.Inventory{Entries: []inventory.Entry{{Path: file, Size: 100, SHA256: product, Version: host, Signature: sig}}}
+		base := &inventory.Inventory{Entries: []inventory.Entry{{Path: file, Size: 99, SHA256: signer, Version: host}, {Path: product, Size: 1}}}
+		r := New(file, rules.High)
+		r.Installer.Product, r.Installer.Version = product, host
+		r.Baseline = &Baseline{Product: product, Version: signer, File: file}
+		r.Findings = []rules.Finding{{Rule: product, Severity: rules.Critical, Path: file, Message: signer, Evidence: map[string]any{host: file}}}
+		r.SetSandbox(&inventory.Behaviour{Ran: true, Reason: product,
+			Network:    []inventory.NetEvent{{Proto: host, Name: host, Addr: host, SNI: signer, HTTP: product, Host: host}},
+			DLLLoads:   []inventory.DLLLoad{{Process: product, Path: file}},
+			Processes:  []inventory.Process{{Image: file, Command: signer}},
+			FileWrites: []inventory.FileWrite{{Path: file, Kind: host}}})
+		r.Warnings, r.Notes, r.Error = []string{host}, []string{product}, signer
+		r.CandidateInventory, r.BaselineInventory = cand, base
+		r.Decide()
+		var page bytes.Buffer
+		if err := WriteHTML(&page, r, Options{Version: host}); err != nil {
+			t.Fatal(err)
+		}
+		if p := inspectPage(page.Bytes()); len(p.problems) > 0 {
+			t.Fatalf("unsafe page: %s", strings.Join(p.problems, "; "))
+		}
+	})
+}
