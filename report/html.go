@@ -216,11 +216,13 @@ func evidence(m map[string]any) []kv {
 		case nil:
 			continue
 		default:
-			b, err := json.Marshal(x)
-			if err != nil {
+			var b bytes.Buffer
+			enc := json.NewEncoder(&b)
+			enc.SetEscapeHTML(false) // the template escapes; \u003c would hide markup from the reviewer
+			if err := enc.Encode(x); err != nil {
 				s = fmt.Sprint(x)
 			} else {
-				s = string(b)
+				s = strings.TrimSuffix(b.String(), "\n")
 			}
 		}
 		if s == "" {

@@ -82,7 +82,7 @@ func reviewReport() (*Report, Options) {
 		rules.Finding{Rule: rules.SandboxNetwork, Severity: rules.High, Path: "sandbox:network/dns:" + strings.ToLower(hostileHost),
 			Message: "DNS A query for " + hostileHost + " that the baseline run never made", Evidence: map[string]any{"name": hostileHost, "sni": hostileSNI}},
 		rules.Finding{Rule: rules.SigSignerChanged, Severity: rules.High, Path: hostileFile, Message: "signed by " + hostileSigner,
-			Evidence: map[string]any{"signer": hostileSigner, "url": "javascript:alert(1)"}},
+			Evidence: map[string]any{"signer": hostileSigner, "url": "javascript:alert(1)", "names": []any{"<b>bold</b>"}}},
 	)
 	r.Decide()
 	opt.Inventory = cand
@@ -193,7 +193,7 @@ func TestHTMLEscaping(t *testing.T) {
 				t.Errorf("no Content-Security-Policy meta %q; meta contents %q", CSP, f.csp)
 			}
 			text := f.text.String()
-			for _, s := range []string{hostileProduct, hostileFile, hostileSigner, hostileHost, hostileSNI, "<script>alert(2)</script>", `cmd /c "<script>alert(3)</script>"`} {
+			for _, s := range []string{hostileProduct, hostileFile, hostileSigner, hostileHost, hostileSNI, "<script>alert(2)</script>", `cmd /c "<script>alert(3)</script>"`, `["<b>bold</b>"]`} {
 				if !strings.Contains(text, s) {
 					t.Errorf("page text lacks %q", s)
 				}
