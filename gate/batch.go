@@ -3,27 +3,20 @@ package gate
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
-	"text/tabwriter"
 
 	"github.com/rollgate/rollgate/report"
-	"github.com/rollgate/rollgate/rules"
 	"github.com/rollgate/rollgate/shard"
 )
 
 // MaxBatch bounds the installers one batch run takes.
 const MaxBatch = 10000
-
-// BatchSchema is the version of the batch summary JSON.
-const BatchSchema = "rollgate.batch/v1"
 
 // InstallerExts are the file name extensions taken from a folder given to a batch; files named
 // on the command line are taken whatever their name.
@@ -43,54 +36,14 @@ type BatchOptions struct {
 	ShardI, ShardN int
 }
 
-// BatchResult is one installer's outcome.
-type BatchResult struct {
-	Path       string         `json:"path"`
-	Product    string         `json:"product"`
-	Version    string         `json:"version"`
-	Identity   string         `json:"identity,omitempty"`
-	Verdict    string         `json:"verdict"` // pass, fail, inconclusive or error
-	ExitCode   int            `json:"exit_code"`
-	Counts     map[string]int `json:"counts"`
-	Suppressed int            `json:"suppressed"`
-	Error      string         `json:"error,omitempty"`
-	Report     string         `json:"report,omitempty"`
-
-	// Result is the installer's full result (nil when it could not be judged at all).
-	Result *Result `json:"-"`
-}
-
-// BatchSummary is the outcome of a batch: one result per installer, in the order given.
+// BatchSummary is the outcome of a batch: the summary of the contract (report.BatchSummary,
+// what --format json prints), the report of every installer in the order given (one that
+// could not be judged at all is a stand-in with verdict "error" or "inconclusive"), and the
+// full results of those that could.
 type BatchSummary struct {
-	Schema     string        `json:"schema"`
-	Verdict    string        `json:"verdict"`
-	ExitCode   int           `json:"exit_code"`
-	FailOn     string        `json:"fail_on"`
-	Installers []BatchResult `json:"installers"`
-}
-
-// exitRank orders exit codes for the batch's own: usage 2, then inconclusive 3, then fail 1.
-func exitRank(code int) int {
-	switch code {
-	case ExitUsage:
-		return 3
-	case ExitInconclusive:
-		return 2
-	case ExitFail:
-		return 1
-	}
-	return 0
-}
-
-// WorstCode returns the batch exit code of several: 2 over 3 over 1 over 0.
-func WorstCode(codes ...int) int {
-	worst := ExitPass
-	for _, c := range codes {
-		if exitRank(c) > exitRank(worst) {
-			worst = c
-		}
-	}
-	return worst
+	report.BatchSummary
+	Reports []*report.Report
+	Results []*Result
 }
 
 // Installers expands batch arguments: folders to the installers directly inside them
@@ -194,7 +147,7 @@ func Batch(ctx context.Context, args []string, o BatchOptions) (*BatchSummary, e
 	if o.Sandbox != nil {
 		jobs = 1 // each sandbox run is two containers with CPU and memory limits of their own
 	}
-	results := make([]BatchResult, len(paths))
+	sum := &BatchSummary{Reports: make([]*report.Report, len(paths)), Results: make([]*Result, len(paths))}
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex
@@ -207,76 +160,53 @@ func Batch(ctx context.Context, args []string, o BatchOptions) (*BatchSummary, e
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			results[i] = batchOne(ctx, p, o.Options)
+			sum.Results[i], sum.Reports[i] = batchOne(ctx, p, o.Options)
 			if o.Progress != nil {
 				mu.Lock()
 				done++
-				o.Progress(done, len(paths), p, results[i].Verdict)
+				o.Progress(done, len(paths), p, sum.Reports[i].Verdict)
 				mu.Unlock()
 			}
 		}()
 	}
 	wg.Wait()
-
-	sum := &BatchSummary{Schema: BatchSchema, FailOn: o.FailOn.String(), Installers: results}
-	for i := range results {
-		res := &results[i]
-		sum.ExitCode = WorstCode(sum.ExitCode, res.ExitCode)
-		if res.Result == nil || reportNames[i] == "" {
+	for i, r := range sum.Reports {
+		if sum.Results[i] == nil || reportNames[i] == "" {
 			continue
 		}
-		res.Report = filepath.Join(o.OutputDir, reportNames[i])
+		r.ReportFile = filepath.Join(o.OutputDir, reportNames[i])
 		var buf bytes.Buffer
-		if err := report.WriteJSON(&buf, res.Result.Report); err != nil {
+		if err := report.WriteJSON(&buf, r); err != nil {
 			return nil, usage(err)
 		}
-		if err := os.WriteFile(res.Report, buf.Bytes(), 0o644); err != nil {
+		if err := os.WriteFile(r.ReportFile, buf.Bytes(), 0o644); err != nil {
 			return nil, usage(err)
 		}
 	}
-	switch sum.ExitCode {
-	case ExitPass:
-		sum.Verdict = report.Pass
-	case ExitFail:
-		sum.Verdict = report.Fail
-	case ExitInconclusive:
-		sum.Verdict = report.Inconclusive
-	default:
-		sum.Verdict = "error"
-	}
+	failOn := o.FailOn
+	sum.BatchSummary = report.Summarize(sum.Reports, report.Options{FailOn: &failOn})
 	return sum, nil
 }
 
-// batchOne verifies one installer and turns any failure, a panic included, into its result.
-func batchOne(ctx context.Context, p string, o Options) (res BatchResult) {
-	res = BatchResult{Path: p, Counts: map[string]int{}}
-	for s := rules.Info; s <= rules.Critical; s++ {
-		res.Counts[s.String()] = 0 // every key present: the JSON has one shape
-	}
+// batchOne verifies one installer. A failure, a panic included, becomes a stand-in report
+// (verdict "error", or "inconclusive" for exit 3) and never the batch's end.
+func batchOne(ctx context.Context, p string, o Options) (res *Result, r *report.Report) {
 	defer func() {
 		if v := recover(); v != nil {
-			res.Verdict, res.ExitCode = "error", ExitUsage
-			res.Error = fmt.Sprintf("internal error: %v\n%s", v, debug.Stack())
-			res.Result = nil
+			res, r = nil, report.New(p, o.FailOn)
+			r.Verdict, r.Error = report.VerdictError, fmt.Sprintf("internal error: %v\n%s", v, debug.Stack())
 		}
 	}()
 	out, err := Verify(ctx, p, o)
 	if err != nil {
-		res.Verdict, res.ExitCode, res.Error = "error", ExitCode(err), err.Error()
-		if res.ExitCode == ExitInconclusive {
-			res.Verdict = report.Inconclusive
+		r = report.New(p, o.FailOn)
+		r.Verdict, r.Error = report.VerdictError, err.Error()
+		if ExitCode(err) == ExitInconclusive {
+			r.Verdict = report.Inconclusive
 		}
-		return res
+		return nil, r
 	}
-	r := out.Report
-	res.Result = out
-	res.Product, res.Version, res.Identity = r.Installer.Product, r.Installer.Version, r.Installer.Identity
-	res.Verdict, res.ExitCode, res.Error = r.Verdict, VerdictCode(r.Verdict), r.Error
-	for s, n := range r.Counts() {
-		res.Counts[s.String()] = n
-	}
-	res.Suppressed = len(r.Suppressed)
-	return res
+	return out, out.Report
 }
 
 // uniqueReportName names an installer's report file in the output folder: its base name with
@@ -304,76 +234,6 @@ func uniqueReportName(installer string, used map[string]bool) string {
 }
 
 // BatchFormats are the formats of a batch: a summary (table, json, markdown), or every
-// installer's findings in one document (sarif: one run with a location per installer;
-// junit: a testsuite per installer).
-var BatchFormats = []string{"table", "json", "markdown", "sarif", "junit"}
-
-// Reports returns the reports of the installers that could be judged, in batch order.
-func (s *BatchSummary) Reports() []*report.Report {
-	var out []*report.Report
-	for _, r := range s.Installers {
-		if r.Result != nil {
-			out = append(out, r.Result.Report)
-		}
-	}
-	return out
-}
-
-// EncodeBatch writes the batch in one of BatchFormats; opt carries the tool version.
-func EncodeBatch(w io.Writer, format string, sum *BatchSummary, opt report.Options) error {
-	switch format {
-	case "json":
-		return report.EncodeJSON(w, sum)
-	case "markdown":
-		return writeBatchMarkdown(w, sum)
-	case "table":
-		return writeBatchTable(w, sum)
-	case "sarif":
-		return report.WriteSARIFWith(w, opt, sum.Reports()...)
-	case "junit":
-		return report.WriteJUnitWith(w, opt, sum.Reports()...)
-	}
-	return errors.New("batch summary: unknown format " + format)
-}
-
-func writeBatchTable(w io.Writer, sum *BatchSummary) error {
-	var buf bytes.Buffer
-	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "INSTALLER\tPRODUCT\tVERDICT\tCRITICAL\tHIGH\tMEDIUM\tLOW\tINFO\tSUPPRESSED\n")
-	tally := map[string]int{}
-	for _, r := range sum.Installers {
-		product := strings.TrimSpace(r.Product + " " + r.Version)
-		if product == "" {
-			product = "-"
-		}
-		c := r.Counts
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\n", report.Clean(r.Path), report.Clean(product), r.Verdict,
-			c["critical"], c["high"], c["medium"], c["low"], c["info"], r.Suppressed)
-		tally[r.Verdict]++
-	}
-	tw.Flush()
-	var parts []string
-	for _, v := range []string{report.Pass, report.Fail, report.Inconclusive, "error"} {
-		if tally[v] > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", tally[v], v))
-		}
-	}
-	fmt.Fprintf(&buf, "\nverdict: %s — %d installer(s): %s (fail-on %s)\n", strings.ToUpper(sum.Verdict), len(sum.Installers), strings.Join(parts, ", "), sum.FailOn)
-	_, err := w.Write(buf.Bytes())
-	return err
-}
-
-func writeBatchMarkdown(w io.Writer, sum *BatchSummary) error {
-	var buf bytes.Buffer
-	fmt.Fprintf(&buf, "### rollgate batch: **%s** (fail-on %s)\n\n", strings.ToUpper(sum.Verdict), sum.FailOn)
-	fmt.Fprintf(&buf, "| Installer | Product | Verdict | critical | high | medium | low | info | suppressed |\n|---|---|---|---:|---:|---:|---:|---:|---:|\n")
-	for _, r := range sum.Installers {
-		c := r.Counts
-		fmt.Fprintf(&buf, "| %s | %s | %s | %d | %d | %d | %d | %d | %d |\n", report.MarkdownCode(r.Path),
-			report.MarkdownText(strings.TrimSpace(r.Product+" "+r.Version)), strings.ToUpper(r.Verdict),
-			c["critical"], c["high"], c["medium"], c["low"], c["info"], r.Suppressed)
-	}
-	buf.WriteString("\n")
-	_, err := w.Write(buf.Bytes())
-	return err
-}
+// installer's findings in one document (sarif: one run, a location per installer; junit: a
+// testsuite per installer; html: an index page, then every report).
+var BatchFormats = []string{"table", "json", "markdown", "sarif", "junit", "html"}

@@ -214,9 +214,9 @@ func TestBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []string
-	for _, r := range sum.Installers {
+	for i, r := range sum.Installers {
 		got = append(got, filepath.Base(r.Path)+" "+r.Verdict)
-		if r.Result != nil {
+		if sum.Results[i] != nil {
 			if _, err := os.Stat(r.Report); err != nil {
 				t.Errorf("report of %s: %v", r.Path, err)
 			}

@@ -44,7 +44,7 @@ func Inspect(ctx context.Context, installer string, o Options) (*Result, error) 
 		return &Result{Report: r}, nil
 	}
 	r.SetInventory(inv)
-	r.Inventory = inv
+	r.Inventory, r.CandidateInventory = inv, inv
 	o.judge(r, rules.Static(nil, inv))
 	return &Result{Report: r, Inventory: inv}, nil
 }
@@ -71,6 +71,7 @@ func Verify(ctx context.Context, installer string, o Options) (*Result, error) {
 		return &Result{Report: r}, nil
 	}
 	r.SetInventory(inv)
+	r.CandidateInventory = inv
 	if o.IncludeInventory {
 		r.Inventory = inv
 	}
@@ -85,6 +86,7 @@ func Verify(ctx context.Context, installer string, o Options) (*Result, error) {
 	}
 	res.Baseline = base
 	r.Baseline = &report.Baseline{Product: base.Product.Name, Version: base.Product.Version, File: file}
+	r.BaselineInventory, r.BaselineBehaviour = base.Inventory, base.Behaviour
 	findings := rules.Static(base.Inventory, inv)
 	if o.Sandbox != nil {
 		fs, err := runSandbox(ctx, o.Sandbox, installer, inv, base, r)

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/rollgate/rollgate/inventory"
 	"github.com/rollgate/rollgate/policy"
 	"github.com/rollgate/rollgate/rules"
@@ -108,6 +110,14 @@ func TestGolden(t *testing.T) {
 		{"inspect.cdx.json", func(b *bytes.Buffer) error { return WriteCycloneDX(b, inspect, iopt) }},
 		{"verify.annotations.txt", func(b *bytes.Buffer) error { return WriteAnnotations(b, r, 2) }},
 		{"inconclusive.annotations.txt", func(b *bytes.Buffer) error { return WriteAnnotations(b, inc, 0) }},
+		{"verify.html", func(b *bytes.Buffer) error { rv, ropt := reviewReport(); return WriteHTML(b, rv, ropt) }},
+		{"inconclusive.html", func(b *bytes.Buffer) error { return WriteHTML(b, inc, Options{Version: "v0.0.0-test"}) }},
+		{"batch.html", encodeBatch(FormatHTML, r, opt, inc)},
+		{"batch.json", encodeBatch(FormatJSON, r, opt, inc)},
+		{"batch.txt", encodeBatch(FormatTable, r, opt, inc)},
+		{"batch.md", encodeBatch(FormatMarkdown, r, opt, inc)},
+		{"batch.sarif", encodeBatch(FormatSARIF, r, opt, inc)},
+		{"batch.junit.xml", encodeBatch(FormatJUnit, r, opt, inc)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -123,6 +133,19 @@ func TestGolden(t *testing.T) {
 			}
 			golden(t, tt.file, first.Bytes())
 		})
+	}
+}
+
+// encodeBatch encodes a batch of r (with opt's inventory as its own) and more.
+func encodeBatch(format string, r *Report, opt Options, more ...*Report) func(*bytes.Buffer) error {
+	return func(b *bytes.Buffer) error {
+		one := *r
+		one.CandidateInventory = opt.Inventory
+		enc, err := NewEncoder(format, Options{Version: opt.Version})
+		if err != nil {
+			return err
+		}
+		return enc.Encode(b, append([]*Report{&one}, more...)...)
 	}
 }
 
@@ -142,8 +165,8 @@ func golden(t *testing.T, name string, got []byte) {
 	if err != nil {
 		t.Fatalf("%v (run go test ./report -update)", err)
 	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (go test ./report -update rewrites it):\n%s", name, got)
+	if d := cmp.Diff(string(want), string(got)); d != "" {
+		t.Errorf("%s differs from the golden file (go test ./report -update rewrites it); (-want +got)\n%s", name, d)
 	}
 }
 

@@ -41,6 +41,20 @@ type Report struct {
 	// ShowSuppressed asks the table to list Suppressed too.
 	ShowSuppressed bool                 `json:"-"`
 	Inventory      *inventory.Inventory `json:"inventory,omitempty"`
+
+	// What the report was judged from, for encoders that show more than the JSON carries
+	// (html). Never serialized; the gate fills them when it has them, and each may be nil.
+
+	// CandidateInventory is the candidate's inventory when Inventory is nil (verify without
+	// --include-inventory); it overrides Options.Inventory, so each report of a batch keeps
+	// its own.
+	CandidateInventory *inventory.Inventory `json:"-"`
+	// BaselineInventory is the baseline's inventory the candidate was diffed against.
+	BaselineInventory *inventory.Inventory `json:"-"`
+	// BaselineBehaviour is the baseline's sandbox profile (baselines.Baseline.Behaviour).
+	BaselineBehaviour *inventory.Behaviour `json:"-"`
+	// ReportFile is where this report was written (batch --output-dir), for the batch summary.
+	ReportFile string `json:"-"`
 }
 
 // Installer identifies the installer judged.

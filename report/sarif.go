@@ -57,6 +57,10 @@ type Options struct {
 	// Inventory is the candidate's inventory, used for file hashes and kinds when the report
 	// does not carry one (verify without --include-inventory). May be nil.
 	Inventory *inventory.Inventory
+	// Batch asks for the batch form even for one report (a folder holding one installer).
+	Batch bool
+	// FailOn is the batch's gate, written in the batch summary; nil takes the first report's.
+	FailOn *rules.Severity
 }
 
 func (o Options) version() string {

@@ -133,8 +133,7 @@ func signalContext(cmd *cobra.Command) (context.Context, context.CancelFunc) {
 // output (outputs.go), and returns the exit code of its verdict.
 func writeReport(cmd *cobra.Command, o *commonOpts, res *gate.Result) error {
 	r := res.Report
-	o.out.inv = res.Inventory
-	if err := writeOutputs(cmd, o, r); err != nil {
+	if err := writeOutputs(cmd, o, report.Options{}, r); err != nil {
 		return err
 	}
 	switch r.Verdict {

@@ -4,20 +4,18 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/rollgate/rollgate/inventory"
 	"github.com/rollgate/rollgate/report"
 )
 
 // Report formats per command.
 var (
-	inspectFormats = []string{"table", "json", "cyclonedx"}
-	verifyFormats  = []string{"table", "json", "sarif", "junit", "markdown"}
+	inspectFormats = []string{"table", "json", "cyclonedx", "html"}
+	verifyFormats  = []string{"table", "json", "sarif", "junit", "markdown", "html"}
 )
 
 // outputSpec is one report to write: a format to a file ("" is stdout).
@@ -26,13 +24,9 @@ type outputSpec struct {
 	file   string
 }
 
-// outputState is what checkFormats resolved from --format and --output, and what the
-// encoders need beyond the report.
+// outputState is what checkFormats resolved from --format and --output.
 type outputState struct {
 	specs []outputSpec
-	// inv is the candidate's inventory, for formats that need hashes and kinds even when the
-	// report does not carry the inventory.
-	inv *inventory.Inventory
 	// stepSummary: append a Markdown summary to $GITHUB_STEP_SUMMARY (verify only).
 	stepSummary bool
 }
@@ -96,37 +90,19 @@ func hasString(list []string, s string) bool {
 	return false
 }
 
-// encode writes r in format.
-func encode(w io.Writer, format string, r *report.Report, opt report.Options) error {
-	switch format {
-	case "json":
-		return report.WriteJSON(w, r)
-	case "sarif":
-		return report.WriteSARIF(w, r, opt)
-	case "junit":
-		return report.WriteJUnit(w, r)
-	case "markdown":
-		return report.WriteMarkdown(w, r)
-	case "cyclonedx":
-		return report.WriteCycloneDX(w, r, opt)
-	default:
-		return report.WriteTable(w, r)
-	}
-}
-
-// writeOutputs writes every requested report, then the GitHub annotations and step summary
-// when running under GitHub Actions. Errors are usage/internal errors (exit 2).
-func writeOutputs(cmd *cobra.Command, o *commonOpts, r *report.Report) error {
-	opt := report.Options{Version: rollgateVersion(), Inventory: o.out.inv}
-	specs := o.out.specs
-	if len(specs) == 0 { // a caller that skipped checkFormats
-		specs = []outputSpec{{format: o.format}}
-	}
+// writeOutputs writes every requested report (one installer's, or a batch's with opt.Batch),
+// then the GitHub annotations and step summary when running under GitHub Actions. Errors are
+// usage/internal errors (exit 2).
+func writeOutputs(cmd *cobra.Command, o *commonOpts, opt report.Options, reports ...*report.Report) error {
+	opt.Version = rollgateVersion()
 	u := newUI(cmd)
-	for _, s := range specs {
+	for _, s := range o.out.specs {
 		var buf bytes.Buffer
-		err := encode(&buf, s.format, r, opt)
-		if errors.Is(err, report.ErrNoInventory) && r.Verdict == report.Inconclusive {
+		enc, err := report.NewEncoder(s.format, opt)
+		if err == nil {
+			err = enc.Encode(&buf, reports...)
+		}
+		if errors.Is(err, report.ErrNoInventory) && len(reports) == 1 && reports[0].Verdict == report.Inconclusive {
 			// Nothing to list: the report's verdict and error say why (exit 3 follows).
 			fmt.Fprintf(cmd.ErrOrStderr(), "rollgate: no %s output: the installer could not be read\n", s.format)
 			continue
@@ -134,38 +110,41 @@ func writeOutputs(cmd *cobra.Command, o *commonOpts, r *report.Report) error {
 		if err != nil {
 			return withCode(exitUsage, fmt.Errorf("encoding %s: %w", s.format, err))
 		}
-		if s.file == "" {
-			out := buf.Bytes()
-			if s.format == "table" && u.color {
-				out = report.Colorize(out)
-			}
-			if _, err := cmd.OutOrStdout().Write(out); err != nil {
-				return withCode(exitUsage, err)
-			}
-			continue
+		out := buf.Bytes()
+		if s.file == "" && s.format == "table" && u.color {
+			out = report.Colorize(out)
 		}
-		if err := os.WriteFile(s.file, buf.Bytes(), 0o644); err != nil {
-			return withCode(exitUsage, err)
+		if err := writeTo(cmd, s.file, out); err != nil {
+			return err
 		}
 	}
-	githubOutputs(cmd, o, r)
-	return nil
-}
-
-// githubOutputs writes workflow-command annotations (stderr, so a JSON stdout stays pure) when
-// GITHUB_ACTIONS=true, and appends the Markdown summary to $GITHUB_STEP_SUMMARY. Failing to
-// write the summary is a warning, not a gate failure.
-func githubOutputs(cmd *cobra.Command, o *commonOpts, r *report.Report) {
 	if os.Getenv("GITHUB_ACTIONS") == "true" {
-		_ = report.WriteAnnotations(cmd.ErrOrStderr(), r, report.DefaultAnnotationLimit)
+		for _, r := range reports {
+			_ = report.WriteAnnotations(cmd.ErrOrStderr(), r, report.DefaultAnnotationLimit)
+		}
 	}
 	if p := os.Getenv("GITHUB_STEP_SUMMARY"); p != "" && o.out.stepSummary {
 		var md bytes.Buffer
-		if err := report.WriteMarkdown(&md, r); err == nil {
+		if enc, err := report.NewEncoder("markdown", opt); err == nil && enc.Encode(&md, reports...) == nil {
 			md.WriteString("\n")
 			if err := report.AppendStepSummary(p, md.Bytes()); err != nil {
 				fmt.Fprintf(cmd.ErrOrStderr(), "rollgate: warning: %v\n", err)
 			}
 		}
 	}
+	return nil
+}
+
+// writeTo writes data to file, or to stdout when file is "".
+func writeTo(cmd *cobra.Command, file string, data []byte) error {
+	if file == "" {
+		if _, err := cmd.OutOrStdout().Write(data); err != nil {
+			return withCode(exitUsage, err)
+		}
+		return nil
+	}
+	if err := os.WriteFile(file, data, 0o644); err != nil {
+		return withCode(exitUsage, err)
+	}
+	return nil
 }

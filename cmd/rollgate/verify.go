@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -107,7 +106,7 @@ worst: 2 (usage or internal error for any installer) wins, then 3 (inconclusive)
 	return cmd
 }
 
-// runBatch verifies many installers and prints the summary in every requested format.
+// runBatch verifies many installers and writes the batch in every requested format.
 func (o *verifyOpts) runBatch(cmd *cobra.Command, bo gate.BatchOptions, args []string) error {
 	ctx, cancel := signalContext(cmd)
 	defer cancel()
@@ -118,27 +117,9 @@ func (o *verifyOpts) runBatch(cmd *cobra.Command, bo gate.BatchOptions, args []s
 	if err != nil {
 		return err
 	}
-	for _, res := range sum.Installers {
-		if res.Result != nil && os.Getenv("GITHUB_ACTIONS") == "true" {
-			_ = report.WriteAnnotations(cmd.ErrOrStderr(), res.Result.Report, report.DefaultAnnotationLimit)
-		}
-	}
-	for _, s := range o.out.specs {
-		var buf bytes.Buffer
-		if err := gate.EncodeBatch(&buf, s.format, sum, report.Options{Version: rollgateVersion()}); err != nil {
-			return withCode(exitUsage, err)
-		}
-		if err := writeTo(cmd, s.file, buf.Bytes()); err != nil {
-			return err
-		}
-	}
-	if p := os.Getenv("GITHUB_STEP_SUMMARY"); p != "" {
-		var md bytes.Buffer
-		if err := gate.EncodeBatch(&md, "markdown", sum, report.Options{}); err == nil {
-			if err := report.AppendStepSummary(p, md.Bytes()); err != nil {
-				fmt.Fprintf(cmd.ErrOrStderr(), "rollgate: warning: %v\n", err)
-			}
-		}
+	o.out.stepSummary = true
+	if err := writeOutputs(cmd, &o.commonOpts, report.Options{Batch: true, FailOn: &bo.FailOn}, sum.Reports...); err != nil {
+		return err
 	}
 	for _, res := range sum.Installers {
 		if res.Error != "" && res.ExitCode != exitPass {
@@ -149,18 +130,4 @@ func (o *verifyOpts) runBatch(cmd *cobra.Command, bo gate.BatchOptions, args []s
 		return nil
 	}
 	return withCode(sum.ExitCode, nil)
-}
-
-// writeTo writes data to file, or to stdout when file is "".
-func writeTo(cmd *cobra.Command, file string, data []byte) error {
-	if file == "" {
-		if _, err := cmd.OutOrStdout().Write(data); err != nil {
-			return withCode(exitUsage, err)
-		}
-		return nil
-	}
-	if err := os.WriteFile(file, data, 0o644); err != nil {
-		return withCode(exitUsage, err)
-	}
-	return nil
 }
