@@ -74,6 +74,7 @@ type Policy struct {
 	Allow          []Allow           `yaml:"allow"`
 
 	severity map[string]rules.Severity
+	source   string
 	file     string
 	// used counts, per allow entry, the findings it suppressed across every Apply (a batch
 	// applies one policy from several goroutines).
@@ -130,8 +131,17 @@ func Load(p string) (*Policy, error) {
 	if len(data) > MaxSize {
 		return nil, &Error{File: p, Msg: fmt.Sprintf("over %d bytes", MaxSize)}
 	}
-	return ParseFile(p, data)
+	pol, err := ParseFile(p, data)
+	if err != nil {
+		return nil, err
+	}
+	pol.source = p
+	return pol, nil
 }
+
+// Source is the file the policy was loaded from; "" for the built-in empty policy (no
+// rollgate.yaml) or one parsed from bytes. A verification summary records its digest.
+func (p *Policy) Source() string { return p.source }
 
 // Find loads rollgate.yaml from the baseline folder, or returns an empty policy if there is none.
 func Find(dir string) (*Policy, error) {

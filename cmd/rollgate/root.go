@@ -43,6 +43,7 @@ func newRootCmd() *cobra.Command {
 		newInspectCmd(),
 		newBaselineCmd(),
 		newVerifyCmd(),
+		newAttestationCmd(),
 		newSandboxCmd(),
 		newSinkholeCmd(),
 		newVersionCmd(),

@@ -22,6 +22,7 @@ type verifyOpts struct {
 	jobs             int
 	outputDir        string
 	shard            string
+	attest           attestOpts
 }
 
 func newVerifyCmd() *cobra.Command {
@@ -62,6 +63,9 @@ worst: 2 (usage or internal error for any installer) wins, then 3 (inconclusive)
 			if err := o.checkFormats(formats...); err != nil {
 				return err
 			}
+			if err := o.attest.load(batch); err != nil {
+				return err
+			}
 			opts, err := o.gateOptions(cmd, o.baseline)
 			if err != nil {
 				return err
@@ -92,6 +96,9 @@ worst: 2 (usage or internal error for any installer) wins, then 3 (inconclusive)
 				return err
 			}
 			o.out.stepSummary = true
+			if err := o.attest.write(cmd, res.Report, opts); err != nil {
+				return err
+			}
 			return writeReport(cmd, &o.commonOpts, res)
 		},
 	}
@@ -101,6 +108,7 @@ worst: 2 (usage or internal error for any installer) wins, then 3 (inconclusive)
 	cmd.Flags().IntVar(&o.jobs, "jobs", min(4, max(1, runtime.GOMAXPROCS(0)/2)), "batch mode: installers verified at once (1 to 256)")
 	cmd.Flags().StringVar(&o.outputDir, "output-dir", "", "batch mode: write each installer's JSON report into DIR")
 	cmd.Flags().StringVar(&o.shard, "shard", "", "batch mode: verify only share I of N (1-based, e.g. 2/8) of the installers, a stable split for a CI matrix")
+	o.attest.addFlags(cmd)
 	o.addTrust(cmd)
 	o.addOutput(cmd, verifyFormats...)
 	return cmd
