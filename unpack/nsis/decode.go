@@ -91,7 +91,7 @@ func newDecoder(m Method, src io.Reader, maxDict uint32) (io.Reader, error) {
 	case Deflate:
 		return flate.NewReader(src), nil
 	case BZip2:
-		return nil, fmt.Errorf("NSIS bzip2 (blocks without magic and CRC): %w", unpack.ErrUnsupported)
+		return newNSISBzip2(src), nil
 	case LZMA:
 		var props [5]byte
 		if _, err := io.ReadFull(src, props[:]); err != nil {

@@ -25,22 +25,6 @@ func open(t testing.TB, name string) *Reader {
 	return testutil.Open(t, filepath.Join("testdata", name), NewReader)
 }
 
-// pending lists fixtures whose compressor is not read yet: they must be refused with
-// ErrUnsupported.
-var pending = map[string]bool{"acme-bzip2.exe": true, "acme-bzip2-solid-ansi.exe": true}
-
-func skipPending(t *testing.T, name string) {
-	t.Helper()
-	if !pending[name] {
-		return
-	}
-	_, err := Open(filepath.Join("testdata", name))
-	if !errors.Is(err, unpack.ErrUnsupported) {
-		t.Fatalf("Open(%s) = %v, want ErrUnsupported", name, err)
-	}
-	t.Skip("NSIS bzip2 is not read yet")
-}
-
 // fixtures lists every generated installer and what it was built with (testdata/gen.sh).
 var fixtures = []struct {
 	name    string
@@ -109,7 +93,6 @@ func hashOf(t testing.TB, r io.Reader) (int64, string) {
 func TestConformance(t *testing.T) {
 	for _, fx := range fixtures {
 		t.Run(fx.name, func(t *testing.T) {
-			skipPending(t, fx.name)
 			r := open(t, fx.name)
 			if r.Method != fx.method || r.Solid != fx.solid || r.Unicode != fx.unicode || r.Is64 != fx.is64 || !r.NSIS3 {
 				t.Errorf("method %v solid %v unicode %v is64 %v nsis3 %v, want %v %v %v %v true",
@@ -153,7 +136,6 @@ func TestConformance(t *testing.T) {
 func TestFSTest(t *testing.T) {
 	for _, fx := range fixtures {
 		t.Run(fx.name, func(t *testing.T) {
-			skipPending(t, fx.name)
 			r := open(t, fx.name)
 			var paths []string
 			for p := range golden(t, fx.name) {
