@@ -366,6 +366,9 @@ func FuzzReader(f *testing.F) {
 			f.Add(b)
 		}
 	}
+	for _, s := range []*synth{sample(false, true), sample(false, false), sample(true, false)} {
+		f.Add(s.build())
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if err := readAll(t, data); err != nil && !refused(err) {
 			t.Fatalf("read = %v, want nil or ErrFormat/ErrUnsupported/ErrLimit", err)
