@@ -1,8 +1,6 @@
 package nsis
 
 import (
-	"bufio"
-	"bytes"
 	"compress/flate"
 	"encoding/binary"
 	"errors"
@@ -10,7 +8,6 @@ import (
 	"io"
 
 	"github.com/rollgate/rollgate/unpack"
-	"github.com/ulikunitz/xz/lzma"
 )
 
 // Method is the compressor an installer was built with (makensis SetCompressor).
@@ -80,10 +77,6 @@ func isLZMA(p []byte) bool {
 
 func isBZip2(p []byte) bool { return len(p) >= 2 && p[0] == 0x31 && p[1] < 14 }
 
-// lzmaUnknownSize completes NSIS's 5-byte LZMA properties into the 13-byte .lzma header
-// github.com/ulikunitz/xz/lzma expects: the uncompressed size is "unknown".
-var lzmaUnknownSize = bytes.Repeat([]byte{0xff}, 8)
-
 // newDecoder returns the decompressor for one compressed stream (a solid archive's whole
 // data, or one non-solid block) read from src.
 func newDecoder(m Method, src io.Reader, maxDict uint32) (io.Reader, error) {
@@ -100,25 +93,7 @@ func newDecoder(m Method, src io.Reader, maxDict uint32) (io.Reader, error) {
 		if d := binary.LittleEndian.Uint32(props[1:]); d > maxDict {
 			return nil, fmt.Errorf("lzma dictionary of %d bytes (limit %d): %w", d, maxDict, unpack.ErrLimit)
 		}
-		hdr := append(props[:], lzmaUnknownSize...)
-		// The decoder reads byte by byte through io.ByteReader: give it a buffer.
-		zr, err := lzma.NewReader(bufio.NewReaderSize(io.MultiReader(bytes.NewReader(hdr), src), 64<<10))
-		if err != nil {
-			return nil, fmt.Errorf("lzma: %w", err)
-		}
-		return &lzmaEnd{r: zr}, nil
+		return newLZMA(src, props)
 	}
 	return src, nil
-}
-
-// lzmaEnd treats running out of input as the end of an NSIS LZMA stream, which may end
-// without an end marker; a stream cut inside a file is still caught by the length prefix.
-type lzmaEnd struct{ r io.Reader }
-
-func (l *lzmaEnd) Read(p []byte) (int, error) {
-	n, err := l.r.Read(p)
-	if err != nil && errors.Is(err, io.ErrUnexpectedEOF) {
-		err = io.EOF
-	}
-	return n, err
 }

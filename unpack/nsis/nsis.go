@@ -11,7 +11,8 @@
 // non-solid one stores each block as a 4-byte length (top bit: compressed) and its own
 // stream. Compressors: raw deflate ("zlib"), NSIS's bzip2 variant (no stream header, a one-
 // byte block signature, no CRCs: bzip2.go) and LZMA as a 5-byte properties header and raw
-// LZMA data (github.com/ulikunitz/xz/lzma, dictionary capped by MaxDictBytes). Strings are ANSI (NSIS 2: codes 252–255,
+// LZMA data, with or without an end marker (lzma.go, checked against
+// github.com/ulikunitz/xz/lzma in the tests; the dictionary is capped by MaxDictBytes). Strings are ANSI (NSIS 2: codes 252–255,
 // NSIS 3: codes 1–4) or UTF-16LE (NSIS 3 Unicode: codes 1–4 followed by one 16-bit value);
 // variables, shell folders and language strings are expanded to their $NAME form as 7-Zip's
 // NSIS handler (CPP/7zip/Archive/Nsis) spells them, so the install paths equal `7zz x`.
