@@ -243,6 +243,13 @@ func TestSyntheticHostile(t *testing.T) {
 		{"data position out of range", func(s *synth) {
 			s.entries = append(s.entries, [7]uint32{ewExtractFile, 0, 1, 1 << 30})
 		}, unpack.ErrFormat},
+		{"string expansion bomb", func(s *synth) {
+			long := s.add(lit(string(bytes.Repeat([]byte("A"), 60000))))
+			s.entries = nil
+			for i := 0; i < 200; i++ {
+				s.entries = append(s.entries, [7]uint32{ewWriteReg, 0x80000002, long, long, long, 1, 1})
+			}
+		}, unpack.ErrLimit},
 		{"path climbing out", func(s *synth) {
 			s.entries = append(s.entries, [7]uint32{ewExtractFile, 0, s.add(lit(`..\..\..\evil.dll`)), 0})
 		}, nil},

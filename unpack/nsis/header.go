@@ -88,6 +88,7 @@ type header struct {
 	langSize   uint32
 	entriesOff uint32
 	numEntries uint32
+	spent      int // bytes str has expanded, bounded by MaxScriptBytes
 }
 
 func parseHeader(d []byte, r *Reader) (*header, error) {
@@ -292,6 +293,7 @@ func (h *header) strDepth(param uint32, depth int) string {
 		}
 	}
 	flush()
+	h.spent += b.Len() + 1
 	s := b.String()
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "\uFFFD")

@@ -76,6 +76,9 @@ const (
 	// MaxDupBufferBytes bounds the bytes Walk keeps to deliver data shared by two paths
 	// of a solid installer again; larger shared data is decoded again.
 	MaxDupBufferBytes = 64 << 20
+	// MaxScriptBytes bounds the bytes of all the strings expanded while reading the
+	// instructions (each can reference a long string).
+	MaxScriptBytes = 32 << 20
 	// MaxFacts bounds each list of script facts.
 	MaxFacts = 1 << 16
 )
@@ -93,7 +96,8 @@ const (
 var signature = []byte("\xef\xbe\xad\xdeNullsoftInst")
 
 // Reader is an opened NSIS installer. It implements fs.FS, fs.ReadDirFS, fs.StatFS and
-// unpack.Walker.
+// unpack.Walker. File sizes are learnt lazily (by the first Stat, ReadDir or Open, or by a
+// Walk), so a Reader is not safe for concurrent use.
 type Reader struct {
 	r    io.ReaderAt
 	size int64

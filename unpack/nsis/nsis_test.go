@@ -375,3 +375,36 @@ func FuzzReader(f *testing.F) {
 		}
 	})
 }
+
+// TestReleaseFixtures holds the facts the rules rely on: media.dll changed between 5.1.0 and
+// 5.2.0 with the same FileVersion, and 5.2.0's gfxcomp_47.dll carries bytes after its
+// PKCS#7 blob (the 3CX marker).
+func TestReleaseFixtures(t *testing.T) {
+	read := func(name, p string) []byte {
+		b, err := fs.ReadFile(open(t, name), p)
+		if err != nil {
+			t.Fatalf("%s: ReadFile(%q) = %v", name, p, err)
+		}
+		return b
+	}
+	version := []byte{}
+	for _, c := range "5.1.0.0" {
+		version = append(version, byte(c), 0)
+	}
+	old, cur := read("acme-5.1.0-setup.exe", "INSTDIR/bin/media.dll"), read("acme-5.2.0-setup.exe", "INSTDIR/bin/media.dll")
+	if bytes.Equal(old, cur) || !bytes.Contains(old, version) || !bytes.Contains(cur, version) {
+		t.Errorf("media.dll: equal %v, FileVersion 5.1.0.0 in 5.1.0 %v, in 5.2.0 %v; want different builds, same version",
+			bytes.Equal(old, cur), bytes.Contains(old, version), bytes.Contains(cur, version))
+	}
+	plain, padded := read("acme-5.1.0-setup.exe", "INSTDIR/bin/gfxcomp_47.dll"), read("acme-5.2.0-setup.exe", "INSTDIR/bin/gfxcomp_47.dll")
+	if len(padded) <= len(plain) || bytes.Contains(plain, []byte("\xfe\xed\xfa\xce")) || !bytes.Contains(padded, []byte("\xfe\xed\xfa\xce")) {
+		t.Errorf("gfxcomp_47.dll: %d bytes plain, %d padded; want the padded one larger with the marker", len(plain), len(padded))
+	}
+}
+
+func TestSamplePENotNSIS(t *testing.T) {
+	b := testutil.ReadSample(t, "pe/osslsigncode-unsigned.exe")
+	if _, err := NewReader(bytes.NewReader(b), int64(len(b))); !errors.Is(err, unpack.ErrFormat) {
+		t.Errorf("NewReader(osslsigncode-unsigned.exe) = %v, want ErrFormat", err)
+	}
+}

@@ -161,6 +161,9 @@ func (r *Reader) interpret(h *header) error {
 		return p + s
 	}
 	for k := uint32(0); k < h.numEntries; k++ {
+		if h.spent > MaxScriptBytes {
+			return errLimit("entries", int64(h.entriesOff)+int64(k)*entrySize, "instructions expand more than %d bytes of strings", MaxScriptBytes)
+		}
 		op, p := h.entry(k)
 		if h.park && op >= ewRegisterDLL {
 			continue
