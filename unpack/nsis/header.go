@@ -51,7 +51,8 @@ var varNames = [...]string{"CMDLINE", "INSTDIR", "OUTDIR", "EXEDIR", "LANGUAGE",
 
 // shellFolders names the CSIDL values as NSIS's constants do ($SMPROGRAMS for CSIDL_PROGRAMS
 // and CSIDL_COMMON_PROGRAMS, …); the spelling follows 7-Zip's NSIS handler so that paths
-// equal `7zz x`. Empty entries have no NSIS name.
+// equal `7zz x`, except CSIDL_PROGRAM_FILES_COMMONX86, which 7-Zip cuts to
+// "PROGRAM_FILES_COMMONX8". Empty entries have no NSIS name.
 var shellFolders = [...]string{
 	0x00: "DESKTOP", 0x01: "INTERNET", 0x02: "SMPROGRAMS", 0x03: "CONTROLS", 0x04: "PRINTERS",
 	0x05: "DOCUMENTS", 0x06: "FAVORITES", 0x07: "SMSTARTUP", 0x08: "RECENT", 0x09: "SENDTO",
