@@ -319,7 +319,12 @@ func (z *lzmaReader) decode(limit int) {
 					match <<= 1
 					if rng < 1<<24 {
 						rng <<= 8
-						code = code<<8 | uint32(rc.next())
+						if rc.ip < len(rc.in) {
+							code = code<<8 | uint32(rc.in[rc.ip])
+							rc.ip++
+						} else {
+							code = code<<8 | uint32(rc.refill())
+						}
 					}
 					p := &probs[(1+mb)<<8+sym]
 					v := uint32(*p)
@@ -343,7 +348,12 @@ func (z *lzmaReader) decode(limit int) {
 			for sym < 0x100 {
 				if rng < 1<<24 {
 					rng <<= 8
-					code = code<<8 | uint32(rc.next())
+					if rc.ip < len(rc.in) {
+						code = code<<8 | uint32(rc.in[rc.ip])
+						rc.ip++
+					} else {
+						code = code<<8 | uint32(rc.refill())
+					}
 				}
 				p := &probs[sym]
 				v := uint32(*p)
