@@ -32,7 +32,10 @@
 // entries naming the same data at the same path are one file.
 //
 // The entries are interpreted linearly, as 7-Zip does, without following jumps; a path
-// built at run time from user variables keeps the variable's name ($0, $R1, $_3_).
+// built at run time from user variables keeps the variable's name ($0, $R1, $_3_). Unlike
+// 7-Zip, a File name that starts with a shell folder ($SYSDIR\x.dll) is taken as absolute,
+// as exehead resolves it, not joined to the output folder. The archive CRC is not checked
+// (neither does 7-Zip); every read is bounded by the limits below.
 // NSIS 2.25 and older (other built-in variable numbering), Jim Park's Unicode NSIS 2 fork,
 // NSISBI and LZMA with 7-Zip's BCJ filter flag are reported as unpack.ErrUnsupported or
 // read with the NSIS 3 numbering.
