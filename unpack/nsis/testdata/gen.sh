@@ -19,9 +19,9 @@
 #   acme-zlib-solid.exe        Unicode true, /SOLID zlib
 #   acme-lzma-amd64.exe        Target amd64-unicode, lzma non-solid, inetc::get
 # The NSISdl and inetc plug-ins are stand-ins built here (export table only).
-#   golden/NAME.tsv            `7zz x -tnsis` of each (-tnsis: a signed installer otherwise
-#                              opens as a PE with the installer as its overlay): path, size, sha256 per file (7-Zip's names:
-#                              "$INSTDIR\" removed, other roots kept as "$NAME"), sorted
+#   golden/NAME.tsv            `7zz x -tnsis` of each: path, size, sha256 per file, sorted
+#                              (7-Zip's names: "$INSTDIR\" removed, other roots kept as
+#                              "$NAME"; -tnsis, or a signed installer opens as a PE overlay)
 # Debian's 7zz is built without NSIS_SCRIPT, so it writes no [NSIS].nsi script listing; the
 # script facts are checked against the script (src/acme.nsi) instead.
 # Every script writes HKLM ...\Run, the Uninstall key (DisplayName, Publisher,
