@@ -1,0 +1,95 @@
+package nsis
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"testing"
+
+	"github.com/ulikunitz/xz/lzma"
+)
+
+// ulikunitz decodes an NSIS LZMA stream with github.com/ulikunitz/xz/lzma, the reference
+// this package's decoder is checked against.
+func ulikunitz(t *testing.T, stream []byte) []byte {
+	t.Helper()
+	hdr := append(append([]byte(nil), stream[:5]...), bytes.Repeat([]byte{0xff}, 8)...)
+	zr, err := lzma.NewReader(bufio.NewReader(io.MultiReader(bytes.NewReader(hdr), bytes.NewReader(stream[5:]))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := io.ReadAll(zr)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("ulikunitz: %v", err)
+	}
+	return out
+}
+
+// TestLZMADifferential decodes the solid LZMA streams of the fixtures with both decoders.
+// ulikunitz may decode past the real end of a stream without end marker into padding
+// (the CRC, the signature): the outputs must agree on everything this decoder yields.
+func TestLZMADifferential(t *testing.T) {
+	for _, name := range []string{"acme-5.1.0-setup.exe", "acme-5.2.0-setup.exe"} {
+		r := open(t, name)
+		data := readFixture(t, name)
+		stream := data[r.dataStart:r.dataEnd]
+		want := ulikunitz(t, stream)
+		var props [5]byte
+		copy(props[:], stream)
+		z, err := newLZMA(bytes.NewReader(stream[5:]), props)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(z)
+		if err != nil {
+			t.Fatalf("%s: ReadAll = %v", name, err)
+		}
+		if len(got) == 0 || len(got) > len(want) || !bytes.Equal(got, want[:len(got)]) {
+			t.Errorf("%s: %d bytes differ from ulikunitz's %d", name, len(got), len(want))
+		}
+		if len(got) < int(r.HeaderLen) {
+			t.Errorf("%s: %d bytes, shorter than the header", name, len(got))
+		}
+	}
+}
+
+func TestLZMAHostile(t *testing.T) {
+	tests := []struct {
+		name  string
+		props [5]byte
+		data  []byte
+	}{
+		{"bad properties", [5]byte{225, 0, 0, 1, 0}, []byte{0, 0, 0, 0, 0}},
+		{"first byte not zero", [5]byte{0x5d, 0, 0, 1, 0}, []byte{1, 2, 3, 4, 5, 6}},
+		{"distance before the start", [5]byte{0x5d, 0, 0, 1, 0}, bytes.Repeat([]byte{0, 0xff}, 64)},
+	}
+	for _, tt := range tests {
+		z, err := newLZMA(bytes.NewReader(tt.data), tt.props)
+		if err == nil {
+			_, err = io.ReadAll(z)
+		}
+		if err == nil {
+			t.Errorf("%s: no error", tt.name)
+		}
+	}
+}
+
+// FuzzLZMA feeds arbitrary streams to the decoder: errors are fine, panics and endless
+// output are not.
+func FuzzLZMA(f *testing.F) {
+	f.Add([]byte{0x5d, 0, 0, 1, 0, 0, 0x41, 0x20, 0x10, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) < 5 {
+			return
+		}
+		var props [5]byte
+		copy(props[:], data)
+		props[3], props[4] = 0, 0 // at most 64 KiB of dictionary
+		z, err := newLZMA(bytes.NewReader(data[5:]), props)
+		if err != nil {
+			return
+		}
+		io.Copy(io.Discard, io.LimitReader(z, 64<<20))
+	})
+}
