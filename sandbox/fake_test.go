@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"encoding/binary"
@@ -30,6 +31,7 @@ type fakeEngine struct {
 	sinkOut   []byte  // multiplexed sinkhole logs
 	changes   []container.FilesystemChange
 	sinkDied  bool
+	hiveTar   []byte // tar of /rollgate/reg; nil: an empty one
 }
 
 var errFake = errors.New("fake engine failure")
@@ -111,6 +113,16 @@ func (f *fakeEngine) CopyToContainer(_ context.Context, _ string, o client.CopyT
 		return client.CopyToContainerResult{}, errFake
 	}
 	return client.CopyToContainerResult{}, err
+}
+
+func (f *fakeEngine) CopyFromContainer(context.Context, string, client.CopyFromContainerOptions) (client.CopyFromContainerResult, error) {
+	if f.hiveTar == nil { // an empty folder
+		var b bytes.Buffer
+		tw := tar.NewWriter(&b)
+		_ = tw.Close()
+		return client.CopyFromContainerResult{Content: io.NopCloser(&b)}, nil
+	}
+	return client.CopyFromContainerResult{Content: io.NopCloser(bytes.NewReader(f.hiveTar))}, nil
 }
 
 // frame multiplexes one chunk the way the engine's log endpoint does.
@@ -195,7 +207,7 @@ func TestRunCollects(t *testing.T) {
 		sinkOut: slices.Concat(
 			frame(1, `{"ms":5,"proto":"dns","name":"c2.beacon.invalid","addr":"192.0.2.53","port":53,"qtype":"A"}`+"\n"),
 			frame(2, "level=INFO msg=serving\n")),
-		changes: []container.FilesystemChange{{Kind: container.ChangeAdd, Path: "/root/.wine/drive_c/x.dll"}},
+		changes: []container.FilesystemChange{{Kind: container.ChangeAdd, Path: "/home/rollgate/.wine/drive_c/x.dll"}},
 	}
 	var out bytes.Buffer
 	spec := fakeSpec(t)

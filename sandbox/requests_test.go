@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
@@ -87,10 +88,22 @@ func TestRequests(t *testing.T) {
 }
 
 func TestGuestCommand(t *testing.T) {
-	got := guestCommand("installer.msi", []string{`C:\Program Files\A\a.exe`}, 1500e6)
-	want := []string{"/rollgate/run.sh", `Z:\rollgate\installer.msi`, "2", "33554432", `C:\Program Files\A\a.exe`}
-	if !slices.Equal(got, want) {
-		t.Errorf("guestCommand = %q, want %q", got, want)
+	tests := []struct {
+		spec Spec
+		want []string
+	}{
+		{Spec{Programs: []string{`C:\Program Files\A\a.exe`}, ProgramTimeout: 1500e6, NoTimeTravel: true},
+			[]string{"/rollgate/run.sh", `Z:\rollgate\installer.msi`, "2", "33554432", "-", "60", "20", `C:\Program Files\A\a.exe`}},
+		{Spec{Programs: []string{`C:\a.exe`}, ClockSpeed: 100, RerunTimeout: 9 * time.Second},
+			[]string{"/rollgate/run.sh", `Z:\rollgate\installer.msi`, "30", "16777216", "691200,2678400", "100", "9", `C:\a.exe`}},
+		{Spec{}, // no programs: nothing to rerun
+			[]string{"/rollgate/run.sh", `Z:\rollgate\installer.msi`, "30", "67108864", "-", "60", "20"}},
+	}
+	for _, tt := range tests {
+		tt.spec.defaults()
+		if got := guestCommand("installer.msi", tt.spec); !slices.Equal(got, tt.want) {
+			t.Errorf("guestCommand(%+v) = %q, want %q", tt.spec, got, tt.want)
+		}
 	}
 	if !slices.ContainsFunc(guestRunEnv, func(s string) bool { return strings.Contains(s, "+loaddll") && strings.Contains(s, "+process") }) {
 		t.Errorf("guestRunEnv = %q, want +loaddll and +process traces", guestRunEnv)
