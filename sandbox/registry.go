@@ -67,6 +67,7 @@ func ParseHive(r io.Reader) (*Hive, error) {
 	br := bufio.NewReaderSize(lr, MaxLineBytes)
 	root, key := "HKEY", ""
 	var pend *regValue // value whose hex data continues on the next line
+	header := false
 	for n := 0; ; n++ {
 		if n >= MaxHiveLines {
 			h.Truncated = true
@@ -89,6 +90,7 @@ func ParseHive(r io.Reader) (*Hive, error) {
 			if !strings.HasPrefix(line, "WINE REGISTRY Version ") {
 				return h, fmt.Errorf("%w: no WINE REGISTRY header", ErrHiveFormat)
 			}
+			header = true
 			continue
 		}
 		if pend != nil {
@@ -129,6 +131,9 @@ func ParseHive(r io.Reader) (*Hive, error) {
 	}
 	if pend != nil {
 		h.put(*pend)
+	}
+	if !header {
+		return h, fmt.Errorf("%w: empty", ErrHiveFormat)
 	}
 	return h, nil
 }
