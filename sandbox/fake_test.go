@@ -10,12 +10,17 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
+
+	"github.com/rollgate/rollgate/inventory"
 )
 
 // fakeEngine records what a run asks of the engine and fails where told to.
@@ -32,6 +37,8 @@ type fakeEngine struct {
 	changes   []container.FilesystemChange
 	sinkDied  bool
 	hiveTar   []byte // tar of /rollgate/reg; nil: an empty one
+	nonce     string // the run's nonce, read from what was copied in; replaces noncePlaceholder in guestOut
+	started   time.Time
 }
 
 var errFake = errors.New("fake engine failure")
@@ -77,6 +84,9 @@ func (f *fakeEngine) ContainerWait(ctx context.Context, id string, _ client.Cont
 }
 func (f *fakeEngine) ContainerInspect(_ context.Context, id string, _ client.ContainerInspectOptions) (client.ContainerInspectResult, error) {
 	st := &container.State{Running: id == "sinkhole-id" && !f.sinkDied}
+	if !f.started.IsZero() {
+		st.StartedAt = f.started.Format(time.RFC3339Nano)
+	}
 	return client.ContainerInspectResult{Container: container.InspectResponse{State: st}}, nil
 }
 func (f *fakeEngine) ContainerKill(_ context.Context, id string, _ client.ContainerKillOptions) (client.ContainerKillResult, error) {
@@ -97,7 +107,7 @@ func (f *fakeEngine) ContainerRemove(ctx context.Context, id string, _ client.Co
 }
 func (f *fakeEngine) ContainerLogs(_ context.Context, id string, _ client.ContainerLogsOptions) (client.ContainerLogsResult, error) {
 	if id == "guest-id" {
-		return io.NopCloser(bytes.NewReader(f.guestOut)), nil
+		return io.NopCloser(bytes.NewReader(bytes.ReplaceAll(f.guestOut, []byte(noncePlaceholder), []byte(f.nonce)))), nil
 	}
 	return io.NopCloser(bytes.NewReader(f.sinkOut)), nil
 }
@@ -108,6 +118,17 @@ func (f *fakeEngine) ContainerCommit(context.Context, string, client.ContainerCo
 	return client.ContainerCommitResult{}, errFake
 }
 func (f *fakeEngine) CopyToContainer(_ context.Context, _ string, o client.CopyToContainerOptions) (client.CopyToContainerResult, error) {
+	tr := tar.NewReader(o.Content)
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			break
+		}
+		if h.Name == "rollgate/nonce" {
+			b, _ := io.ReadAll(tr)
+			f.nonce = string(b)
+		}
+	}
 	_, err := io.Copy(io.Discard, o.Content)
 	if f.failAt == "copy" {
 		return client.CopyToContainerResult{}, errFake
@@ -124,6 +145,10 @@ func (f *fakeEngine) CopyFromContainer(context.Context, string, client.CopyFromC
 	}
 	return client.CopyFromContainerResult{Content: io.NopCloser(bytes.NewReader(f.hiveTar))}, nil
 }
+
+// noncePlaceholder stands for the run's nonce in fakeEngine.guestOut (same length, so frames
+// keep their sizes).
+const noncePlaceholder = "NONCE-NONCE-NONCE-NONCE-NONCE-NO"
 
 // frame multiplexes one chunk the way the engine's log endpoint does.
 func frame(stream byte, s string) []byte {
@@ -225,6 +250,59 @@ func TestRunCollects(t *testing.T) {
 	}
 	if !slices.Equal(f.removed, []string{"guest-id", "sinkhole-id"}) {
 		t.Errorf("run removed %v, want both", f.removed)
+	}
+}
+
+// TestRunTimeTravel: the phase markers (with the run's nonce), the sinkhole's start and the hive
+// copies come together into clock offsets and registry values.
+func TestRunTimeTravel(t *testing.T) {
+	start := time.UnixMilli(1_700_000_000_000)
+	ms := func(d time.Duration) string { return strconv.FormatInt(start.Add(d).UnixMilli(), 10) }
+	f := &fakeEngine{
+		started: start,
+		guestOut: slices.Concat(
+			frame(1, "rollgate: network ready\nrollgate: "+noncePlaceholder+" phase install 0 "+ms(time.Second)+"\nrollgate: install exit 0\n"),
+			frame(1, "rollgate: "+noncePlaceholder+" phase run 0 "+ms(5*time.Second)+"\n"),
+			frame(2, "rollgate: "+noncePlaceholder+" phase run 0 "+ms(5*time.Second)+"\n"+lBeaconExe+"\n"),
+			frame(1, "rollgate: "+noncePlaceholder+" phase run 691200 "+ms(10*time.Second)+"\n"),
+			frame(2, "rollgate: "+noncePlaceholder+" phase run 691200 "+ms(10*time.Second)+"\n"+lNoPidNat+"\n"),
+			frame(1, "rollgate: done\n")),
+		sinkOut: frame(1, `{"ms":12000,"proto":"dns","name":"c2.beacon.invalid","addr":"192.0.2.53","port":53,"qtype":"A"}`+"\n"),
+	}
+	f.hiveTar = hiveTar(t, map[string]string{
+		"base-0-user.reg": userRegBase, "install-0-user.reg": userRegBase, "run-0-user.reg": userRegBase,
+		"run-691200-user.reg": userRegAfter,
+	})
+	spec := fakeSpec(t)
+	spec.Programs = []string{`C:\Program Files\Beacon\beacon.exe`}
+	spec.ClockOffsets = []time.Duration{8 * 24 * time.Hour}
+	b, err := run(context.Background(), f, spec)
+	if err != nil {
+		t.Fatalf("run = %v", err)
+	}
+	if len(f.nonce) != 32 {
+		t.Errorf("nonce copied in = %q, want 32 hex digits", f.nonce)
+	}
+	got := struct {
+		Offsets  []int64
+		Net      int64
+		Helper   int64
+		Registry []inventory.RegistryValue
+	}{b.ClockOffsets, b.Network[0].ClockOffset, -1, b.Registry}
+	for _, l := range b.DLLLoads {
+		if strings.HasSuffix(l.Path, "helper.dll") {
+			got.Helper = l.ClockOffset
+		}
+	}
+	want := struct {
+		Offsets  []int64
+		Net      int64
+		Helper   int64
+		Registry []inventory.RegistryValue
+	}{[]int64{691200}, 691200, 691200, []inventory.RegistryValue{{Key: `HKCU\Software\Microsoft\Windows\CurrentVersion\Run`,
+		Name: "AcmeHelper", Value: `"\"C:\\Program Files\\Acme Softphone\\AcmePhone.exe\" --tray"`, Kind: "added", Phase: "run", ClockOffset: 691200}}}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("run (-want +got)\n%s", d)
 	}
 }
 
