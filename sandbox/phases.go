@@ -172,49 +172,102 @@ type hiveSnapshot struct {
 	user   *Hive
 }
 
-// readHives copies hiveDir out of the stopped guest and parses each copy. What it could not
-// read becomes a reason, not an error: the rest of the behaviour stands.
-func readHives(ctx context.Context, c engine, id string) (map[string]*Hive, []string) {
-	res, err := c.CopyFromContainer(ctx, id, client.CopyFromContainerOptions{SourcePath: hiveDir})
-	if err != nil {
-		return nil, []string{"registry copies unavailable: " + capField(err.Error())}
-	}
-	defer res.Content.Close()
-	hives, err := readHiveTar(res.Content)
-	if err != nil {
-		return hives, []string{"registry copies unreadable: " + capField(err.Error())}
-	}
-	return hives, nil
+// guestCopies is what run.sh left in hiveDir: the hive copies by "PHASE-OFFSET-HIVE" and the
+// lists of files each run phase changed, by "run-OFFSET" (Unix paths in the guest).
+type guestCopies struct {
+	hives   map[string]*Hive
+	written map[string][]string
 }
 
-// readHiveTar parses the hives in a tar of hiveDir: regular files named
-// PHASE-OFFSET-system.reg / -user.reg, at most maxHiveFiles of them.
-func readHiveTar(r io.Reader) (map[string]*Hive, error) {
-	out := map[string]*Hive{}
+// maxWrittenList bounds one list of changed files read (run.sh caps it at 1 MiB too).
+const maxWrittenList = 1 << 20
+
+// readHives copies hiveDir out of the stopped guest and parses each copy. What it could not
+// read becomes a reason, not an error: the rest of the behaviour stands.
+func readHives(ctx context.Context, c engine, id string) (guestCopies, []string) {
+	res, err := c.CopyFromContainer(ctx, id, client.CopyFromContainerOptions{SourcePath: hiveDir})
+	if err != nil {
+		return guestCopies{}, []string{"registry copies unavailable: " + capField(err.Error())}
+	}
+	defer res.Content.Close()
+	gc, err := readHiveTar(res.Content)
+	if err != nil {
+		return gc, []string{"registry copies unreadable: " + capField(err.Error())}
+	}
+	return gc, nil
+}
+
+// readHiveTar parses a tar of hiveDir: regular files named PHASE-OFFSET-system.reg /
+// -user.reg (at most maxHiveFiles) and PHASE-OFFSET-files.txt (at most maxPhases, each read
+// up to maxWrittenList bytes and MaxEvents lines).
+func readHiveTar(r io.Reader) (guestCopies, error) {
+	gc := guestCopies{hives: map[string]*Hive{}, written: map[string][]string{}}
 	tr := tar.NewReader(r)
 	for n := 0; ; n++ {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
-			return out, nil
+			return gc, nil
 		}
 		if err != nil {
-			return out, err
+			return gc, err
 		}
 		if n >= 4*maxHiveFiles {
-			return out, fmt.Errorf("more than %d entries", 4*maxHiveFiles)
+			return gc, fmt.Errorf("more than %d entries", 4*maxHiveFiles)
 		}
 		name := path.Base(h.Name)
-		if h.Typeflag != tar.TypeReg || !strings.HasSuffix(name, ".reg") {
+		if h.Typeflag != tar.TypeReg {
 			continue
 		}
-		if len(out) >= maxHiveFiles {
-			return out, fmt.Errorf("more than %d hive copies", maxHiveFiles)
+		switch {
+		case strings.HasSuffix(name, "-files.txt"):
+			if len(gc.written) >= maxPhases {
+				return gc, fmt.Errorf("more than %d file lists", maxPhases)
+			}
+			lr := newLineReader(io.LimitReader(tr, maxWrittenList))
+			var list []string
+			for len(list) < MaxEvents {
+				line, ok := lr.next()
+				if !ok {
+					break
+				}
+				if len(line) > 0 {
+					list = append(list, string(line))
+				}
+			}
+			gc.written[strings.TrimSuffix(name, "-files.txt")] = list
+		case strings.HasSuffix(name, ".reg"):
+			if len(gc.hives) >= maxHiveFiles {
+				return gc, fmt.Errorf("more than %d hive copies", maxHiveFiles)
+			}
+			hv, err := ParseHive(bufio.NewReader(tr))
+			if err != nil {
+				return gc, fmt.Errorf("%s: %w", capField(name), err)
+			}
+			gc.hives[strings.TrimSuffix(name, ".reg")] = hv
 		}
-		hv, err := ParseHive(bufio.NewReader(tr))
-		if err != nil {
-			return out, fmt.Errorf("%s: %w", capField(name), err)
+	}
+}
+
+// TagWrites sets the clock offset of each file write from the run phases' lists of changed
+// files: the offset of the first run phase that changed the file (a file only the install
+// wrote keeps 0). A file changed on the real clock and again in a rerun keeps 0.
+func TagWrites(writes []inventory.FileWrite, written map[string][]string, phases []Phase) {
+	first := map[string]int64{}
+	for _, p := range phases {
+		if p.Name != "run" {
+			continue
 		}
-		out[strings.TrimSuffix(name, ".reg")] = hv
+		for _, u := range written[p.Name+"-"+strconv.FormatInt(p.Offset, 10)] {
+			w := strings.ToLower(WindowsGuestPath(u))
+			if _, ok := first[w]; !ok {
+				first[w] = p.Offset
+			}
+		}
+	}
+	for i := range writes {
+		if off, ok := first[strings.ToLower(writes[i].Path)]; ok {
+			writes[i].ClockOffset = off
+		}
 	}
 }
 

@@ -96,3 +96,26 @@ func TestTagNetwork(t *testing.T) {
 		t.Errorf("TagNetwork(no sinkhole start) = %d, want 0", ev[0].ClockOffset)
 	}
 }
+
+func TestTagWrites(t *testing.T) {
+	phases := []Phase{{Name: "install"}, {Name: "run"}, {Name: "run", Offset: 691200}, {Name: "run", Offset: 2678400}}
+	written := map[string][]string{
+		"run-0":       {guestPrefix + "/drive_c/users/rollgate/AppData/Roaming/Acme/firstrun.dat"},
+		"run-691200":  {guestPrefix + "/drive_c/users/rollgate/AppData/Roaming/Microsoft/Windows/Start Menu/Programs/Startup/x.lnk", guestPrefix + "/drive_c/users/rollgate/AppData/Roaming/Acme/firstrun.dat"},
+		"run-2678400": {guestPrefix + "/drive_c/windows/system32/Tasks/Acme"},
+	}
+	writes := []inventory.FileWrite{
+		{Path: `C:\Program Files\Acme Softphone\core.dll`, Kind: "added"},
+		{Path: `C:\users\rollgate\AppData\Roaming\Acme\firstrun.dat`, Kind: "added"},
+		{Path: `C:\users\rollgate\AppData\Roaming\Microsoft\Windows\Start Menu\Programs\Startup\x.lnk`, Kind: "added"},
+		{Path: `C:\windows\system32\Tasks\Acme`, Kind: "added"},
+	}
+	TagWrites(writes, written, phases)
+	var got []int64
+	for _, w := range writes {
+		got = append(got, w.ClockOffset)
+	}
+	if d := cmp.Diff([]int64{0, 0, 691200, 2678400}, got); d != "" {
+		t.Errorf("TagWrites offsets (-want +got)\n%s", d)
+	}
+}

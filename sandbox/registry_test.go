@@ -155,11 +155,16 @@ func TestRegistryChanges(t *testing.T) {
 		"run-0-system.reg": systemRegBase, "run-0-user.reg": userRegBase,
 		"run-691200-system.reg": systemRegBase, "run-691200-user.reg": userRegAfter,
 		"run-2678400-system.reg": systemRegBase, "run-2678400-user.reg": userRegAfter,
+		"run-691200-files.txt": guestPrefix + "/drive_c/a.txt\n\n" + guestPrefix + "/drive_c/b.txt\n",
 	}
-	hives, err := readHiveTar(bytes.NewReader(hiveTar(t, files)))
-	if err != nil || len(hives) != len(files) {
-		t.Fatalf("readHiveTar = %d hives, %v", len(hives), err)
+	gc, err := readHiveTar(bytes.NewReader(hiveTar(t, files)))
+	if err != nil || len(gc.hives) != len(files)-1 {
+		t.Fatalf("readHiveTar = %d hives, %v", len(gc.hives), err)
 	}
+	if d := cmp.Diff(map[string][]string{"run-691200": {guestPrefix + "/drive_c/a.txt", guestPrefix + "/drive_c/b.txt"}}, gc.written); d != "" {
+		t.Errorf("readHiveTar file lists (-want +got)\n%s", d)
+	}
+	hives := gc.hives
 	t0 := time.UnixMilli(1_000_000)
 	phases := []Phase{{"install", 0, t0}, {"run", 0, t0.Add(time.Second)},
 		{"run", 691200, t0.Add(2 * time.Second)}, {"run", 2678400, t0.Add(3 * time.Second)}}

@@ -344,7 +344,7 @@ func run(ctx context.Context, c engine, spec Spec) (b *inventory.Behaviour, err 
 	if err != nil {
 		return nil, fmt.Errorf("reading the guest's file changes: %w", err)
 	}
-	hives, hiveReasons := readHives(ctx, c, guest.ID)
+	copies, hiveReasons := readHives(ctx, c, guest.ID)
 	reasons = append(reasons, hiveReasons...)
 	// A sinkhole that is no longer running missed part of the run.
 	var sinkStart time.Time
@@ -384,7 +384,8 @@ func run(ctx context.Context, c engine, spec Spec) (b *inventory.Behaviour, err 
 	b.Network, netTrunc = ParseNet(bytes.NewReader(netOut.Bytes()))
 	TagNetwork(b.Network, sinkStart, phases)
 	b.FileWrites, diffTrunc = ParseDiff(diff.Changes)
-	b.Registry = RegistryChanges(hives, phases)
+	TagWrites(b.FileWrites, copies.written, phases)
+	b.Registry = RegistryChanges(copies.hives, phases)
 	for _, d := range spec.ClockOffsets {
 		if len(spec.Programs) > 0 {
 			b.ClockOffsets = append(b.ClockOffsets, int64(d/time.Second))
@@ -408,7 +409,7 @@ func run(ctx context.Context, c engine, spec Spec) (b *inventory.Behaviour, err 
 	fmt.Fprintf(spec.Progress, "sandbox: behaviour in %.1fs: %d network events, %d DLL loads, %d processes, %d file writes, %d registry values\n",
 		time.Since(start).Seconds(), len(b.Network), len(b.DLLLoads), len(b.Processes), len(b.FileWrites), len(b.Registry))
 	if netErr.Len() > 0 {
-		fmt.Fprintf(spec.Progress, "sandbox: sinkhole said: %s\n", strings.TrimSpace(string(netErr.Bytes())))
+		fmt.Fprintf(spec.Progress, "sandbox: sinkhole said: %s\n", strings.TrimSpace(netErr.String()))
 	}
 	return b, runErr
 }

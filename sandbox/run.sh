@@ -18,7 +18,8 @@
 # program printing marker-like lines cannot move a phase boundary:
 #   rollgate: NONCE phase install|run OFFSET_S EPOCH_MS
 # Copies of the registry hives (system.reg, user.reg) go to /rollgate/reg/PHASE-OFFSET-*.reg
-# after each phase, once wineserver has exited and saved them.
+# after each phase, once wineserver has exited and saved them; the files each run phase
+# changed in the C: drive are listed in /rollgate/reg/run-OFFSET-files.txt.
 set -u
 inst=$1 pt=$2 cap=$3 offsets=$4 speed=$5 rpt=$6
 shift 6
@@ -48,8 +49,10 @@ capped() {
 	rc=$(cat /tmp/rollgate.rc 2>/dev/null || echo 255)
 }
 
-# phase NAME OFFSET: mark the start of a phase on stdout and stderr.
+# phase NAME OFFSET: mark the start of a phase on stdout and stderr, and leave a file whose
+# mtime marks it (see written).
 phase() {
+	touch "$snap/mark-$1-$2"
 	m="rollgate: $nonce phase $1 $2 $(date +%s%3N)"
 	echo "$m"
 	echo "$m" >&2
@@ -60,6 +63,13 @@ hives() {
 	for h in system user; do
 		cp "$WINEPREFIX/$h.reg" "$snap/$1-$2-$h.reg" 2>/dev/null
 	done
+}
+
+# written NAME OFFSET: list (capped) the files in the prefix's C: drive changed since the
+# phase began, so the host can tell which rerun wrote a file.
+written() {
+	find "$WINEPREFIX/drive_c" -xdev -type f -newer "$snap/mark-$1-$2" 2>/dev/null |
+		head -c 1048576 >"$snap/$1-$2-files.txt"
 }
 
 # settle: wait (bounded) for wineserver to exit, so that it has saved the registry.
@@ -94,6 +104,7 @@ runall() {
 		settle 5
 	done
 	hives run "$off"
+	written run "$off"
 }
 
 # The programs, kept in numbered variables (a Windows path may hold spaces).
