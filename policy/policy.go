@@ -245,7 +245,9 @@ func (a *Allow) matches(f rules.Finding) bool {
 	}
 	if a.Domain != "" {
 		ok := false
-		for _, k := range []string{"name", "host", "sni", "addr"} {
+		// Only the destination's identity: the name the sandbox's own DNS answered, or the
+		// raw address. SNI and Host are what the guest claims, so they never match.
+		for _, k := range []string{"name", "addr"} {
 			if domainMatch(a.Domain, evidence(f, k)) {
 				ok = true
 				break
