@@ -119,3 +119,18 @@ func TestTagWrites(t *testing.T) {
 		t.Errorf("TagWrites offsets (-want +got)\n%s", d)
 	}
 }
+
+func FuzzParsePhasedTrace(f *testing.F) {
+	m := "rollgate: " + testNonce + " phase "
+	f.Add([]byte(m + "install 0 1\n" + lBeaconExe + "\n" + m + "run 691200 2\n" + lNoPidNat + "\n"))
+	f.Add([]byte(m + "run 9999999999999999999 1\n" + m))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		tr := ParsePhasedTrace(b, testNonce)
+		if len(tr.DLLLoads) > MaxEvents || len(tr.Processes) > MaxEvents {
+			t.Fatalf("ParsePhasedTrace kept %d loads, %d processes", len(tr.DLLLoads), len(tr.Processes))
+		}
+		if ps := ParsePhases(b, testNonce); len(ps) > maxPhases {
+			t.Fatalf("ParsePhases kept %d phases", len(ps))
+		}
+	})
+}

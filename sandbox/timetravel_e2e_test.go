@@ -150,3 +150,35 @@ func TestE2EMeasureTimeTravel(t *testing.T) {
 	t.Logf("acme-1.1.msi: full sandbox run with reruns at +8d and +31d: median %v; without time travel: median %v",
 		with.Round(100*time.Millisecond), without.Round(100*time.Millisecond))
 }
+
+// TestE2EBarePE: a bare .exe installer's own image (Z:\rollgate\installer.exe) is the
+// installer's, never "a DLL the installer did not ship" (issue 9 item 7): a benign update of a
+// bare PE passes the behaviour rules in the baseline run and the candidate alike.
+func TestE2EBarePE(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end sandbox test skipped in -short mode")
+	}
+	guest, sink := e2eImages(t)
+	run := func(name string) *inventory.Behaviour {
+		b, err := Run(context.Background(), Spec{Installer: fixture(t, "pe/"+name), GuestImage: guest,
+			SinkholeImage: sink, Labels: testLabel(t)})
+		if err != nil {
+			t.Fatalf("Run(%s) = %v", name, err)
+		}
+		if !slices.ContainsFunc(b.DLLLoads, func(l inventory.DLLLoad) bool { return l.Path == `Z:\rollgate\installer.exe` }) {
+			t.Errorf("Run(%s): the installer's image never loaded; loads %+v", name, b.DLLLoads)
+		}
+		return b
+	}
+	base, cand := run("beacon-1.0.exe"), run("beacon-1.1.exe")
+	for _, tc := range []struct {
+		name       string
+		base, cand *inventory.Behaviour
+		inst       string
+	}{{"baseline run, no baseline", nil, base, "beacon-1.0.exe"}, {"candidate", base, cand, "beacon-1.1.exe"}} {
+		fs := rules.Behaviour(tc.base, tc.cand, shippedInventory(t, "pe/"+tc.inst), []string{"updates.beacon.test"})
+		if bad := findingsAtLeast(fs, rules.High); len(bad) > 0 {
+			t.Errorf("%s: high findings:\n%s", tc.name, describeFindings(bad))
+		}
+	}
+}
