@@ -133,3 +133,31 @@ func TestGuestHashStable(t *testing.T) {
 		t.Errorf("guestChanges = %q, want a %s label", ch, Label)
 	}
 }
+
+func TestSpecBudget(t *testing.T) {
+	progs := func(n int) []string { return make([]string, n) }
+	tests := []struct {
+		spec    Spec
+		budget  time.Duration
+		timeout time.Duration
+	}{
+		// no programs: the install only
+		{Spec{}, 2 * time.Minute, DefaultTimeout},
+		// one program, two reruns: 2m + (30+10) + 2*(20+10) s
+		{Spec{Programs: progs(1)}, 2*time.Minute + 100*time.Second, DefaultTimeout},
+		{Spec{Programs: progs(1), NoTimeTravel: true}, 2*time.Minute + 40*time.Second, DefaultTimeout},
+		// sixteen programs outgrow the default
+		{Spec{Programs: progs(16)}, 2*time.Minute + 16*100*time.Second, 2*time.Minute + 16*100*time.Second},
+		// an explicit Timeout stands
+		{Spec{Programs: progs(16), Timeout: time.Minute}, 2*time.Minute + 16*100*time.Second, time.Minute},
+	}
+	for _, tt := range tests {
+		if got := tt.spec.Budget(); got != tt.budget {
+			t.Errorf("Budget(%d programs) = %v, want %v", len(tt.spec.Programs), got, tt.budget)
+		}
+		tt.spec.defaults()
+		if tt.spec.Timeout != tt.timeout {
+			t.Errorf("defaults(%d programs).Timeout = %v, want %v", len(tt.spec.Programs), tt.spec.Timeout, tt.timeout)
+		}
+	}
+}

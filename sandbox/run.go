@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	_ "embed"
@@ -66,8 +67,8 @@ type Spec struct {
 	// Programs are Windows paths started after the install, in order, each for
 	// ProgramTimeout, e.g. `C:\Program Files\Acme\app.exe` (see WindowsPath).
 	Programs []string
-	// Timeout bounds the whole guest run (default DefaultTimeout); past it the guest is killed
-	// and Run returns what it saw with ErrTimeout.
+	// Timeout bounds the whole guest run (default: DefaultTimeout, or Budget when that is
+	// longer); past it the guest is killed and Run returns what it saw with ErrTimeout.
 	Timeout time.Duration
 	// ProgramTimeout bounds each program (default DefaultProgramTimeout).
 	ProgramTimeout time.Duration
@@ -98,6 +99,30 @@ type Spec struct {
 	Labels map[string]string
 }
 
+// Budget is how long a guest run of this spec may legitimately take: installAllowance for the
+// install, then per program its first run and one rerun per clock offset, each followed by
+// up to settleAllowance for wineserver to exit. A zero Timeout takes the larger of it and
+// DefaultTimeout.
+func (s Spec) Budget() time.Duration {
+	pt, rt := cmp.Or(s.ProgramTimeout, DefaultProgramTimeout), cmp.Or(s.RerunTimeout, DefaultRerunTimeout)
+	offs := len(s.ClockOffsets)
+	if s.ClockOffsets == nil {
+		offs = len(DefaultClockOffsets())
+	}
+	if s.NoTimeTravel {
+		offs = 0
+	}
+	per := pt + settleAllowance + time.Duration(offs)*(rt+settleAllowance)
+	return installAllowance + time.Duration(len(s.Programs))*per
+}
+
+// Allowances in Budget: the install (with its wineserver -w, up to 60 s in run.sh) and the
+// bounded wineserver wait after each program (run.sh's settle: 5 s, then 5 s after -k).
+const (
+	installAllowance = 2 * time.Minute
+	settleAllowance  = 10 * time.Second
+)
+
 // withLabels adds extra labels to a request without touching Label.
 func withLabels(o client.ContainerCreateOptions, extra map[string]string) client.ContainerCreateOptions {
 	for k, v := range extra {
@@ -109,9 +134,6 @@ func withLabels(o client.ContainerCreateOptions, extra map[string]string) client
 }
 
 func (s *Spec) defaults() {
-	if s.Timeout <= 0 {
-		s.Timeout = DefaultTimeout
-	}
 	if s.ProgramTimeout <= 0 {
 		s.ProgramTimeout = DefaultProgramTimeout
 	}
@@ -126,6 +148,9 @@ func (s *Spec) defaults() {
 	}
 	if s.RerunTimeout <= 0 {
 		s.RerunTimeout = DefaultRerunTimeout
+	}
+	if s.Timeout <= 0 {
+		s.Timeout = max(DefaultTimeout, s.Budget())
 	}
 	if s.Stdout == nil {
 		s.Stdout = io.Discard
