@@ -19,7 +19,7 @@ func TestParseNet(t *testing.T) {
 		`{"ms":9436,"proto":"dns","name":"c2.beacon.invalid","addr":"192.0.2.53","port":53,"qtype":"A"}`,
 		`{"ms":9427,"proto":"dns","name":"updates.beacon.test","addr":"192.0.2.53","port":53,"qtype":"A"}`,
 		`{"ms":9439,"proto":"tcp","name":"c2.beacon.invalid","addr":"198.51.100.23","port":8443,"http":"GET /p.ico HTTP/1.1","host":"c2.beacon.invalid"}`,
-		`{"ms":9441,"proto":"udp","addr":"::ffff:203.0.113.5","port":53535}`,
+		`{"ms":9441,"proto":"udp","addr":"::ffff:203.0.113.5","port":53535,"clock_offset":99}`,
 		`not json`,
 		`{"ms":1,"proto":"icmp","addr":"192.0.2.1"}`,
 		`{"ms":1,"proto":"tcp","addr":"192.0.2.1","port":70000}`,
