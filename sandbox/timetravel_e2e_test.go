@@ -101,6 +101,10 @@ func TestE2ETimeTravel(t *testing.T) {
 			if !found {
 				t.Errorf("%s: no high %s finding naming %q (clock offset %d); findings:\n%s", tt.name, tt.rule, tt.want, tt.offset, describeFindings(fs))
 			}
+			if tt.name == "acme-1.1-dormant.msi" && !slices.Contains(cand.FileWrites,
+				inventory.FileWrite{Path: `C:\users\rollgate\AppData\Roaming\Acme\firstrun.dat`, Kind: "added"}) {
+				t.Errorf("%s: no stamp written on the real clock (clock offset 0); writes %+v", tt.name, cand.FileWrites)
+			}
 			// The first run (clock offset 0) of a dormant or sleeping implant is quiet: only
 			// time travel reveals it.
 			if tt.offset > 0 && slices.ContainsFunc(cand.Network, func(e inventory.NetEvent) bool {
