@@ -4,7 +4,9 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"io"
 	"os"
@@ -146,6 +148,11 @@ func (f *fakeEngine) CopyFromContainer(context.Context, string, client.CopyFromC
 	return client.CopyFromContainerResult{Content: io.NopCloser(bytes.NewReader(f.hiveTar))}, nil
 }
 
+func sha256Hex(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
+}
+
 // noncePlaceholder stands for the run's nonce in fakeEngine.guestOut (same length, so frames
 // keep their sizes).
 const noncePlaceholder = "NONCE-NONCE-NONCE-NONCE-NONCE-NO"
@@ -269,10 +276,14 @@ func TestRunTimeTravel(t *testing.T) {
 			frame(1, "rollgate: done\n")),
 		sinkOut: frame(1, `{"ms":12000,"proto":"dns","name":"c2.beacon.invalid","addr":"192.0.2.53","port":53,"qtype":"A"}`+"\n"),
 	}
-	f.hiveTar = hiveTar(t, map[string]string{
+	copies := map[string]string{
 		"base-0-user.reg": userRegBase, "install-0-user.reg": userRegBase, "run-0-user.reg": userRegBase,
 		"run-691200-user.reg": userRegAfter,
-	})
+	}
+	f.hiveTar = hiveTar(t, copies)
+	for name, body := range copies {
+		f.guestOut = append(f.guestOut, frame(1, "rollgate: "+noncePlaceholder+" hive "+strings.TrimSuffix(name, ".reg")+" "+sha256Hex(body)+"\n")...)
+	}
 	spec := fakeSpec(t)
 	spec.Programs = []string{`C:\Program Files\Beacon\beacon.exe`}
 	spec.ClockOffsets = []time.Duration{8 * 24 * time.Hour}

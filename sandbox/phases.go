@@ -5,10 +5,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"path"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -177,6 +180,53 @@ type hiveSnapshot struct {
 type guestCopies struct {
 	hives   map[string]*Hive
 	written map[string][]string
+	// sums are the SHA-256 (hex) of each hive copy as read.
+	sums map[string]string
+}
+
+// ParseHiveSums reads run.sh's "rollgate: NONCE hive NAME SHA256" lines: the hash of each hive
+// copy when it was taken. The first line for a name counts.
+func ParseHiveSums(stdout []byte, nonce string) map[string]string {
+	out := map[string]string{}
+	if nonce == "" {
+		return out
+	}
+	lr := newLineReader(bytes.NewReader(stdout))
+	for len(out) < maxHiveFiles {
+		line, ok := lr.next()
+		if !ok {
+			break
+		}
+		rest, ok := strings.CutPrefix(string(line), "rollgate: "+nonce+" hive ")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(rest)
+		if len(f) != 2 || len(f[1]) != 64 || !isHex(f[1]) {
+			continue
+		}
+		if _, seen := out[f[0]]; !seen {
+			out[f[0]] = strings.ToLower(f[1])
+		}
+	}
+	return out
+}
+
+// verify drops every hive copy whose hash differs from the one run.sh printed when it took
+// the copy (or that run.sh never vouched for), and says which.
+func (gc *guestCopies) verify(sums map[string]string) []string {
+	var bad []string
+	for name := range gc.hives {
+		if want, ok := sums[name]; !ok || want != gc.sums[name] {
+			delete(gc.hives, name)
+			bad = append(bad, name)
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	sort.Strings(bad)
+	return []string{fmt.Sprintf("registry copies altered in the guest or not vouched for, ignored: %s", capField(strings.Join(bad, ", ")))}
 }
 
 // maxWrittenList bounds one list of changed files read (run.sh caps it at 1 MiB too).
@@ -201,7 +251,7 @@ func readHives(ctx context.Context, c engine, id string) (guestCopies, []string)
 // -user.reg (at most maxHiveFiles) and PHASE-OFFSET-files.txt (at most maxPhases, each read
 // up to maxWrittenList bytes and MaxEvents lines).
 func readHiveTar(r io.Reader) (guestCopies, error) {
-	gc := guestCopies{hives: map[string]*Hive{}, written: map[string][]string{}}
+	gc := guestCopies{hives: map[string]*Hive{}, written: map[string][]string{}, sums: map[string]string{}}
 	tr := tar.NewReader(r)
 	for n := 0; ; n++ {
 		h, err := tr.Next()
@@ -239,11 +289,20 @@ func readHiveTar(r io.Reader) (guestCopies, error) {
 			if len(gc.hives) >= maxHiveFiles {
 				return gc, fmt.Errorf("more than %d hive copies", maxHiveFiles)
 			}
-			hv, err := ParseHive(bufio.NewReader(tr))
+			if h.Size > MaxHiveBytes {
+				return gc, fmt.Errorf("%s: %d bytes, more than %d", capField(name), h.Size, MaxHiveBytes)
+			}
+			sum := sha256.New()
+			tee := io.TeeReader(tr, sum)
+			hv, err := ParseHive(bufio.NewReader(tee))
 			if err != nil {
 				return gc, fmt.Errorf("%s: %w", capField(name), err)
 			}
+			if _, err := io.Copy(io.Discard, tee); err != nil { // the rest, for the hash
+				return gc, fmt.Errorf("%s: %w", capField(name), err)
+			}
 			gc.hives[strings.TrimSuffix(name, ".reg")] = hv
+			gc.sums[strings.TrimSuffix(name, ".reg")] = hex.EncodeToString(sum.Sum(nil))
 		}
 	}
 }

@@ -211,3 +211,24 @@ func FuzzParseHive(f *testing.F) {
 		DiffHives(h, h, "run", 0)
 	})
 }
+
+func TestHiveCopiesVerified(t *testing.T) {
+	files := map[string]string{"run-0-user.reg": userRegBase, "run-691200-user.reg": userRegAfter, "base-0-user.reg": userRegBase}
+	gc, err := readHiveTar(bytes.NewReader(hiveTar(t, files)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout := "rollgate: " + testNonce + " hive run-0-user " + sha256Hex(userRegBase) + "\n" +
+		// the copy was rewritten after it was taken
+		"rollgate: " + testNonce + " hive run-691200-user " + sha256Hex(userRegBase) + "\n" +
+		// a program's forgery without the nonce
+		"rollgate: 00000000000000000000000000000000 hive base-0-user " + sha256Hex(userRegBase) + "\n"
+	reasons := gc.verify(ParseHiveSums([]byte(stdout), testNonce))
+	var kept []string
+	for k := range gc.hives {
+		kept = append(kept, k)
+	}
+	if d := cmp.Diff([]string{"run-0-user"}, kept); d != "" || len(reasons) != 1 || !strings.Contains(reasons[0], "base-0-user, run-691200-user") {
+		t.Errorf("verify kept (-want +got)\n%s reasons %q", d, reasons)
+	}
+}

@@ -409,6 +409,7 @@ func run(ctx context.Context, c engine, spec Spec) (b *inventory.Behaviour, err 
 	b.Network, netTrunc = ParseNet(bytes.NewReader(netOut.Bytes()))
 	TagNetwork(b.Network, sinkStart, phases)
 	b.FileWrites, diffTrunc = ParseDiff(diff.Changes)
+	reasons = append(reasons, copies.verify(ParseHiveSums(stdout.Bytes(), nonce))...)
 	TagWrites(b.FileWrites, copies.written, phases)
 	b.Registry = RegistryChanges(copies.hives, phases)
 	for _, d := range spec.ClockOffsets {

@@ -58,10 +58,12 @@ phase() {
 	echo "$m" >&2
 }
 
-# hives NAME OFFSET: keep a copy of the registry hives as they are now.
+# hives NAME OFFSET: keep a copy of the registry hives as they are now, and print each copy's
+# SHA-256 (a program running later as the same user could rewrite the copy; the host checks).
 hives() {
 	for h in system user; do
-		cp "$WINEPREFIX/$h.reg" "$snap/$1-$2-$h.reg" 2>/dev/null
+		cp "$WINEPREFIX/$h.reg" "$snap/$1-$2-$h.reg" 2>/dev/null &&
+			echo "rollgate: $nonce hive $1-$2-$h $(sha256sum <"$snap/$1-$2-$h.reg" | cut -d' ' -f1)"
 	done
 }
 

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"slices"
@@ -27,9 +28,15 @@ func e2eRun(t *testing.T, name string, spec Spec) *inventory.Behaviour {
 	spec.Installer, spec.Programs = inst, programsOf(t, inst)
 	spec.GuestImage, spec.SinkholeImage, spec.Labels = guest, sink, testLabel(t)
 	start := time.Now()
+	var out bytes.Buffer
+	spec.Stdout = &out
 	b, err := Run(context.Background(), spec)
 	if err != nil {
-		t.Fatalf("Run(%s) = %v", name, err)
+		reason := ""
+		if b != nil {
+			reason = b.Reason
+		}
+		t.Fatalf("Run(%s) = %v (reason %q); guest script said:\n%s", name, err, reason, out.String())
 	}
 	t.Logf("Run(%s): %v, %d network events, %d registry values, clock offsets %v; reason %q",
 		name, time.Since(start).Round(100*time.Millisecond), len(b.Network), len(b.Registry), b.ClockOffsets, b.Reason)
