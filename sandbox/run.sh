@@ -49,6 +49,21 @@ capped() {
 	rc=$(cat /tmp/rollgate.rc 2>/dev/null || echo 255)
 }
 
+# cappedfor SECONDS CMD...: capped, with CMD killed after SECONDS. Every wine process CMD
+# started (wineserver, services, a crash handler) holds the trace pipe open, so the pipe can
+# outlive CMD: SECONDS + 10 after the start, wineserver -k ends them all (and so the pipe).
+cappedfor() {
+	t=$1
+	shift
+	capped timeout -s KILL "$t" "$@" &
+	job=$!
+	(sleep $((t + 10)) && wineserver -k 2>/dev/null) &
+	dog=$!
+	wait "$job"
+	kill "$dog" 2>/dev/null
+	rc=$(cat /tmp/rollgate.rc 2>/dev/null || echo 255)
+}
+
 # phase NAME OFFSET: mark the start of a phase on stdout and stderr, and leave a file whose
 # mtime marks it (see written).
 phase() {
@@ -101,7 +116,7 @@ runall() {
 		i=$((i + 1))
 		eval "p=\${prog_$i}"
 		printf "rollgate: program start %s\n" "$p"
-		capped timeout -s KILL "$t" env "$@" wine64 "$p"
+		cappedfor "$t" env "$@" wine64 "$p"
 		echo "rollgate: program exit $rc"
 		settle 5
 	done
