@@ -56,6 +56,12 @@ func Profile(b *inventory.Behaviour) *inventory.Behaviour {
 	p.DLLLoads = dedupe(b.DLLLoads, func(e inventory.DLLLoad) inventory.DLLLoad { return e })
 	p.Processes = dedupe(b.Processes, func(e inventory.Process) inventory.Process { return e })
 	p.FileWrites = dedupe(b.FileWrites, func(e inventory.FileWrite) inventory.FileWrite { return e })
+	// The registry profile is kept as the network one is: the persistence rule compares the
+	// candidate's autostart values against it.
+	if len(b.Registry) > 0 {
+		p.Registry = dedupe(b.Registry, func(e inventory.RegistryValue) inventory.RegistryValue { return e })
+	}
+	p.ClockOffsets = b.ClockOffsets
 	SortBehaviour(p)
 	return p
 }
@@ -235,5 +241,10 @@ func SortBehaviour(b *inventory.Behaviour) {
 	sort.SliceStable(b.FileWrites, func(i, j int) bool {
 		x, y := b.FileWrites[i], b.FileWrites[j]
 		return cmp.Or(cmp.Compare(x.Path, y.Path), cmp.Compare(x.Kind, y.Kind)) < 0
+	})
+	sort.SliceStable(b.Registry, func(i, j int) bool {
+		x, y := b.Registry[i], b.Registry[j]
+		return cmp.Or(cmp.Compare(x.Key, y.Key), cmp.Compare(x.Name, y.Name), cmp.Compare(x.Value, y.Value),
+			cmp.Compare(x.Phase, y.Phase), cmp.Compare(x.ClockOffset, y.ClockOffset)) < 0
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/rollgate/rollgate/inventory"
@@ -79,6 +80,20 @@ func TestProfileDeterministic(t *testing.T) {
 	p := Profile(run(1, false))
 	if len(p.Network) != 2 || len(p.DLLLoads) != 2 {
 		t.Errorf("Profile kept duplicates: %+v", p)
+	}
+}
+
+func TestProfileKeepsRegistry(t *testing.T) {
+	run := &inventory.Behaviour{Ran: true, ClockOffsets: []int64{691200},
+		Registry: []inventory.RegistryValue{
+			{Key: `HKLM\Software\Microsoft\Windows\CurrentVersion\Run`, Name: "B", Value: `"b.exe"`, Kind: "added", Phase: "install"},
+			{Key: `HKCU\Software\Microsoft\Windows\CurrentVersion\Run`, Name: "A", Value: `"a.exe"`, Kind: "added", Phase: "run", ClockOffset: 691200},
+			{Key: `HKLM\Software\Microsoft\Windows\CurrentVersion\Run`, Name: "B", Value: `"b.exe"`, Kind: "added", Phase: "install"},
+		}}
+	p := Profile(run)
+	want := []inventory.RegistryValue{run.Registry[1], run.Registry[0]}
+	if !slices.Equal(p.Registry, want) || !slices.Equal(p.ClockOffsets, []int64{691200}) {
+		t.Errorf("Profile registry = %+v, offsets %v; want %+v, [691200]", p.Registry, p.ClockOffsets, want)
 	}
 }
 

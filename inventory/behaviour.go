@@ -9,6 +9,33 @@ type Behaviour struct {
 	DLLLoads   []DLLLoad   `json:"dll_loads"`
 	Processes  []Process   `json:"processes"`
 	FileWrites []FileWrite `json:"file_writes"`
+	// Registry holds the values the install and the runs added or changed in wine's registry
+	// (system.reg, user.reg), each once, from the first phase that showed it.
+	Registry []RegistryValue `json:"registry,omitempty"`
+	// ClockOffsets are the wall-clock offsets, in seconds, the programs were run again at
+	// (time travel; the first run is offset 0 and not listed).
+	ClockOffsets []int64 `json:"clock_offsets,omitempty"`
+}
+
+// ClockOffset, on an observation, is how far (in seconds) the guest's wall clock had been
+// moved forward when the sandbox first saw it: 0 for the install and the first run of the
+// programs, else one of Behaviour.ClockOffsets. It names the rerun that revealed a dormant
+// behaviour (a beacon that waits for a week shows at 691200, +8 days).
+
+// RegistryValue is one registry value the guest added or changed.
+type RegistryValue struct {
+	// Key is the full key path with its hive spelled out, e.g.
+	// `HKEY_CURRENT_USER\Software\Microsoft\Windows\CurrentVersion\Run`.
+	Key string `json:"key"`
+	// Name is the value's name; "" is the key's default value.
+	Name string `json:"name"`
+	// Value is the data as wine's .reg text writes it (str:"…", dword:…, hex(…):…), capped.
+	Value string `json:"value"`
+	// Kind is added or changed (relative to the phase before).
+	Kind string `json:"kind"`
+	// Phase is install (during the install) or run (while the programs ran).
+	Phase       string `json:"phase"`
+	ClockOffset int64  `json:"clock_offset,omitempty"`
 }
 
 // NetEvent is one network attempt the sinkhole answered.
@@ -16,8 +43,11 @@ type NetEvent struct {
 	// MS is the time since the sinkhole started (just before the guest), in milliseconds;
 	// baselines drop it.
 	MS    int64  `json:"ms"`
-	Proto string `json:"proto"`           // dns, tcp, udp, icmp
-	Name  string `json:"name,omitempty"`  // DNS query name, TLS SNI or HTTP Host
+	Proto string `json:"proto"` // dns, tcp, udp, icmp
+	// Name is the DNS query name, or for a connection or datagram the name whose answer from
+	// the sinkhole's own DNS was the destination address; never the SNI or Host a program
+	// sends (those are claims, kept in SNI and Host). Empty for a raw address.
+	Name  string `json:"name,omitempty"`
 	Addr  string `json:"addr,omitempty"`  // destination address
 	Port  int    `json:"port,omitempty"`  // destination port
 	QType string `json:"qtype,omitempty"` // DNS query type
@@ -26,6 +56,8 @@ type NetEvent struct {
 	Host  string `json:"host,omitempty"` // HTTP Host header
 	// Bytes is a datagram's payload length (UDP).
 	Bytes int `json:"bytes,omitempty"`
+	// ClockOffset is the guest's clock offset (seconds) when this was seen; see ClockOffset.
+	ClockOffset int64 `json:"clock_offset,omitempty"`
 }
 
 // DLLLoad is one module a process loaded.
@@ -33,16 +65,23 @@ type DLLLoad struct {
 	Process string `json:"process,omitempty"`
 	Path    string `json:"path"`           // Windows path as wine reports it
 	Type    string `json:"type,omitempty"` // native, builtin
+	// ClockOffset is the guest's clock offset (seconds) when this was first seen.
+	ClockOffset int64 `json:"clock_offset,omitempty"`
 }
 
 // Process is one process the guest started.
 type Process struct {
 	Image   string `json:"image"`
 	Command string `json:"command,omitempty"`
+	// ClockOffset is the guest's clock offset (seconds) when this was first seen.
+	ClockOffset int64 `json:"clock_offset,omitempty"`
 }
 
 // FileWrite is one path the guest created or changed.
 type FileWrite struct {
 	Path string `json:"path"`
 	Kind string `json:"kind,omitempty"` // added, changed, deleted
+	// ClockOffset is the guest's clock offset (seconds) of the phase that wrote this, when the
+	// sandbox could tell (files written only by a rerun); 0 otherwise.
+	ClockOffset int64 `json:"clock_offset,omitempty"`
 }

@@ -216,7 +216,7 @@ type Shortcut struct {
 // MSITables are MSI table rows resolved to install paths where they name files or folders
 // (formatted "[#file]" / "[DIR]" references expanded; anything else kept as written).
 type MSITables struct {
-	Registry        []RegistryValue  `json:"registry,omitempty"`
+	Registry        []RegistryRow    `json:"registry,omitempty"`
 	Services        []Service        `json:"services,omitempty"`
 	ServiceControls []ServiceControl `json:"service_controls,omitempty"`
 	// FileCopies are DuplicateFile and MoveFile rows.
@@ -233,9 +233,9 @@ type MSITables struct {
 	OrphanStreams []string `json:"orphan_streams,omitempty"`
 }
 
-// RegistryValue is a Registry table row. Root: -1 HKLM for a per-machine and HKCU for a
+// RegistryRow is a Registry table row. Root: -1 HKLM for a per-machine and HKCU for a
 // per-user install, 0 HKCR, 1 HKCU, 2 HKLM, 3 HKU.
-type RegistryValue struct {
+type RegistryRow struct {
 	ID        string `json:"id"`
 	Root      int    `json:"root"`
 	Key       string `json:"key"`

@@ -580,7 +580,9 @@ func (a *Allow) domainMatches(f rules.Finding) bool {
 		}
 		return true
 	case rules.SandboxNetwork:
-		for _, k := range []string{"name", "host", "sni", "addr"} {
+		// Only the destination's identity: the name the sandbox's own DNS answered, or the
+		// raw address. SNI and Host are what the guest claims, so they never match.
+		for _, k := range []string{"name", "addr"} {
 			if domainMatch(a.Domain, evidence(f, k)) {
 				return true
 			}

@@ -181,11 +181,13 @@ allow:
 		{Rule: rules.StringsEndpointAdded, Severity: rules.Medium, Path: "x"},
 		{Rule: rules.SandboxNetwork, Severity: rules.High, Path: "sandbox:network/dns:api.acme.test", Evidence: map[string]any{"name": "api.acme.test"}},
 		{Rule: rules.SandboxNetwork, Severity: rules.High, Path: "sandbox:network/dns:acme.test.evil.invalid", Evidence: map[string]any{"name": "acme.test.evil.invalid"}},
+		// a raw address whose program claims an allowed name (Host, SNI) stays a finding
+		{Rule: rules.SandboxNetwork, Severity: rules.High, Path: "sandbox:network/tcp:203.0.113.9:443", Evidence: map[string]any{"addr": "203.0.113.9", "sni": "api.acme.test", "host": "api.acme.test"}},
 	}
 	before := time.Date(2026, 6, 30, 23, 0, 0, 0, time.UTC)
 	kept, sup, warn := p.Apply(fs, before)
-	if len(sup) != 3 || len(kept) != 4 || len(warn) != 0 {
-		t.Fatalf("Apply(before expiry): kept %d, suppressed %d, warnings %v; want 4, 3, none", len(kept), len(sup), warn)
+	if len(sup) != 3 || len(kept) != 5 || len(warn) != 0 {
+		t.Fatalf("Apply(before expiry): kept %d, suppressed %d, warnings %v; want 5, 3, none", len(kept), len(sup), warn)
 	}
 	for _, f := range kept {
 		if f.Rule == rules.StringsEndpointAdded && f.Severity != rules.Low {
@@ -194,8 +196,8 @@ allow:
 	}
 	after := time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)
 	kept, sup, warn = p.Apply(fs, after)
-	if len(sup) != 2 || len(kept) != 5 || len(warn) != 1 {
-		t.Fatalf("Apply(after expiry): kept %d, suppressed %d, warnings %v; want 5, 2, one", len(kept), len(sup), warn)
+	if len(sup) != 2 || len(kept) != 6 || len(warn) != 1 {
+		t.Fatalf("Apply(after expiry): kept %d, suppressed %d, warnings %v; want 6, 2, one", len(kept), len(sup), warn)
 	}
 }
 

@@ -32,8 +32,32 @@ func Behaviour(base, cand *inventory.Behaviour, shipped *inventory.Inventory, al
 			continue
 		}
 		seen[d] = true
-		c.add(SandboxNetwork, "sandbox:network/"+d, describe(ev)+" that the baseline run never made",
-			map[string]any{"proto": ev.Proto, "name": ev.Name, "addr": ev.Addr, "port": ev.Port, "sni": ev.SNI, "http": ev.HTTP, "host": ev.Host, "qtype": ev.QType})
+		c.add(SandboxNetwork, "sandbox:network/"+d, describe(ev)+" that the baseline run never made"+offsetText(ev.ClockOffset),
+			netEvidence(ev))
+	}
+	// SNI and Host are what the program claims; the name is what the sinkhole answered. A
+	// claim that differs from the name is reported on its own (unless the baseline run made
+	// the same claim to the same destination).
+	baseClaims := map[string]bool{}
+	if base != nil {
+		for _, ev := range base.Network {
+			for _, cl := range claimMismatches(ev) {
+				baseClaims[Destination(ev)+" "+cl] = true
+			}
+		}
+	}
+	seen = map[string]bool{}
+	for _, ev := range cand.Network {
+		d := Destination(ev)
+		for _, cl := range claimMismatches(ev) {
+			if seen[d+" "+cl] || baseClaims[d+" "+cl] {
+				continue
+			}
+			seen[d+" "+cl] = true
+			c.add(SandboxNetwork, "sandbox:network-claim/"+d+"/"+cl,
+				fmt.Sprintf("%s claims %s, but the sinkhole answered the address for %q%s", describe(ev), cl, ev.Name, offsetText(ev.ClockOffset)),
+				netEvidence(ev))
+		}
 	}
 
 	landed := shippedPaths(shipped)
@@ -50,6 +74,9 @@ func Behaviour(base, cand *inventory.Behaviour, shipped *inventory.Inventory, al
 			continue
 		}
 		seen[n] = true
+		if installerOwn(l) {
+			continue
+		}
 		isShipped := landed.has(n)
 		newPath := base != nil && !baseLoads[n]
 		if isShipped && !newPath {
@@ -59,8 +86,8 @@ func Behaviour(base, cand *inventory.Behaviour, shipped *inventory.Inventory, al
 		if isShipped {
 			why = "the baseline run never loaded a DLL from there"
 		}
-		c.add(SandboxDLLLoad, "sandbox:dll/"+n, fmt.Sprintf("loaded %s: %s", l.Path, why),
-			map[string]any{"path": l.Path, "process": l.Process, "type": l.Type, "shipped": isShipped})
+		c.add(SandboxDLLLoad, "sandbox:dll/"+n, fmt.Sprintf("loaded %s: %s%s", l.Path, why, offsetText(l.ClockOffset)),
+			map[string]any{"path": l.Path, "process": l.Process, "type": l.Type, "shipped": isShipped, "clock_offset": l.ClockOffset})
 	}
 	if base == nil {
 		Sort(c.out)
@@ -78,8 +105,8 @@ func Behaviour(base, cand *inventory.Behaviour, shipped *inventory.Inventory, al
 			continue
 		}
 		seen[n] = true
-		c.add(SandboxFileWrite, "sandbox:file/"+n, fmt.Sprintf("wrote %s outside the install folder; the baseline run did not", w.Path),
-			map[string]any{"path": w.Path, "kind": w.Kind})
+		c.add(SandboxFileWrite, "sandbox:file/"+n, fmt.Sprintf("wrote %s outside the install folder; the baseline run did not%s", w.Path, offsetText(w.ClockOffset)),
+			map[string]any{"path": w.Path, "kind": w.Kind, "clock_offset": w.ClockOffset})
 	}
 	baseProcs := map[string]bool{}
 	for _, p := range base.Processes {
@@ -92,24 +119,21 @@ func Behaviour(base, cand *inventory.Behaviour, shipped *inventory.Inventory, al
 			continue
 		}
 		seen[n] = true
-		c.add(SandboxProcess, "sandbox:process/"+n, fmt.Sprintf("started %s; the baseline run did not", p.Image),
-			map[string]any{"image": p.Image, "command": p.Command})
+		c.add(SandboxProcess, "sandbox:process/"+n, fmt.Sprintf("started %s; the baseline run did not%s", p.Image, offsetText(p.ClockOffset)),
+			map[string]any{"image": p.Image, "command": p.Command, "clock_offset": p.ClockOffset})
 	}
+	persistence(c, base, cand)
 	Sort(c.out)
 	return c.out
 }
 
-// Destination is the stable key of a network event: the name when one is known (DNS query,
-// SNI, Host, or the name the sinkhole's DNS answer mapped the address to), else the address;
-// with the port for connections and datagrams.
+// Destination is the stable key of a network event, built only from what the guest cannot
+// forge: the name when the sinkhole itself knows it (the DNS query, or the name whose DNS
+// answer was the destination address), else the raw address; with the port for connections
+// and datagrams. TLS SNI and the HTTP Host header are the program's claims: evidence (see
+// claimMismatches), never identity.
 func Destination(ev inventory.NetEvent) string {
 	host := strings.ToLower(strings.TrimSuffix(ev.Name, "."))
-	if host == "" {
-		host = strings.ToLower(ev.SNI)
-	}
-	if host == "" {
-		host = strings.ToLower(ev.Host)
-	}
 	if host == "" {
 		host = ev.Addr
 	}
@@ -141,10 +165,69 @@ func describe(ev inventory.NetEvent) string {
 	return s
 }
 
-// allowed matches a network event against allow-list entries: exact names, "*.suffix"
-// patterns, or addresses.
+// netEvidence is a network finding's evidence.
+func netEvidence(ev inventory.NetEvent) map[string]any {
+	return map[string]any{"proto": ev.Proto, "name": ev.Name, "addr": ev.Addr, "port": ev.Port, "sni": ev.SNI,
+		"http": ev.HTTP, "host": ev.Host, "qtype": ev.QType, "clock_offset": ev.ClockOffset}
+}
+
+// claimMismatches lists the names a connection claimed (TLS SNI, HTTP Host) that differ from
+// the name the sinkhole resolved its address for, as "SNI x" / "Host y". A connection to a raw
+// address has no resolved name to differ from: its identity is the address.
+func claimMismatches(ev inventory.NetEvent) []string {
+	name := strings.ToLower(strings.TrimSuffix(ev.Name, "."))
+	if ev.Proto != "tcp" || name == "" {
+		return nil
+	}
+	var out []string
+	if sni := strings.ToLower(strings.TrimSuffix(ev.SNI, ".")); sni != "" && sni != name {
+		out = append(out, "TLS SNI "+sni)
+	}
+	if h := hostPart(ev.Host); h != "" && h != name {
+		out = append(out, "HTTP Host "+h)
+	}
+	return out
+}
+
+// hostPart is the lower-cased name part of an HTTP Host value (port and brackets dropped).
+func hostPart(h string) string {
+	h = strings.ToLower(strings.TrimSpace(h))
+	if strings.HasPrefix(h, "[") {
+		if i := strings.IndexByte(h, ']'); i > 0 {
+			return h[1:i]
+		}
+	}
+	if i := strings.LastIndexByte(h, ':'); i >= 0 && strings.Count(h, ":") == 1 {
+		h = h[:i]
+	}
+	return strings.TrimSuffix(h, ".")
+}
+
+// installerOwn reports whether a DLL load is the installer's own doing: the installer's image
+// in the guest (Z:\rollgate\installer.exe), or a module loaded by the installer's process
+// from the temporary folders it unpacks into. A bare .exe installer carries its payload
+// inside itself, where the inventory cannot list it, so "the installer did not ship it" would
+// be wrong for each of these.
+func installerOwn(l inventory.DLLLoad) bool {
+	n, proc := winpath.Normalize(l.Path), winpath.Normalize(l.Process)
+	if strings.HasPrefix(n, `z:\rollgate\`) {
+		return true
+	}
+	byInstaller := strings.HasPrefix(proc, `z:\rollgate\`) || inTemp(proc)
+	return byInstaller && inTemp(n)
+}
+
+// inTemp reports whether a normalised path lies in a user's or Windows' temporary folder.
+func inTemp(n string) bool {
+	return strings.HasPrefix(n, `c:\windows\temp\`) ||
+		strings.HasPrefix(n, `c:\users\<user>\`) && strings.Contains(n, `\appdata\local\temp\`) ||
+		strings.HasPrefix(n, `c:\users\<user>\temp\`)
+}
+
+// allowed matches a network event's identity (Destination's name or address, never SNI or
+// Host) against allow-list entries: exact names, "*.suffix" patterns, or addresses.
 func allowed(ev inventory.NetEvent, allow []string) bool {
-	names := []string{strings.ToLower(strings.TrimSuffix(ev.Name, ".")), strings.ToLower(ev.SNI), strings.ToLower(ev.Host), ev.Addr}
+	names := []string{strings.ToLower(strings.TrimSuffix(ev.Name, ".")), ev.Addr}
 	for _, a := range allow {
 		a = strings.ToLower(a)
 		for _, n := range names {

@@ -68,6 +68,7 @@ const (
 	SandboxDLLLoad        = "sandbox.dll-load"
 	SandboxFileWrite      = "sandbox.file-write"
 	SandboxProcess        = "sandbox.process"
+	SandboxPersistence    = "sandbox.persistence"
 	MachoEntitlementAdded = "macho.entitlement-added"
 	MachoDylibHijackable  = "macho.dylib-hijackable"
 	BundleSealBroken      = "bundle.seal-broken"
@@ -116,6 +117,7 @@ var Catalog = []Rule{
 	{SandboxDLLLoad, High, "DLL loaded from an unexpected place", "a DLL loaded from outside the system folders that the installer did not ship, or from a path the baseline run never loaded from"},
 	{SandboxFileWrite, Medium, "New file written outside the install folder", "a file written outside the install folder that the baseline run did not write"},
 	{SandboxProcess, Medium, "New process", "a process started that the baseline run did not start"},
+	{SandboxPersistence, High, "New autostart entry", "a registry value, service, scheduled task or Startup entry in an autostart location that the baseline run did not create"},
 	{MachoEntitlementAdded, High, "Entitlement added", "a new entitlement that weakens the hardened runtime — medium for others"},
 	{MachoDylibHijackable, High, "Hijackable dylib load", "a weak or @rpath dylib load that resolves to nothing inside the bundle"},
 	{BundleSealBroken, Critical, "Bundle seal broken", "CodeResources does not match the bundle's files"},

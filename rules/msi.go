@@ -123,7 +123,7 @@ func regRootName(r int) string {
 
 // autostartClass names the autostart location a Registry row writes, "" for none. hijack
 // marks locations that act on every process (or every logon) rather than start a program.
-func autostartClass(v inventory.RegistryValue) (class string, hijack bool) {
+func autostartClass(v inventory.RegistryRow) (class string, hijack bool) {
 	key := strings.ToLower(strings.Trim(strings.ReplaceAll(v.Key, "/", `\`), `\`))
 	name := strings.ToLower(v.Name)
 	switch v.Root {
@@ -181,7 +181,7 @@ func autostartClass(v inventory.RegistryValue) (class string, hijack bool) {
 
 // regLocation identifies a registry value: root (HKMU standing for both per-machine and
 // per-user), key and name, case-folded as Windows compares them.
-func regLocation(v inventory.RegistryValue) string {
+func regLocation(v inventory.RegistryRow) string {
 	return regRootName(v.Root) + `\` + strings.ToLower(v.Key) + `\` + strings.ToLower(v.Name)
 }
 

@@ -34,14 +34,14 @@ func caInv(cas ...inventory.CustomAction) *inventory.Inventory {
 const runKey = `Software\Microsoft\Windows\CurrentVersion\Run`
 
 var (
-	runValue = inventory.RegistryValue{ID: "r", Root: 2, Key: runKey, Name: "AcmeUpdater", Value: `"PF/Acme/AcmePhone.exe" --background`}
+	runValue = inventory.RegistryRow{ID: "r", Root: 2, Key: runKey, Name: "AcmeUpdater", Value: `"PF/Acme/AcmePhone.exe" --background`}
 	service  = inventory.Service{ID: "s", Name: "AcmeUpdateSvc", DisplayName: "Acme Update Service", ServiceType: 0x10, StartType: 2,
 		Account: "LocalSystem", Arguments: "--service", Binary: "PF/Acme/AcmePhone.exe"}
 	empty = &inventory.MSITables{}
 )
 
-func reg(v inventory.RegistryValue) *inventory.MSITables {
-	return &inventory.MSITables{Registry: []inventory.RegistryValue{v}}
+func reg(v inventory.RegistryRow) *inventory.MSITables {
+	return &inventory.MSITables{Registry: []inventory.RegistryRow{v}}
 }
 
 func svc(s inventory.Service) *inventory.MSITables {
@@ -52,16 +52,16 @@ func TestMSITables(t *testing.T) {
 	runPath := `Registry/HKLM\` + runKey + `\AcmeUpdater`
 	changedRun := runValue
 	changedRun.Value = `"PF/Acme/evil.exe"`
-	wowRunOnce := inventory.RegistryValue{ID: "w", Root: -1, Key: `SOFTWARE\Wow6432Node\Microsoft\Windows\CurrentVersion\RunOnce`, Name: "x", Value: "y.exe"}
-	ifeo := inventory.RegistryValue{ID: "i", Root: 2, Key: `Software\Microsoft\Windows NT\CurrentVersion\Image File Execution Options\sethc.exe`, Name: "Debugger", Value: "cmd.exe"}
-	appInit := inventory.RegistryValue{ID: "a", Root: 2, Key: `Software\Microsoft\Windows NT\CurrentVersion\Windows`, Name: "AppInit_DLLs", Value: "PF/Acme/x.dll"}
-	userInit := inventory.RegistryValue{ID: "u", Root: 2, Key: `Software\Microsoft\Windows NT\CurrentVersion\Winlogon`, Name: "Userinit", Value: "userinit.exe,PF/Acme/x.exe"}
-	svcKey := inventory.RegistryValue{ID: "k", Root: 2, Key: `SYSTEM\CurrentControlSet\Services\Evil`, Name: "ImagePath", Value: "x.exe"}
-	ssodl := inventory.RegistryValue{ID: "e", Root: 2, Key: `Software\Microsoft\Windows\CurrentVersion\Explorer\ShellServiceObjectDelayLoad`, Name: "x", Value: "{GUID}"}
-	activeSetup := inventory.RegistryValue{ID: "as", Root: 2, Key: `Software\Microsoft\Active Setup\Installed Components\{GUID}`, Name: "StubPath", Value: "x.exe"}
-	hkuRun := inventory.RegistryValue{ID: "h", Root: 3, Key: `.DEFAULT\` + runKey, Name: "x", Value: "y.exe"}
-	plain := inventory.RegistryValue{ID: "p", Root: 2, Key: `Software\Acme`, Name: "InstallDir", Value: "PF/Acme"}
-	keyOnly := inventory.RegistryValue{ID: "c", Root: 2, Key: runKey, Name: "+"}
+	wowRunOnce := inventory.RegistryRow{ID: "w", Root: -1, Key: `SOFTWARE\Wow6432Node\Microsoft\Windows\CurrentVersion\RunOnce`, Name: "x", Value: "y.exe"}
+	ifeo := inventory.RegistryRow{ID: "i", Root: 2, Key: `Software\Microsoft\Windows NT\CurrentVersion\Image File Execution Options\sethc.exe`, Name: "Debugger", Value: "cmd.exe"}
+	appInit := inventory.RegistryRow{ID: "a", Root: 2, Key: `Software\Microsoft\Windows NT\CurrentVersion\Windows`, Name: "AppInit_DLLs", Value: "PF/Acme/x.dll"}
+	userInit := inventory.RegistryRow{ID: "u", Root: 2, Key: `Software\Microsoft\Windows NT\CurrentVersion\Winlogon`, Name: "Userinit", Value: "userinit.exe,PF/Acme/x.exe"}
+	svcKey := inventory.RegistryRow{ID: "k", Root: 2, Key: `SYSTEM\CurrentControlSet\Services\Evil`, Name: "ImagePath", Value: "x.exe"}
+	ssodl := inventory.RegistryRow{ID: "e", Root: 2, Key: `Software\Microsoft\Windows\CurrentVersion\Explorer\ShellServiceObjectDelayLoad`, Name: "x", Value: "{GUID}"}
+	activeSetup := inventory.RegistryRow{ID: "as", Root: 2, Key: `Software\Microsoft\Active Setup\Installed Components\{GUID}`, Name: "StubPath", Value: "x.exe"}
+	hkuRun := inventory.RegistryRow{ID: "h", Root: 3, Key: `.DEFAULT\` + runKey, Name: "x", Value: "y.exe"}
+	plain := inventory.RegistryRow{ID: "p", Root: 2, Key: `Software\Acme`, Name: "InstallDir", Value: "PF/Acme"}
+	keyOnly := inventory.RegistryRow{ID: "c", Root: 2, Key: runKey, Name: "+"}
 	accountChanged := service
 	accountChanged.Account = ""
 	accountChanged.StartType = 3
@@ -81,7 +81,7 @@ func TestMSITables(t *testing.T) {
 	}{
 		{"Run value added", msiInv(empty), msiInv(reg(runValue)), []hit{{MSIAutostartAdded, High, runPath}}},
 		{"Run value kept", msiInv(reg(runValue)), msiInv(reg(runValue)), nil},
-		{"Run value re-cased key kept", msiInv(reg(inventory.RegistryValue{Root: 2, Key: `SOFTWARE\MICROSOFT\Windows\CurrentVersion\Run`, Name: "acmeupdater", Value: runValue.Value})), msiInv(reg(runValue)), nil},
+		{"Run value re-cased key kept", msiInv(reg(inventory.RegistryRow{Root: 2, Key: `SOFTWARE\MICROSOFT\Windows\CurrentVersion\Run`, Name: "acmeupdater", Value: runValue.Value})), msiInv(reg(runValue)), nil},
 		{"Run value changed", msiInv(reg(runValue)), msiInv(reg(changedRun)), []hit{{MSIAutostartAdded, High, runPath}}},
 		{"RunOnce, HKMU, Wow6432Node", msiInv(empty), msiInv(reg(wowRunOnce)), []hit{{MSIAutostartAdded, High, `Registry/HKMU\` + wowRunOnce.Key + `\x`}}},
 		{"HKU .DEFAULT Run", msiInv(empty), msiInv(reg(hkuRun)), []hit{{MSIAutostartAdded, High, `Registry/HKU\` + hkuRun.Key + `\x`}}},
@@ -116,12 +116,12 @@ func TestMSITables(t *testing.T) {
 		{"COM server, no baseline", nil, msiInv(&inventory.MSITables{COMServers: []inventory.COMServer{{Table: "Class", ID: "{C}", Context: "InprocServer32", Server: "PF/Acme/x.dll"}}}),
 			[]hit{{MSICOMServerAdded, Low, "Class/{C}"}}},
 
-		{"COM server by Registry rows", msiInv(empty), msiInv(reg(inventory.RegistryValue{Root: 0, Key: `CLSID\{C}\InprocServer32`, Value: "PF/Acme/x.dll"})),
+		{"COM server by Registry rows", msiInv(empty), msiInv(reg(inventory.RegistryRow{Root: 0, Key: `CLSID\{C}\InprocServer32`, Value: "PF/Acme/x.dll"})),
 			[]hit{{MSICOMServerAdded, Medium, "Registry/{C}"}}},
 		{"COM server moved from Class to Registry rows", msiInv(&inventory.MSITables{COMServers: []inventory.COMServer{{Table: "Class", ID: "{C}", Context: "InprocServer32", Server: "PF/Acme/x.dll"}}}),
-			msiInv(reg(inventory.RegistryValue{Root: 2, Key: `Software\Classes\CLSID\{C}\InprocServer32`, Value: "PF/Acme/x.dll"})), nil},
-		{"COM server by Registry rows, new DLL", msiInv(reg(inventory.RegistryValue{Root: 0, Key: `CLSID\{C}\InprocServer32`, Value: "PF/Acme/x.dll"})),
-			msiInv(reg(inventory.RegistryValue{Root: 0, Key: `CLSID\{C}\InprocServer32`, Value: "PF/Acme/evil.dll"})),
+			msiInv(reg(inventory.RegistryRow{Root: 2, Key: `Software\Classes\CLSID\{C}\InprocServer32`, Value: "PF/Acme/x.dll"})), nil},
+		{"COM server by Registry rows, new DLL", msiInv(reg(inventory.RegistryRow{Root: 0, Key: `CLSID\{C}\InprocServer32`, Value: "PF/Acme/x.dll"})),
+			msiInv(reg(inventory.RegistryRow{Root: 0, Key: `CLSID\{C}\InprocServer32`, Value: "PF/Acme/evil.dll"})),
 			[]hit{{MSICOMServerAdded, Medium, "Registry/{C}"}}},
 		{"system PATH prepended", msiInv(empty), msiInv(env("=-*Path", "PF/Acme/;[~]")), []hit{{MSIPathPrepended, High, "Environment/p"}}},
 		{"user PATH prepended", msiInv(empty), msiInv(env("PATH", "PF/Acme/;[~]")), []hit{{MSIPathPrepended, Medium, "Environment/p"}}},

@@ -8,14 +8,33 @@
 //     binary) is created with network mode "none" and NET_ADMIN; it makes a TUN device the
 //     namespace's only route and answers every DNS name, TCP port and UDP datagram itself,
 //     printing one JSON [inventory.NetEvent] per line;
-//   - the guest (image rollgate/guest:<hash>, Debian bookworm + wine64 with a prefix made at
-//     build time) joins the sinkhole's namespace ("container:<id>"), holds no capability,
+//   - the guest (image rollgate/guest:<hash>, Debian bookworm + wine64 + libfaketime with a
+//     prefix made at build time) joins the sinkhole's namespace ("container:<id>"), runs as
+//     the unprivileged user rollgate (uid 1000, who owns the prefix), holds no capability,
 //     runs with no-new-privileges and memory / pids / CPU limits, and runs
 //     "wine64 msiexec /i … /qn" and then each program under WINEDEBUG=+pid,+loaddll,+process.
 //
+// Time travel: after its first run, every program runs again once per Spec.ClockOffsets
+// (default +8 days, +31 days) in the same prefix, under libfaketime with the wall clock moved
+// forward and every clock running Spec.ClockSpeed (60) times fast, for Spec.RerunTimeout each.
+// libfaketime is preloaded into wine and so into the wineserver it starts: the server computes
+// Sleep and wait timeouts against its own (faked) clock, so Sleep(10 minutes) returns after
+// 10 s (measured, wine 8.0: Sleep(600000) and WaitForSingleObject(…, 600000) each ~10 s real).
+// File times stay real (NO_FAKE_STAT). Each observation carries the clock offset of the phase
+// that first showed it (run.sh marks phases with a per-run nonce; network events are placed by
+// time, see TagNetwork). Under the speed-up wine's own service start timeouts fire early
+// (services.exe restarts winedevice.exe, winedbg.exe may appear): the baseline run shows the
+// same, so it is noise, not a finding.
+//
+// Registry: run.sh copies system.reg and user.reg before the install, after it and after each
+// run phase; [ParseHive] reads them as hostile text and [RegistryChanges] reports the values
+// each phase added or changed (Behaviour.Registry).
+//
 // The guest's root is a writable container layer, not DESIGN's read-only root with a tmpfs
 // prefix: file writes are reported from the Engine's diff API (ContainerDiff), which sees
-// nothing on a tmpfs (see guestRequest for the trade-off). A run whose sinkhole did not watch
+// nothing on a tmpfs (see guestRequest for the trade-off). /tmp is a tmpfs capped at 64 MiB;
+// the writable layer has no total quota (overlay2 on ext4 has no size option) beyond
+// RLIMIT_FSIZE per file and the run's timeout. A run whose sinkhole did not watch
 // it to the end returns ErrSinkhole, one past its timeout ErrTimeout: neither is a pass.
 //
 // What comes back from a container is hostile: logs are capped by line and in total, and parsed

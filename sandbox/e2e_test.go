@@ -361,7 +361,7 @@ func TestE2EBeacon(t *testing.T) {
 	}
 
 	dropper := run("beacon-1.1-dropper.msi")
-	helper := `C:\users\root\AppData\Roaming\Beacon\helper.dll`
+	helper := `C:\users\rollgate\AppData\Roaming\Beacon\helper.dll`
 	if !slices.Contains(dropper.FileWrites, inventory.FileWrite{Path: helper, Kind: "added"}) {
 		t.Errorf("dropper run file writes = %+v, want %s added", dropper.FileWrites, helper)
 	}

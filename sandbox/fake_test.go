@@ -1,20 +1,28 @@
 package sandbox
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"io"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
+
+	"github.com/rollgate/rollgate/inventory"
 )
 
 // fakeEngine records what a run asks of the engine and fails where told to.
@@ -30,6 +38,9 @@ type fakeEngine struct {
 	sinkOut   []byte  // multiplexed sinkhole logs
 	changes   []container.FilesystemChange
 	sinkDied  bool
+	hiveTar   []byte // tar of /rollgate/reg; nil: an empty one
+	nonce     string // the run's nonce, read from what was copied in; replaces noncePlaceholder in guestOut
+	started   time.Time
 }
 
 var errFake = errors.New("fake engine failure")
@@ -75,6 +86,9 @@ func (f *fakeEngine) ContainerWait(ctx context.Context, id string, _ client.Cont
 }
 func (f *fakeEngine) ContainerInspect(_ context.Context, id string, _ client.ContainerInspectOptions) (client.ContainerInspectResult, error) {
 	st := &container.State{Running: id == "sinkhole-id" && !f.sinkDied}
+	if !f.started.IsZero() {
+		st.StartedAt = f.started.Format(time.RFC3339Nano)
+	}
 	return client.ContainerInspectResult{Container: container.InspectResponse{State: st}}, nil
 }
 func (f *fakeEngine) ContainerKill(_ context.Context, id string, _ client.ContainerKillOptions) (client.ContainerKillResult, error) {
@@ -95,7 +109,7 @@ func (f *fakeEngine) ContainerRemove(ctx context.Context, id string, _ client.Co
 }
 func (f *fakeEngine) ContainerLogs(_ context.Context, id string, _ client.ContainerLogsOptions) (client.ContainerLogsResult, error) {
 	if id == "guest-id" {
-		return io.NopCloser(bytes.NewReader(f.guestOut)), nil
+		return io.NopCloser(bytes.NewReader(bytes.ReplaceAll(f.guestOut, []byte(noncePlaceholder), []byte(f.nonce)))), nil
 	}
 	return io.NopCloser(bytes.NewReader(f.sinkOut)), nil
 }
@@ -106,12 +120,42 @@ func (f *fakeEngine) ContainerCommit(context.Context, string, client.ContainerCo
 	return client.ContainerCommitResult{}, errFake
 }
 func (f *fakeEngine) CopyToContainer(_ context.Context, _ string, o client.CopyToContainerOptions) (client.CopyToContainerResult, error) {
+	tr := tar.NewReader(o.Content)
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			break
+		}
+		if h.Name == "rollgate/nonce" {
+			b, _ := io.ReadAll(tr)
+			f.nonce = string(b)
+		}
+	}
 	_, err := io.Copy(io.Discard, o.Content)
 	if f.failAt == "copy" {
 		return client.CopyToContainerResult{}, errFake
 	}
 	return client.CopyToContainerResult{}, err
 }
+
+func (f *fakeEngine) CopyFromContainer(context.Context, string, client.CopyFromContainerOptions) (client.CopyFromContainerResult, error) {
+	if f.hiveTar == nil { // an empty folder
+		var b bytes.Buffer
+		tw := tar.NewWriter(&b)
+		_ = tw.Close()
+		return client.CopyFromContainerResult{Content: io.NopCloser(&b)}, nil
+	}
+	return client.CopyFromContainerResult{Content: io.NopCloser(bytes.NewReader(f.hiveTar))}, nil
+}
+
+func sha256Hex(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
+}
+
+// noncePlaceholder stands for the run's nonce in fakeEngine.guestOut (same length, so frames
+// keep their sizes).
+const noncePlaceholder = "NONCE-NONCE-NONCE-NONCE-NONCE-NO"
 
 // frame multiplexes one chunk the way the engine's log endpoint does.
 func frame(stream byte, s string) []byte {
@@ -195,7 +239,7 @@ func TestRunCollects(t *testing.T) {
 		sinkOut: slices.Concat(
 			frame(1, `{"ms":5,"proto":"dns","name":"c2.beacon.invalid","addr":"192.0.2.53","port":53,"qtype":"A"}`+"\n"),
 			frame(2, "level=INFO msg=serving\n")),
-		changes: []container.FilesystemChange{{Kind: container.ChangeAdd, Path: "/root/.wine/drive_c/x.dll"}},
+		changes: []container.FilesystemChange{{Kind: container.ChangeAdd, Path: "/home/rollgate/.wine/drive_c/x.dll"}},
 	}
 	var out bytes.Buffer
 	spec := fakeSpec(t)
@@ -213,6 +257,63 @@ func TestRunCollects(t *testing.T) {
 	}
 	if !slices.Equal(f.removed, []string{"guest-id", "sinkhole-id"}) {
 		t.Errorf("run removed %v, want both", f.removed)
+	}
+}
+
+// TestRunTimeTravel: the phase markers (with the run's nonce), the sinkhole's start and the hive
+// copies come together into clock offsets and registry values.
+func TestRunTimeTravel(t *testing.T) {
+	start := time.UnixMilli(1_700_000_000_000)
+	ms := func(d time.Duration) string { return strconv.FormatInt(start.Add(d).UnixMilli(), 10) }
+	f := &fakeEngine{
+		started: start,
+		guestOut: slices.Concat(
+			frame(1, "rollgate: network ready\nrollgate: "+noncePlaceholder+" phase install 0 "+ms(time.Second)+"\nrollgate: install exit 0\n"),
+			frame(1, "rollgate: "+noncePlaceholder+" phase run 0 "+ms(5*time.Second)+"\n"),
+			frame(2, "rollgate: "+noncePlaceholder+" phase run 0 "+ms(5*time.Second)+"\n"+lBeaconExe+"\n"),
+			frame(1, "rollgate: "+noncePlaceholder+" phase run 691200 "+ms(10*time.Second)+"\n"),
+			frame(2, "rollgate: "+noncePlaceholder+" phase run 691200 "+ms(10*time.Second)+"\n"+lNoPidNat+"\n"),
+			frame(1, "rollgate: done\n")),
+		sinkOut: frame(1, `{"ms":12000,"proto":"dns","name":"c2.beacon.invalid","addr":"192.0.2.53","port":53,"qtype":"A"}`+"\n"),
+	}
+	copies := map[string]string{
+		"base-0-user.reg": userRegBase, "install-0-user.reg": userRegBase, "run-0-user.reg": userRegBase,
+		"run-691200-user.reg": userRegAfter,
+	}
+	f.hiveTar = hiveTar(t, copies)
+	for name, body := range copies {
+		f.guestOut = append(f.guestOut, frame(1, "rollgate: "+noncePlaceholder+" hive "+strings.TrimSuffix(name, ".reg")+" "+sha256Hex(body)+"\n")...)
+	}
+	spec := fakeSpec(t)
+	spec.Programs = []string{`C:\Program Files\Beacon\beacon.exe`}
+	spec.ClockOffsets = []time.Duration{8 * 24 * time.Hour}
+	b, err := run(context.Background(), f, spec)
+	if err != nil {
+		t.Fatalf("run = %v", err)
+	}
+	if len(f.nonce) != 32 {
+		t.Errorf("nonce copied in = %q, want 32 hex digits", f.nonce)
+	}
+	got := struct {
+		Offsets  []int64
+		Net      int64
+		Helper   int64
+		Registry []inventory.RegistryValue
+	}{b.ClockOffsets, b.Network[0].ClockOffset, -1, b.Registry}
+	for _, l := range b.DLLLoads {
+		if strings.HasSuffix(l.Path, "helper.dll") {
+			got.Helper = l.ClockOffset
+		}
+	}
+	want := struct {
+		Offsets  []int64
+		Net      int64
+		Helper   int64
+		Registry []inventory.RegistryValue
+	}{[]int64{691200}, 691200, 691200, []inventory.RegistryValue{{Key: `HKCU\Software\Microsoft\Windows\CurrentVersion\Run`,
+		Name: "AcmeHelper", Value: `"\"C:\\Program Files\\Acme Softphone\\AcmePhone.exe\" --tray"`, Kind: "added", Phase: "run", ClockOffset: 691200}}}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("run (-want +got)\n%s", d)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,15 +35,22 @@ const (
 	guestSuite = "bookworm"
 	// guestRecipe is bumped whenever the build steps change in a way the constants below do
 	// not show.
-	guestRecipe = "guest/v1"
-	guestPrefix = "/root/.wine"
+	guestRecipe = "guest/v2"
+	// guestUser is the unprivileged account every wine process runs as (uid and gid
+	// guestUID); the prefix belongs to it and nothing in the guest runs as root.
+	guestUser   = "rollgate"
+	guestUID    = 1000
+	guestHome   = "/home/" + guestUser
+	guestPrefix = guestHome + "/.wine"
 )
 
 var (
-	guestPackages = []string{"wine", "wine64"}
+	// faketime/libfaketime move the wall clock of the reruns forward and speed up their
+	// timeouts (see run.sh and Spec.ClockOffsets).
+	guestPackages = []string{"wine", "wine64", "faketime", "libfaketime"}
 	guestEnv      = []string{
 		"PATH=/usr/lib/wine:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-		"HOME=/root",
+		"HOME=" + guestHome,
 		"LANG=C.UTF-8",
 		"WINEPREFIX=" + guestPrefix,
 		"WINEARCH=win64",
@@ -50,7 +58,7 @@ var (
 		// No Mono / Gecko installer prompts: nothing may be fetched, nothing can be clicked.
 		"WINEDLLOVERRIDES=mscoree,mshtml=",
 	}
-	guestWorkDir    = "/root"
+	guestWorkDir    = guestHome
 	guestEntrypoint = []string{"/bin/sh"}
 	// guestInit makes the wine prefix and waits for wineserver to exit, so that the commit
 	// holds a complete, quiescent prefix and every run starts warm.
@@ -104,7 +112,7 @@ func hashInputs(parts ...string) string {
 
 // guestHash is the hash of everything that determines the guest image's content.
 func guestHash() string {
-	parts := []string{guestRecipe, guestSuite, guestWorkDir, guestPrefix}
+	parts := []string{guestRecipe, guestSuite, guestWorkDir, guestPrefix, guestUser, strconv.Itoa(guestUID)}
 	parts = append(parts, guestPackages...)
 	parts = append(parts, guestEnv...)
 	parts = append(parts, guestEntrypoint...)
@@ -125,6 +133,7 @@ func guestChanges(hash string) []string {
 	ep, _ := json.Marshal(guestEntrypoint)
 	return append(env,
 		"WORKDIR "+guestWorkDir,
+		"USER "+guestUserSpec,
 		"ENTRYPOINT "+string(ep),
 		fmt.Sprintf("LABEL %s=guest %s.inputs=%s", Label, Label, hash),
 	)
@@ -135,6 +144,7 @@ func guestConfig(hash string) *container.Config {
 	return &container.Config{
 		Env:        append([]string(nil), guestEnv...),
 		WorkingDir: guestWorkDir,
+		User:       guestUserSpec,
 		Entrypoint: append([]string(nil), guestEntrypoint...),
 		Labels:     map[string]string{Label: "guest", Label + ".inputs": hash},
 	}
@@ -254,6 +264,9 @@ func buildGuestBase(ctx context.Context, c engine, base, hash string, opts Image
 		return fmt.Errorf("debootstrap %s from %s: %w", guestSuite, mirror, err)
 	}
 
+	if err := addGuestUser(root); err != nil {
+		return err
+	}
 	fmt.Fprintf(p, "sandbox: importing the root as %s\n", base)
 	args := []string{"--numeric-owner", "--one-file-system", "-C", root}
 	for _, x := range guestTarExcludes {
@@ -277,6 +290,41 @@ func buildGuestBase(ctx context.Context, c engine, base, hash string, opts Image
 		ierr = fmt.Errorf("tar of the guest root: %w", werr)
 	}
 	return ierr
+}
+
+// guestUserSpec is the container's User: numeric, so no lookup in the guest's passwd decides it.
+var guestUserSpec = strconv.Itoa(guestUID) + ":" + strconv.Itoa(guestUID)
+
+// addGuestUser adds the unprivileged guest account to the debootstrapped root and makes its
+// home. It is done here, as root on the host, because the containers that follow hold no
+// capability (a root without CAP_CHOWN cannot hand a folder to another user).
+func addGuestUser(root string) error {
+	id := strconv.Itoa(guestUID)
+	for _, f := range []struct{ name, line string }{
+		{"etc/passwd", guestUser + ":x:" + id + ":" + id + "::" + guestHome + ":/bin/sh\n"},
+		{"etc/group", guestUser + ":x:" + id + ":\n"},
+		{"etc/shadow", guestUser + ":!:19000::::::\n"},
+	} {
+		fh, err := os.OpenFile(filepath.Join(root, f.name), os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			return fmt.Errorf("adding the guest user: %w", err)
+		}
+		_, err = fh.WriteString(f.line)
+		if cerr := fh.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("adding the guest user: %w", err)
+		}
+	}
+	home := filepath.Join(root, guestHome)
+	if err := os.MkdirAll(home, 0o755); err != nil {
+		return fmt.Errorf("making the guest home: %w", err)
+	}
+	if err := os.Chown(home, guestUID, guestUID); err != nil {
+		return fmt.Errorf("making the guest home: %w", err)
+	}
+	return nil
 }
 
 // importImage streams a root tar into the engine as image ref.

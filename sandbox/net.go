@@ -44,6 +44,7 @@ func ParseNet(r io.Reader) (events []inventory.NetEvent, truncated bool) {
 			}
 			e.Addr = a.Unmap().String()
 		}
+		e.ClockOffset = 0 // the host's to set (TagNetwork), never the stream's
 		e.Name, e.QType, e.SNI = capField(e.Name), capField(e.QType), capField(e.SNI)
 		e.HTTP, e.Host = capField(e.HTTP), capField(e.Host)
 		if len(events) >= MaxEvents {

@@ -19,7 +19,7 @@ func TestParseNet(t *testing.T) {
 		`{"ms":9436,"proto":"dns","name":"c2.beacon.invalid","addr":"192.0.2.53","port":53,"qtype":"A"}`,
 		`{"ms":9427,"proto":"dns","name":"updates.beacon.test","addr":"192.0.2.53","port":53,"qtype":"A"}`,
 		`{"ms":9439,"proto":"tcp","name":"c2.beacon.invalid","addr":"198.51.100.23","port":8443,"http":"GET /p.ico HTTP/1.1","host":"c2.beacon.invalid"}`,
-		`{"ms":9441,"proto":"udp","addr":"::ffff:203.0.113.5","port":53535}`,
+		`{"ms":9441,"proto":"udp","addr":"::ffff:203.0.113.5","port":53535,"clock_offset":99}`,
 		`not json`,
 		`{"ms":1,"proto":"icmp","addr":"192.0.2.1"}`,
 		`{"ms":1,"proto":"tcp","addr":"192.0.2.1","port":70000}`,
@@ -70,23 +70,23 @@ func TestParseDiff(t *testing.T) {
 		return container.FilesystemChange{Kind: kind, Path: p}
 	}
 	in := []container.FilesystemChange{
-		ch(container.ChangeModify, "/root"),
-		ch(container.ChangeModify, "/root/.wine"),
-		ch(container.ChangeModify, "/root/.wine/drive_c"),
-		ch(container.ChangeModify, "/root/.wine/drive_c/Program Files"),
-		ch(container.ChangeAdd, "/root/.wine/drive_c/Program Files/Beacon"),
-		ch(container.ChangeAdd, "/root/.wine/drive_c/Program Files/Beacon/beacon.exe"),
-		ch(container.ChangeModify, "/root/.wine/system.reg"),
-		ch(container.ChangeDelete, "/root/.wine/drive_c/users/root/Temp/x.tmp"),
+		ch(container.ChangeModify, "/home/rollgate"),
+		ch(container.ChangeModify, "/home/rollgate/.wine"),
+		ch(container.ChangeModify, "/home/rollgate/.wine/drive_c"),
+		ch(container.ChangeModify, "/home/rollgate/.wine/drive_c/Program Files"),
+		ch(container.ChangeAdd, "/home/rollgate/.wine/drive_c/Program Files/Beacon"),
+		ch(container.ChangeAdd, "/home/rollgate/.wine/drive_c/Program Files/Beacon/beacon.exe"),
+		ch(container.ChangeModify, "/home/rollgate/.wine/system.reg"),
+		ch(container.ChangeDelete, "/home/rollgate/.wine/drive_c/users/root/Temp/x.tmp"),
 		ch(container.ChangeAdd, "/rollgate"),
 		ch(container.ChangeAdd, "/rollgate/installer.msi"),
 		ch(container.ChangeAdd, "/tmp/.wine-0"),
 		ch(container.ChangeModify, "/etc/resolv.conf"),
-		ch(container.ChangeAdd, "/root/.wine/.update-timestamp"),
+		ch(container.ChangeAdd, "/home/rollgate/.wine/.update-timestamp"),
 		ch(container.ChangeAdd, "/etc/cron.d/evil"),
-		ch(container.ChangeAdd, "/root/.wine/drive_c/../../../etc/passwd"),
+		ch(container.ChangeAdd, "/home/rollgate/.wine/drive_c/../../../../etc/passwd"),
 		ch(container.ChangeType(9), "/odd"),
-		ch(container.ChangeAdd, "/root/.wine/drive_c/Program Files/Beacon/beacon.exe"),
+		ch(container.ChangeAdd, "/home/rollgate/.wine/drive_c/Program Files/Beacon/beacon.exe"),
 	}
 	got, trunc := ParseDiff(in)
 	want := []inventory.FileWrite{
@@ -95,7 +95,7 @@ func TestParseDiff(t *testing.T) {
 		{Path: `C:\Program Files\Beacon`, Kind: "added"},
 		{Path: `C:\Program Files\Beacon\beacon.exe`, Kind: "added"},
 		{Path: `C:\users\root\Temp\x.tmp`, Kind: "deleted"},
-		{Path: `Z:\root\.wine\system.reg`, Kind: "changed"},
+		{Path: `Z:\home\rollgate\.wine\system.reg`, Kind: "changed"},
 	}
 	if !slices.Equal(got, want) || trunc {
 		t.Errorf("ParseDiff(%v) =\n%+v, %v\nwant\n%+v, false", in, got, trunc, want)
@@ -104,14 +104,14 @@ func TestParseDiff(t *testing.T) {
 
 func TestWindowsGuestPath(t *testing.T) {
 	for in, want := range map[string]string{
-		"/root/.wine/drive_c":                  `C:\`,
-		"/root/.wine/drive_c/windows/x.dll":    `C:\windows\x.dll`,
-		"/root/.wine/drive_cx/y":               `Z:\root\.wine\drive_cx\y`,
-		"/":                                    `Z:\`,
-		"/etc/hosts":                           `Z:\etc\hosts`,
-		"root/.wine/drive_c/../../../../x":     `Z:\x`,
-		"/root/.wine/drive_c/a/./b//c":         `C:\a\b\c`,
-		"/root/.wine/drive_c/users/root/a b.c": `C:\users\root\a b.c`,
+		"/home/rollgate/.wine/drive_c":                  `C:\`,
+		"/home/rollgate/.wine/drive_c/windows/x.dll":    `C:\windows\x.dll`,
+		"/home/rollgate/.wine/drive_cx/y":               `Z:\home\rollgate\.wine\drive_cx\y`,
+		"/":                                             `Z:\`,
+		"/etc/hosts":                                    `Z:\etc\hosts`,
+		"root/.wine/drive_c/../../../../x":              `Z:\x`,
+		"/home/rollgate/.wine/drive_c/a/./b//c":         `C:\a\b\c`,
+		"/home/rollgate/.wine/drive_c/users/root/a b.c": `C:\users\root\a b.c`,
 	} {
 		if got := WindowsGuestPath(in); got != want {
 			t.Errorf("WindowsGuestPath(%q) = %q, want %q", in, got, want)

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
@@ -87,10 +88,22 @@ func TestRequests(t *testing.T) {
 }
 
 func TestGuestCommand(t *testing.T) {
-	got := guestCommand("installer.msi", []string{`C:\Program Files\A\a.exe`}, 1500e6)
-	want := []string{"/rollgate/run.sh", `Z:\rollgate\installer.msi`, "2", "33554432", `C:\Program Files\A\a.exe`}
-	if !slices.Equal(got, want) {
-		t.Errorf("guestCommand = %q, want %q", got, want)
+	tests := []struct {
+		spec Spec
+		want []string
+	}{
+		{Spec{Programs: []string{`C:\Program Files\A\a.exe`}, ProgramTimeout: 1500e6, NoTimeTravel: true},
+			[]string{"/rollgate/run.sh", `Z:\rollgate\installer.msi`, "2", "33554432", "-", "60", "20", `C:\Program Files\A\a.exe`}},
+		{Spec{Programs: []string{`C:\a.exe`}, ClockSpeed: 100, RerunTimeout: 9 * time.Second},
+			[]string{"/rollgate/run.sh", `Z:\rollgate\installer.msi`, "30", "16777216", "691200,2678400", "100", "9", `C:\a.exe`}},
+		{Spec{}, // no programs: nothing to rerun
+			[]string{"/rollgate/run.sh", `Z:\rollgate\installer.msi`, "30", "67108864", "-", "60", "20"}},
+	}
+	for _, tt := range tests {
+		tt.spec.defaults()
+		if got := guestCommand("installer.msi", tt.spec); !slices.Equal(got, tt.want) {
+			t.Errorf("guestCommand(%+v) = %q, want %q", tt.spec, got, tt.want)
+		}
 	}
 	if !slices.ContainsFunc(guestRunEnv, func(s string) bool { return strings.Contains(s, "+loaddll") && strings.Contains(s, "+process") }) {
 		t.Errorf("guestRunEnv = %q, want +loaddll and +process traces", guestRunEnv)
@@ -118,5 +131,33 @@ func TestGuestHashStable(t *testing.T) {
 	ch := guestChanges("h")
 	if !slices.ContainsFunc(ch, func(s string) bool { return strings.HasPrefix(s, "LABEL "+Label+"=") }) {
 		t.Errorf("guestChanges = %q, want a %s label", ch, Label)
+	}
+}
+
+func TestSpecBudget(t *testing.T) {
+	progs := func(n int) []string { return make([]string, n) }
+	tests := []struct {
+		spec    Spec
+		budget  time.Duration
+		timeout time.Duration
+	}{
+		// no programs: the install only
+		{Spec{}, 2 * time.Minute, DefaultTimeout},
+		// one program, two reruns: 2m + (30+10) + 2*(20+10) s
+		{Spec{Programs: progs(1)}, 2*time.Minute + 100*time.Second, DefaultTimeout},
+		{Spec{Programs: progs(1), NoTimeTravel: true}, 2*time.Minute + 40*time.Second, DefaultTimeout},
+		// sixteen programs outgrow the default
+		{Spec{Programs: progs(16)}, 2*time.Minute + 16*100*time.Second, 2*time.Minute + 16*100*time.Second},
+		// an explicit Timeout stands
+		{Spec{Programs: progs(16), Timeout: time.Minute}, 2*time.Minute + 16*100*time.Second, time.Minute},
+	}
+	for _, tt := range tests {
+		if got := tt.spec.Budget(); got != tt.budget {
+			t.Errorf("Budget(%d programs) = %v, want %v", len(tt.spec.Programs), got, tt.budget)
+		}
+		tt.spec.defaults()
+		if tt.spec.Timeout != tt.timeout {
+			t.Errorf("defaults(%d programs).Timeout = %v, want %v", len(tt.spec.Programs), tt.spec.Timeout, tt.timeout)
+		}
 	}
 }

@@ -4,8 +4,11 @@ import (
 	"archive/tar"
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
+	"crypto/rand"
 	_ "embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -29,6 +32,18 @@ var runScript []byte
 const (
 	DefaultTimeout        = 5 * time.Minute
 	DefaultProgramTimeout = 30 * time.Second
+	// DefaultClockSpeed is how many times faster than real time the guest's clocks run in a
+	// rerun: a Sleep or wait of 15 minutes ends after 15 s.
+	DefaultClockSpeed = 60
+	// DefaultRerunTimeout bounds each program's rerun (real time): 15 minutes at
+	// DefaultClockSpeed plus wine's start-up.
+	DefaultRerunTimeout = 20 * time.Second
+	// MaxClockOffsets bounds the reruns per program.
+	MaxClockOffsets = 8
+	// MaxClockOffset bounds one offset (ten years).
+	MaxClockOffset = 10 * 365 * 24 * time.Hour
+	// MaxClockSpeed bounds the speed-up (past it wine's own timeouts fire before it starts).
+	MaxClockSpeed = 1000
 	// MaxInstallerBytes bounds the installer copied into the guest.
 	MaxInstallerBytes = 2 << 30
 	// MaxPrograms bounds how many programs are started after the install.
@@ -52,8 +67,8 @@ type Spec struct {
 	// Programs are Windows paths started after the install, in order, each for
 	// ProgramTimeout, e.g. `C:\Program Files\Acme\app.exe` (see WindowsPath).
 	Programs []string
-	// Timeout bounds the whole guest run (default DefaultTimeout); past it the guest is killed
-	// and Run returns what it saw with ErrTimeout.
+	// Timeout bounds the whole guest run (default: DefaultTimeout, or Budget when that is
+	// longer); past it the guest is killed and Run returns what it saw with ErrTimeout.
 	Timeout time.Duration
 	// ProgramTimeout bounds each program (default DefaultProgramTimeout).
 	ProgramTimeout time.Duration
@@ -67,12 +82,46 @@ type Spec struct {
 	// SinkholeBinary is the static rollgate binary for the sinkhole image (default:
 	// DefaultSinkholeBinary).
 	SinkholeBinary string
+	// ClockOffsets are the wall-clock offsets at which every program runs again after its
+	// first run, in order, in the same prefix (time travel, see run.sh); nil takes
+	// DefaultClockOffsets. NoTimeTravel turns the reruns off.
+	ClockOffsets []time.Duration
+	NoTimeTravel bool
+	// ClockSpeed is how much faster the guest's clocks run in a rerun (default
+	// DefaultClockSpeed; 1 keeps real speed). RerunTimeout bounds each program's rerun in real
+	// time (default DefaultRerunTimeout).
+	ClockSpeed   int
+	RerunTimeout time.Duration
 	// Guest and Sinkhole override the resource limits (zero: defaults).
 	Guest, Sinkhole Limits
 	// Labels are added to both containers (for example a CI job id); they never replace the
 	// rollgate label.
 	Labels map[string]string
 }
+
+// Budget is how long a guest run of this spec may legitimately take: installAllowance for the
+// install, then per program its first run and one rerun per clock offset, each followed by
+// up to settleAllowance for wineserver to exit. A zero Timeout takes the larger of it and
+// DefaultTimeout.
+func (s Spec) Budget() time.Duration {
+	pt, rt := cmp.Or(s.ProgramTimeout, DefaultProgramTimeout), cmp.Or(s.RerunTimeout, DefaultRerunTimeout)
+	offs := len(s.ClockOffsets)
+	if s.ClockOffsets == nil {
+		offs = len(DefaultClockOffsets())
+	}
+	if s.NoTimeTravel {
+		offs = 0
+	}
+	per := pt + settleAllowance + time.Duration(offs)*(rt+settleAllowance)
+	return installAllowance + time.Duration(len(s.Programs))*per
+}
+
+// Allowances in Budget: the install (with its wineserver -w, up to 60 s in run.sh) and the
+// bounded wineserver wait after each program (run.sh's settle: 5 s, then 5 s after -k).
+const (
+	installAllowance = 2 * time.Minute
+	settleAllowance  = 10 * time.Second
+)
 
 // withLabels adds extra labels to a request without touching Label.
 func withLabels(o client.ContainerCreateOptions, extra map[string]string) client.ContainerCreateOptions {
@@ -85,11 +134,23 @@ func withLabels(o client.ContainerCreateOptions, extra map[string]string) client
 }
 
 func (s *Spec) defaults() {
-	if s.Timeout <= 0 {
-		s.Timeout = DefaultTimeout
-	}
 	if s.ProgramTimeout <= 0 {
 		s.ProgramTimeout = DefaultProgramTimeout
+	}
+	if s.ClockOffsets == nil {
+		s.ClockOffsets = DefaultClockOffsets()
+	}
+	if s.NoTimeTravel {
+		s.ClockOffsets = nil
+	}
+	if s.ClockSpeed <= 0 {
+		s.ClockSpeed = DefaultClockSpeed
+	}
+	if s.RerunTimeout <= 0 {
+		s.RerunTimeout = DefaultRerunTimeout
+	}
+	if s.Timeout <= 0 {
+		s.Timeout = max(DefaultTimeout, s.Budget())
 	}
 	if s.Stdout == nil {
 		s.Stdout = io.Discard
@@ -158,13 +219,32 @@ func DefaultSinkholeBinary() (string, error) {
 	return p, nil
 }
 
+// DefaultClockOffsets are the reruns' clock offsets: +8 days (past a one-week dormancy such
+// as 3CX's) and +31 days (past a monthly one).
+func DefaultClockOffsets() []time.Duration {
+	return []time.Duration{8 * 24 * time.Hour, 31 * 24 * time.Hour}
+}
+
 // guestCommand is the guest's command line (after the image's /bin/sh entrypoint).
-func guestCommand(installerName string, programs []string, programTimeout time.Duration) []string {
-	secs := int64((programTimeout + time.Second - 1) / time.Second)
-	traceCap := int64(MaxTraceBytes / (len(programs) + 1))
+func guestCommand(installerName string, spec Spec) []string {
+	secs := func(d time.Duration) string { return strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10) }
+	// One share of the trace per wine command line: the install, then each program once per
+	// clock (the first run and each rerun).
+	runs := 1 // per program
+	offs := "-"
+	if len(spec.ClockOffsets) > 0 && len(spec.Programs) > 0 {
+		runs += len(spec.ClockOffsets)
+		var o []string
+		for _, d := range spec.ClockOffsets {
+			o = append(o, strconv.FormatInt(int64(d/time.Second), 10))
+		}
+		offs = strings.Join(o, ",")
+	}
+	traceCap := int64(MaxTraceBytes / (1 + len(spec.Programs)*runs))
 	cmd := []string{guestDir + "/run.sh", `Z:\rollgate\` + installerName,
-		strconv.FormatInt(secs, 10), strconv.FormatInt(traceCap, 10)}
-	return append(cmd, programs...)
+		secs(spec.ProgramTimeout), strconv.FormatInt(traceCap, 10), offs,
+		strconv.Itoa(spec.ClockSpeed), secs(spec.RerunTimeout)}
+	return append(cmd, spec.Programs...)
 }
 
 // guestRunEnv is the guest's environment on top of the image's.
@@ -193,6 +273,18 @@ func run(ctx context.Context, c engine, spec Spec) (b *inventory.Behaviour, err 
 		if p == "" || len(p) > maxField || strings.ContainsAny(p, "\x00\n\r") {
 			return nil, fmt.Errorf("sandbox: program path %q is not a Windows path", p)
 		}
+	}
+	if len(spec.ClockOffsets) > MaxClockOffsets || spec.ClockSpeed > MaxClockSpeed {
+		return nil, fmt.Errorf("sandbox: %d clock offsets at speed %d, at most %d at %d", len(spec.ClockOffsets), spec.ClockSpeed, MaxClockOffsets, MaxClockSpeed)
+	}
+	for _, d := range spec.ClockOffsets {
+		if d < time.Second || d > MaxClockOffset {
+			return nil, fmt.Errorf("sandbox: clock offset %s is not between 1s and %s", d, MaxClockOffset)
+		}
+	}
+	nonce, err := newNonce()
+	if err != nil {
+		return nil, err
 	}
 	inst, err := os.Open(spec.Installer)
 	if err != nil {
@@ -228,13 +320,13 @@ func run(ctx context.Context, c engine, spec Spec) (b *inventory.Behaviour, err 
 
 	name := installerName(spec.Installer)
 	guest, err := c.ContainerCreate(ctx, withLabels(guestRequest(spec.GuestImage, sink.ID, spec.Guest,
-		guestCommand(name, spec.Programs, spec.ProgramTimeout), guestRunEnv), spec.Labels))
+		guestCommand(name, spec), guestRunEnv), spec.Labels))
 	if err != nil {
 		return nil, fmt.Errorf("creating the guest: %w", err)
 	}
 	ids = append(ids, guest.ID)
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(writeInputs(pw, inst, fi.Size(), name)) }()
+	go func() { pw.CloseWithError(writeInputs(pw, inst, fi.Size(), name, nonce)) }()
 	_, err = c.CopyToContainer(ctx, guest.ID, client.CopyToContainerOptions{DestinationPath: "/", Content: pr})
 	pr.Close()
 	if err != nil {
@@ -277,7 +369,10 @@ func run(ctx context.Context, c engine, spec Spec) (b *inventory.Behaviour, err 
 	if err != nil {
 		return nil, fmt.Errorf("reading the guest's file changes: %w", err)
 	}
+	copies, hiveReasons := readHives(ctx, c, guest.ID)
+	reasons = append(reasons, hiveReasons...)
 	// A sinkhole that is no longer running missed part of the run.
+	var sinkStart time.Time
 	if si, err := c.ContainerInspect(ctx, sink.ID, client.ContainerInspectOptions{}); err != nil {
 		return nil, fmt.Errorf("inspecting the sinkhole: %w", err)
 	} else if st := si.Container.State; st == nil || !st.Running {
@@ -289,6 +384,8 @@ func run(ctx context.Context, c engine, spec Spec) (b *inventory.Behaviour, err 
 		if runErr == nil {
 			runErr = ErrSinkhole
 		}
+	} else {
+		sinkStart, _ = time.Parse(time.RFC3339Nano, st.StartedAt)
 	}
 	if gi, err := c.ContainerInspect(ctx, guest.ID, client.ContainerInspectOptions{}); err == nil &&
 		gi.Container.State != nil && gi.Container.State.OOMKilled {
@@ -305,11 +402,21 @@ func run(ctx context.Context, c engine, spec Spec) (b *inventory.Behaviour, err 
 	}
 
 	_, _ = spec.Stdout.Write(stdout.Bytes())
-	tr := ParseTrace(bytes.NewReader(stderr.Bytes()))
+	phases := ParsePhases(stdout.Bytes(), nonce)
+	tr := ParsePhasedTrace(stderr.Bytes(), nonce)
 	b.DLLLoads, b.Processes = tr.DLLLoads, tr.Processes
 	var netTrunc, diffTrunc bool
 	b.Network, netTrunc = ParseNet(bytes.NewReader(netOut.Bytes()))
+	TagNetwork(b.Network, sinkStart, phases)
 	b.FileWrites, diffTrunc = ParseDiff(diff.Changes)
+	reasons = append(reasons, copies.verify(ParseHiveSums(stdout.Bytes(), nonce))...)
+	TagWrites(b.FileWrites, copies.written, phases)
+	b.Registry = RegistryChanges(copies.hives, phases)
+	for _, d := range spec.ClockOffsets {
+		if len(spec.Programs) > 0 {
+			b.ClockOffsets = append(b.ClockOffsets, int64(d/time.Second))
+		}
+	}
 	sr := scriptReasons(stdout.Bytes(), werr == nil, code)
 	if slices.Contains(sr, reasonNoNetwork) && runErr == nil {
 		runErr = ErrSinkhole
@@ -325,10 +432,10 @@ func run(ctx context.Context, c engine, spec Spec) (b *inventory.Behaviour, err 
 		reasons = append(reasons, "file writes truncated at their cap")
 	}
 	b.Reason = strings.Join(reasons, "; ")
-	fmt.Fprintf(spec.Progress, "sandbox: behaviour in %.1fs: %d network events, %d DLL loads, %d processes, %d file writes\n",
-		time.Since(start).Seconds(), len(b.Network), len(b.DLLLoads), len(b.Processes), len(b.FileWrites))
+	fmt.Fprintf(spec.Progress, "sandbox: behaviour in %.1fs: %d network events, %d DLL loads, %d processes, %d file writes, %d registry values\n",
+		time.Since(start).Seconds(), len(b.Network), len(b.DLLLoads), len(b.Processes), len(b.FileWrites), len(b.Registry))
 	if netErr.Len() > 0 {
-		fmt.Fprintf(spec.Progress, "sandbox: sinkhole said: %s\n", strings.TrimSpace(string(netErr.Bytes())))
+		fmt.Fprintf(spec.Progress, "sandbox: sinkhole said: %s\n", strings.TrimSpace(netErr.String()))
 	}
 	return b, runErr
 }
@@ -363,6 +470,8 @@ func scriptReasons(stdout []byte, exited bool, code int64) []string {
 		switch {
 		case line == "network missing":
 			out = append(out, reasonNoNetwork)
+		case line == "faketime missing":
+			out = append(out, "libfaketime is missing from the guest image: no time travel")
 		case strings.HasPrefix(line, "install exit "):
 			if rc := strings.TrimPrefix(line, "install exit "); rc != "0" {
 				out = append(out, "installer exited with "+capField(rc))
@@ -407,11 +516,30 @@ func (w *cappedBuffer) Write(p []byte) (int, error) {
 	return w.Buffer.Write(p)
 }
 
-// writeInputs writes the tar copied to the guest's /: rollgate/run.sh and rollgate/<name>.
-func writeInputs(w io.Writer, installer io.Reader, size int64, name string) error {
+// newNonce is the run's marker nonce (see run.sh): 16 random bytes, hex.
+func newNonce() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("sandbox: nonce: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// writeInputs writes the tar copied to the guest's /: rollgate/run.sh, rollgate/<name> and
+// rollgate/nonce. The folder and the nonce belong to the guest user (the script removes the
+// nonce and keeps the registry copies there); the script and the installer stay root's.
+func writeInputs(w io.Writer, installer io.Reader, size int64, name, nonce string) error {
 	tw := tar.NewWriter(w)
 	mod := time.Unix(0, 0)
-	if err := tw.WriteHeader(&tar.Header{Name: "rollgate/", Typeflag: tar.TypeDir, Mode: 0o755, ModTime: mod}); err != nil {
+	if err := tw.WriteHeader(&tar.Header{Name: "rollgate/", Typeflag: tar.TypeDir, Mode: 0o755, ModTime: mod,
+		Uid: guestUID, Gid: guestUID}); err != nil {
+		return err
+	}
+	if err := tw.WriteHeader(&tar.Header{Name: "rollgate/nonce", Typeflag: tar.TypeReg, Mode: 0o600,
+		Size: int64(len(nonce)), ModTime: mod, Uid: guestUID, Gid: guestUID}); err != nil {
+		return err
+	}
+	if _, err := io.WriteString(tw, nonce); err != nil {
 		return err
 	}
 	if err := tw.WriteHeader(&tar.Header{Name: "rollgate/run.sh", Typeflag: tar.TypeReg, Mode: 0o755,

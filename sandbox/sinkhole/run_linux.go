@@ -368,27 +368,10 @@ func (r *runner) serveTCP(conn net.Conn, dst netip.AddrPort) {
 			conn.Write(httpReply)
 		}
 	}
+	// The name is only ever the one this sinkhole's DNS answer gave the address: SNI and Host
+	// are what the guest claims, recorded beside it, never promoted to its identity.
 	r.attribute(&ev, dst.Addr())
-	if ev.Name == "" {
-		ev.Name = CanonicalName(ev.SNI)
-	}
-	if ev.Name == "" {
-		ev.Name = hostName(ev.Host)
-	}
 	r.emit(ev)
-}
-
-// hostName is the name part of an HTTP Host value; "" for an address literal.
-func hostName(host string) string {
-	h := host
-	if hh, _, err := net.SplitHostPort(host); err == nil {
-		h = hh
-	}
-	h = strings.TrimSuffix(strings.Trim(h, "[]"), ".")
-	if _, err := netip.ParseAddr(h); err == nil {
-		return ""
-	}
-	return strings.ToLower(h)
 }
 
 // serveTCPDNS answers DNS over TCP (RFC 7766): length-prefixed messages, several per connection.

@@ -25,8 +25,9 @@
 // Host recorded and "200 OK"); UDP datagrams are recorded and dropped; ICMP and ICMPv6 echo
 // requests are recorded and answered. Each observation is one inventory.NetEvent, one JSON
 // line: Proto is "dns", "tcp", "udp" or "icmp"; for dns, Addr and Port are the resolver the
-// guest asked; for the others Name is the name whose answer was the destination address
-// (failing that, the SNI or the Host header's name); MS counts from the start of Run.
+// guest asked; for the others Name is the name whose answer was the destination address, and
+// nothing else (SNI and Host are the guest's claims, recorded beside it, never its identity;
+// a destination no answer named has no Name); MS counts from the start of Run.
 //
 // Nothing is trusted: every length read from the guest is bounded (MaxClientHelloBytes,
 // MaxRequestLineBytes, MaxHeaderBytes, Config.MaxConnBytes), every connection has a deadline,

@@ -163,15 +163,15 @@ func (p *Package) str(t *Table, row int, col string) string { return p.layout.cl
 
 // Registry returns the Registry table rows; Value has its file and folder references
 // expanded.
-func (p *Package) Registry() ([]inventory.RegistryValue, error) {
+func (p *Package) Registry() ([]inventory.RegistryRow, error) {
 	t, err := p.rowsOf("Registry")
 	if t == nil || err != nil {
 		return nil, err
 	}
-	out := make([]inventory.RegistryValue, 0, len(t.Rows))
+	out := make([]inventory.RegistryRow, 0, len(t.Rows))
 	for i := range t.Rows {
 		root, _ := t.Int(i, "Root")
-		out = append(out, inventory.RegistryValue{
+		out = append(out, inventory.RegistryRow{
 			ID:        p.str(t, i, "Registry"),
 			Root:      int(root),
 			Key:       p.str(t, i, "Key"),

@@ -44,7 +44,7 @@ func TestTableFixtures(t *testing.T) {
 	}{
 		{
 			file: "acme-1.1-runkey.msi",
-			want: &inventory.MSITables{Registry: []inventory.RegistryValue{{
+			want: &inventory.MSITables{Registry: []inventory.RegistryRow{{
 				ID: "AcmeRun", Root: 2, Key: `Software\Microsoft\Windows\CurrentVersion\Run`, Name: "AcmeUpdater",
 				Value: `"` + acmeDir + `/AcmePhone.exe" --background`, Component: "AcmePhone"}}},
 		},

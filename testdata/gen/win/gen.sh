@@ -63,6 +63,10 @@
 #   pe/                       the PE files on their own for unit tests (see MANIFEST.md):
 #                             *.unsigned.* before signing, signed copies, d3dcompiler_47.padded.dll
 #                             (→ sig.padding), AcmePhone-1.1.mallory.exe, version.dll, beacon*.exe
+#   acme-1.1-dormant.msi      core.dll stamps its first run, beacons to a .test host (XOR-encoded)
+#                             once the stamp is >= 7 days old → sandbox.network at clock +8d
+#   acme-1.1-sleeper.msi      core.dll sleeps 10 minutes, then beacons → sandbox.network (+8d rerun)
+#   acme-1.1-runkey.msi       core.dll writes HKCU\...\CurrentVersion\Run → sandbox.persistence
 #   MANIFEST.md               file, sha256, what it is, expected rule (written last)
 set -euo pipefail
 export LC_ALL=C TZ=UTC
@@ -75,9 +79,12 @@ WXS="$HERE/wxs"
 CA="$OUT/ca"
 PE="$OUT/pe"
 
-NEW_CA=0 EVASIONS_ONLY=0
+NEW_CA=0 EVASIONS_ONLY=0 IMPLANTS_ONLY=0
 [[ ${1:-} == --new-ca ]] && NEW_CA=1
 [[ ${1:-} == --evasions-only ]] && EVASIONS_ONLY=1
+# --implants-only: build only the implant MSIs (acme_implants) against the committed signed
+# PEs and CA, leaving every other committed fixture byte-for-byte as it is.
+[[ ${1:-} == --implants-only ]] && IMPLANTS_ONLY=1
 
 CC=x86_64-w64-mingw32-gcc
 WINDRES=x86_64-w64-mingw32-windres
@@ -311,6 +318,24 @@ acme_msis_rest() {
 	acme_msi acme-1.1-customaction.msi 1.1.0 1.1 signed B116 -D CustomAction=1
 }
 
+# acme_implants — Acme 1.1 whose core.dll carries an implant (src/core_implant.c), for the
+# sandbox's time-travel and persistence cases. Staged from the signed PEs in $PE (so every
+# other file is byte-identical to acme-1.1.msi's), each core.dll built and signed here.
+acme_implants() {
+	local v pkg
+	res "$B/core-implant.o" 1,1,0,0 1.1.0.0 "Acme Softphone Ltd" "Acme Softphone core" "Acme Softphone" core.dll 2
+	for v in dormant:B117 sleeper:B118 runkey:B119; do
+		pkg=${v#*:} v=${v%%:*}
+		"$CC" "${CFLAGS[@]}" -DIMPLANT_"${v^^}" -shared -o "$B/core-$v.dll" "$SRC/core_implant.c" \
+			"$B/core-implant.o" -lws2_32 -ladvapi32
+		sign acme "$B/core-$v.dll" "$B/core-$v.signed.dll"
+		verify "$B/core-$v.signed.dll"
+		stage "$v" AcmePhone-1.1.exe core-1.1.dll ffmpeg.dll d3dcompiler_47.dll
+		cp "$B/core-$v.signed.dll" "$B/stage/$v/core.dll"
+		acme_msi "acme-1.1-$v.msi" 1.1.0 "$v" signed "$pkg"
+	done
+}
+
 # ---------------------------------------------------------------- Beacon
 beacon() {
 	local company="Beacon Test Ltd"
@@ -367,6 +392,9 @@ acme-1.1-signer.msi|1.1.0 with AcmePhone.exe signed by CN=Mallory Software (same
 acme-1.1-stripped.msi|1.1.0 with AcmePhone.exe unsigned|sig.removed
 acme-1.1-unsigned.msi|acme-1.1.msi's contents, the MSI itself not signed|sig.removed (installer entry)
 acme-1.1-sideload.msi|1.1.0 plus an unsigned version.dll beside AcmePhone.exe|sideload.system-name, file.added-unsigned-code
+acme-1.1-dormant.msi|1.1.0 whose core.dll stamps its first run in %APPDATA%\Acme\firstrun.dat and, once the stamp is at least 7 days old, resolves beacon.acme-telemetry.test (stored XOR 0x5A) and connects to it on 443|sandbox.network at clock offset +8d (the first run is quiet)
+acme-1.1-sleeper.msi|1.1.0 whose core.dll calls Sleep for 10 minutes, then resolves sync.acme-telemetry.test (stored XOR 0x5A) and connects to it on 443|sandbox.network in an accelerated rerun (clock +8d)
+acme-1.1-runkey.msi|1.1.0 whose core.dll writes HKCU\Software\Microsoft\Windows\CurrentVersion\Run "AcmeHelper" = "C:\Program Files\Acme Softphone\AcmePhone.exe" --tray at run time|sandbox.persistence
 acme-1.1-customaction.msi|1.1.0 plus CustomAction AcmeRegister, type 3154 (18 exe from installed file + deferred + no-impersonate + ignore), runs AcmePhone.exe --update-url after InstallFiles|msi.custom-action-added
 acme-1.1-ffmpeg-bumped.msi|issue 10 item 1: acme-1.1 with ffmpeg.dll trojanised (https://cdn.mallory.invalid/p.ico) and its FileVersion bumped to 4.4.0.1, re-signed by the vendor|content.changed-suspicious high (version-bumped + endpoints-added + third-party), strings.endpoint-added
 acme-1.1-ffmpeg-nover.msi|issue 10 item 1: acme-1.1 with the trojanised ffmpeg.dll carrying no VERSIONINFO at all, re-signed by the vendor|content.changed-suspicious high (version-removed + endpoints-added + third-party)
@@ -608,12 +636,19 @@ if [[ $EVASIONS_ONLY == 1 ]]; then
 	exit 0
 fi
 
+if [[ $IMPLANTS_ONLY == 1 ]]; then
+	acme_implants
+	manifest
+	log "done (implants only) in $OUT"
+	exit 0
+fi
 make_ca
 build_pes
 acme_msis_core
 beacon
 acme_msis_rest
 evasions
+acme_implants
 manifest
 "$HERE/gen-msitables.sh"
 log "done: $(du -sh "$OUT" | cut -f1) in $OUT"
