@@ -21,6 +21,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -197,10 +198,21 @@ func (a *Analyzer) Installer(ctx context.Context, p string) (*inventory.Inventor
 	case self.Kind == inventory.KindPE:
 		inv.Format = "pe"
 		r.codeFacts(&self, f, size, p, nil)
-		inv.Product = inventory.Product{Identity: "pe:" + path.Base(filepath.ToSlash(p)), Name: path.Base(filepath.ToSlash(p)), Version: self.ProductVersion}
-		if self.OriginalName != "" {
-			inv.Product.Identity = "pe:" + self.OriginalName
-			inv.Product.Name = self.OriginalName
+		// An EXE installer: the container in its overlay (NSIS data, an appended MSI or
+		// cabinet) holds what it installs, at their install paths, and may name the product.
+		err := r.overlay(&self, f, size, "", 0, inv)
+		r.wg.Wait()
+		if err == nil {
+			err = r.err
+		}
+		if err != nil {
+			return nil, err
+		}
+		if o := self.Overlay; o != nil && overlayReaders[o.Format] != "" {
+			inv.Format = o.Format
+		}
+		if inv.Product.Identity == "" {
+			inv.Product = peProduct(&self, p)
 		}
 	default:
 		return nil, fmt.Errorf("%s: %w", p, ErrNotInstaller)
@@ -356,6 +368,11 @@ func (r *run) file(name string, size int64, rd io.Reader, depth int) error {
 			}
 		} else {
 			r.codeFacts(&e, spool, size, spool.Name(), scan)
+			if err := r.overlay(&e, spool, size, e.Path+"/", depth, nil); err != nil {
+				// Not a silent gap: the overlay names a container, nothing lands under the
+				// PE's path, and analysis.incomplete says so.
+				e.Error = joinErr(e.Error, err.Error())
+			}
 		}
 		r.add(e)
 	}()
@@ -406,6 +423,24 @@ func (r *run) codeFacts(e *inventory.Entry, ra io.ReaderAt, size int64, p string
 	}
 }
 
+// peProduct names the product of a bare or self-extracting EXE installer from its version
+// resource, never from its file name, which carries the version ("acme-5.2.0-setup.exe"):
+// CompanyName and ProductName, else OriginalFilename, else the file name as the last resort.
+func peProduct(e *inventory.Entry, p string) inventory.Product {
+	prod := inventory.Product{Version: e.ProductVersion, Manufacturer: e.Company}
+	switch {
+	case e.ProductName != "":
+		prod.Identity = "pe-product:" + strings.TrimSpace(e.Company) + "/" + strings.TrimSpace(e.ProductName)
+		prod.Name = e.ProductName
+	case e.OriginalName != "":
+		prod.Identity, prod.Name = "pe:"+e.OriginalName, e.OriginalName
+	default:
+		base := path.Base(filepath.ToSlash(p))
+		prod.Identity, prod.Name = "pe:"+base, base
+	}
+	return prod
+}
+
 // notChecked is the signature of code analysed without verifiers.
 func notChecked() *inventory.Signature {
 	return &inventory.Signature{State: inventory.SigNotChecked, TrustError: "signatures not checked"}
@@ -450,20 +485,24 @@ func (r *run) nested(e *inventory.Entry, f *os.File, size int64, depth int) erro
 		}
 		r.mu.Unlock()
 	}
-	// Nested files are processed inline (this goroutine already holds a worker slot).
-	var inner []inventory.Entry
+	return r.walkInto(c, e.Path+"/", depth)
+}
+
+// walkInto inventories every file of an opened container under prefix, inline (the calling
+// goroutine already holds a worker slot), and merges them into r.
+func (r *run) walkInto(c *container, prefix string, depth int) error {
 	sub := &run{a: r.a, ctx: r.ctx, tmp: r.tmp, sem: make(chan struct{}, 1), captured: map[string][]byte{}, left: r.left}
-	err = c.walker.Walk(func(name string, sz int64, rd io.Reader) error {
-		return sub.file(e.Path+"/"+name, sz, rd, depth+1)
+	err := c.walker.Walk(func(name string, sz int64, rd io.Reader) error {
+		return sub.file(prefix+name, sz, rd, depth+1)
 	})
 	sub.wg.Wait()
 	if err == nil {
 		err = sub.err
 	}
 	if err != nil {
-		return fmt.Errorf("in %q: %w", e.Path, err)
+		return fmt.Errorf("in %q: %w", strings.TrimSuffix(prefix, "/"), err)
 	}
-	inner = sub.entries
+	inner := sub.entries
 	sort.Slice(inner, func(i, j int) bool { return inner[i].Path < inner[j].Path })
 	r.mu.Lock()
 	r.entries = append(r.entries, inner...)
@@ -473,6 +512,66 @@ func (r *run) nested(e *inventory.Entry, f *os.File, size int64, depth int) erro
 	r.cas = append(r.cas, sub.cas...)
 	r.mu.Unlock()
 	return nil
+}
+
+// overlayReaders maps an overlay's format (analyze's overlayFormat) to the container format
+// that reads it.
+var overlayReaders = map[string]string{"msi": "cfb", "cab": "cab", "nsis": "nsis"}
+
+// OverlayPath is the inventory path of the container found in a PE's overlay, under the PE's
+// own path: "(installer)/(overlay)" for the installer itself.
+const OverlayPath = "(overlay)"
+
+// overlay unpacks a container appended to the PE e (an NSIS installer's data, an MSI or a
+// cabinet after a setup stub): its own entry at e.Path + "/(overlay)" carries its signature
+// and format, its files go under prefix (the install paths for the installer itself, e.Path +
+// "/" for a nested PE). The PE keeps its own signature. into, when not nil, receives the
+// container's product facts (the installer's own overlay names the product).
+func (r *run) overlay(e *inventory.Entry, ra io.ReaderAt, size int64, prefix string, depth int, into *inventory.Inventory) error {
+	o := e.Overlay
+	if o == nil {
+		return nil
+	}
+	open := r.a.openers[overlayReaders[o.Format]]
+	if open == nil {
+		return nil
+	}
+	if depth >= r.a.opts.MaxDepth {
+		return fmt.Errorf("%q: containers nested deeper than %d: %w", e.Path, r.a.opts.MaxDepth, unpack.ErrLimit)
+	}
+	var src io.ReaderAt = io.NewSectionReader(ra, o.Offset, o.Size)
+	n := o.Size
+	if o.Format == "nsis" {
+		src, n = ra, size // the NSIS reader finds its firstheader and the stub itself
+	}
+	c, err := open(r.a, src, n, e.Path, "")
+	if err != nil {
+		return fmt.Errorf("opening the %s overlay of %q: %w", o.Format, e.Path, err)
+	}
+	if c == nil {
+		return nil
+	}
+	defer c.close()
+	self := inventory.Entry{Path: e.Path + "/" + OverlayPath, Size: o.Size, Kind: inventory.KindArchive, Container: c.format}
+	if c.describe != nil {
+		sub := into
+		if sub == nil {
+			sub = &inventory.Inventory{}
+		}
+		if err := c.describe(sub, &self); err != nil {
+			return fmt.Errorf("in the overlay of %q: %w", e.Path, err)
+		}
+		if into == nil {
+			r.mu.Lock()
+			for _, ca := range sub.CustomActions {
+				ca.Action = e.Path + "/" + ca.Action
+				r.cas = append(r.cas, ca)
+			}
+			r.mu.Unlock()
+		}
+	}
+	r.add(self)
+	return r.walkInto(c, prefix, depth)
 }
 
 // IsInconclusive reports whether err means the input could not be judged (malformed,

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 
 	"github.com/rollgate/rollgate/inventory"
@@ -22,7 +21,7 @@ type AppleVerifier interface {
 }
 
 // openPkg opens a flat installer package (xar); a plain xar that is no package is refused.
-func openPkg(a *Analyzer, f *os.File, size int64, name string, dir string) (*container, error) {
+func openPkg(a *Analyzer, f io.ReaderAt, size int64, name string, dir string) (*container, error) {
 	p, err := pkg.NewReader(f, size)
 	if err != nil {
 		return nil, err
@@ -48,7 +47,7 @@ func openPkg(a *Analyzer, f *os.File, size int64, name string, dir string) (*con
 
 // openAsar opens an Electron archive. Its "unpacked" files live beside it on disk, outside
 // the archive; they are inventoried where the folder walk finds them, never through here.
-func openAsar(a *Analyzer, f *os.File, size int64, name string, dir string) (*container, error) {
+func openAsar(a *Analyzer, f io.ReaderAt, size int64, name string, dir string) (*container, error) {
 	r, err := asar.NewReader(f, size)
 	if err != nil {
 		if dir == "" && errors.Is(err, unpack.ErrFormat) {

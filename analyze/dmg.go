@@ -2,7 +2,7 @@ package analyze
 
 import (
 	"fmt"
-	"os"
+	"io"
 
 	"github.com/rollgate/rollgate/inventory"
 	"github.com/rollgate/rollgate/unpack/dmg"
@@ -12,7 +12,7 @@ import (
 const staticOnlyNote = "macOS programs cannot run in a Linux container: static analysis only"
 
 // openDMG opens a UDIF disk image; its files are listed by their path inside the volume.
-func openDMG(a *Analyzer, f *os.File, size int64, name string, dir string) (*container, error) {
+func openDMG(a *Analyzer, f io.ReaderAt, size int64, name string, dir string) (*container, error) {
 	im, err := dmg.NewReader(f, size)
 	if err != nil {
 		return nil, err

@@ -2,7 +2,6 @@ package analyze
 
 import (
 	"io"
-	"os"
 
 	"github.com/rollgate/rollgate/inventory"
 	"github.com/rollgate/rollgate/unpack"
@@ -20,7 +19,7 @@ type container struct {
 
 // opener opens one format. dir is the folder holding the installer (for external cabinets),
 // empty for nested containers.
-type opener func(a *Analyzer, f *os.File, size int64, name string, dir string) (*container, error)
+type opener func(a *Analyzer, f io.ReaderAt, size int64, name string, dir string) (*container, error)
 
 // Format is one container reader an Analyzer may use, passed in Options.Formats.
 type Format struct {
@@ -38,11 +37,11 @@ var (
 )
 
 // DefaultFormats returns every format rollgate reads.
-func DefaultFormats() []Format { return []Format{MSI, CAB, Pkg, Asar, DMG} }
+func DefaultFormats() []Format { return []Format{MSI, CAB, Pkg, Asar, DMG, NSIS} }
 
 // openContainer opens f with the reader for its format, or returns nil when no reader
 // applies (a bare PE, a data file).
-func openContainer(a *Analyzer, f *os.File, size int64, name string, head []byte, dir string) (*container, error) {
+func openContainer(a *Analyzer, f io.ReaderAt, size int64, name string, head []byte, dir string) (*container, error) {
 	format := containerFormat(name, head)
 	if format == "" {
 		format = sniffTrailer(f, size)

@@ -3,6 +3,7 @@ package analyze
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -37,7 +38,7 @@ func msiFileKeys(inv *inventory.Inventory, _ map[string][]byte) error {
 
 // openMSI opens a compound file as an MSI database. dir (the installer's folder) serves
 // external cabinets; a nested compound file gets none.
-func openMSI(a *Analyzer, f *os.File, size int64, name string, dir string) (*container, error) {
+func openMSI(a *Analyzer, f io.ReaderAt, size int64, name string, dir string) (*container, error) {
 	var dfs fs.FS
 	if dir != "" {
 		dfs = os.DirFS(dir)
@@ -147,7 +148,7 @@ func msiFileCopies(inv *inventory.Inventory, _ map[string][]byte) error {
 }
 
 // openCAB opens a cabinet; a top-level one is its own product, named after the file.
-func openCAB(a *Analyzer, f *os.File, size int64, name string, dir string) (*container, error) {
+func openCAB(a *Analyzer, f io.ReaderAt, size int64, name string, dir string) (*container, error) {
 	r, err := cab.NewReader(f, size)
 	if err != nil {
 		return nil, err

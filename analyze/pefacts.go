@@ -72,6 +72,7 @@ func peFacts(e *inventory.Entry, p string) (err error) {
 		e.Version = cleanVersion(vers["FileVersion"])
 		e.ProductVersion = cleanVersion(vers["ProductVersion"])
 		e.Company = vers["CompanyName"]
+		e.ProductName = vers["ProductName"]
 		e.OriginalName = vers["OriginalFilename"]
 	}
 	return oerr
@@ -142,9 +143,9 @@ func peOverlay(p string, f *pe.File) (*inventory.Overlay, error) {
 		return nil, nil
 	}
 	o := &inventory.Overlay{Offset: end, Size: stop - end}
-	var head [8]byte
-	if n, _ := fh.ReadAt(head[:], end); n == len(head) {
-		o.Format = overlayFormat(head[:])
+	var head [20]byte
+	if n, _ := fh.ReadAt(head[:], end); n >= 8 {
+		o.Format = overlayFormat(head[:n])
 	}
 	return o, nil
 }
@@ -154,6 +155,8 @@ func peOverlay(p string, f *pe.File) (*inventory.Overlay, error) {
 // 7z signature header.
 func overlayFormat(head []byte) string {
 	switch {
+	case len(head) >= 20 && string(head[4:20]) == "\xef\xbe\xad\xdeNullsoftInst":
+		return "nsis" // NSIS firstheader: flags, 0xDEADBEEF, "NullsoftInst"
 	case bytes.HasPrefix(head, []byte{0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1}):
 		return "msi"
 	case bytes.HasPrefix(head, []byte("MSCF\x00\x00\x00\x00")):

@@ -97,6 +97,7 @@ type Entry struct {
 	Version        string `json:"version,omitempty"`
 	ProductVersion string `json:"product_version,omitempty"`
 	Company        string `json:"company,omitempty"`
+	ProductName    string `json:"product_name,omitempty"`
 	OriginalName   string `json:"original_name,omitempty"`
 	Machine        string `json:"machine,omitempty"`
 	// Imports are imported DLL names (PE, lower-cased) or loaded dylib paths (Mach-O).

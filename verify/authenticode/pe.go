@@ -318,6 +318,14 @@ func (v *Verifier) VerifyPE(r io.ReaderAt, size int64) (*inventory.Signature, er
 	if !h.hasCertDir || h.certSize == 0 {
 		return out, nil
 	}
+	if h.certStart >= size {
+		// A directory entry left pointing past the end of the file holds no signature bytes
+		// at all (an NSIS uninstaller written from a signed installer's header, a signature
+		// cut off the end): unsigned, as osslsigncode reads it ("No signature found"). It
+		// cannot hide a payload, and a baseline that was signed still gives sig.removed.
+		out.IntegrityError = fmt.Sprintf("the certificate directory points at 0x%x, past the end of the %d-byte file: no signature present", h.certStart, size)
+		return out, nil
+	}
 	out.State = inventory.SigSigned
 	entries, anomalies, err := walkCertTable(r, size, h)
 	out.Anomalies = anomalies
