@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/rollgate/rollgate/inventory"
+	"github.com/rollgate/rollgate/unpack/msi"
 )
 
 // Runner runs installers for the gate package (it implements gate.Sandbox): the programs it
@@ -40,4 +41,22 @@ func Programs(inv *inventory.Inventory) []string {
 		}
 	}
 	return out
+}
+
+// InstallerPrograms returns the Windows paths of the programs an MSI's shortcuts start
+// (`rollgate sandbox run` without an inventory); other installers name none.
+func InstallerPrograms(installer string) ([]string, error) {
+	if !strings.EqualFold(path.Ext(installer), ".msi") {
+		return nil, nil
+	}
+	rc, err := msi.Open(installer)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	sc, err := rc.Reader.Shortcuts()
+	if err != nil {
+		return nil, err
+	}
+	return ShortcutPrograms(sc), nil
 }

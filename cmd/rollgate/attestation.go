@@ -42,26 +42,21 @@ func (a *attestOpts) load(batch bool) error {
 	return nil
 }
 
-// write signs and writes the summary of a judged report. An inconclusive verdict writes
-// nothing: no summary may ever say an installer nobody could judge was vetted.
+// write signs and writes the summary of a judged report; an inconclusive one gets none.
 func (a *attestOpts) write(cmd *cobra.Command, r *report.Report, opts gate.Options) error {
 	if a.signer == nil {
 		return nil
 	}
-	s, err := attest.FromReport(r, opts.Policy.Source(), rollgateVersion(), time.Now().UTC())
+	env, err := gate.Attest(r, opts, a.signer, rollgateVersion(), time.Now().UTC())
 	if errors.Is(err, attest.ErrInconclusive) {
 		fmt.Fprintf(cmd.ErrOrStderr(), "rollgate: no attestation written: the verdict is %s\n", r.Verdict)
 		return nil
 	}
+	if err == nil {
+		err = os.WriteFile(a.file, env, 0o644)
+	}
 	if err != nil {
 		return withCode(exitUsage, fmt.Errorf("--attestation: %w", err))
-	}
-	env, err := attest.SignSummary(s, a.signer)
-	if err != nil {
-		return withCode(exitUsage, fmt.Errorf("--attestation: %w", err))
-	}
-	if err := os.WriteFile(a.file, env, 0o644); err != nil {
-		return withCode(exitUsage, err)
 	}
 	return nil
 }
@@ -81,17 +76,9 @@ this key and installer; 2 for a key or file that cannot be read.`,
 			if key == "" || installer == "" {
 				return withCode(exitUsage, errors.New("--key and --installer are required"))
 			}
-			pub, err := attest.LoadPublicKey(key)
+			res, err := gate.CheckAttestation(args[0], key, installer)
 			if err != nil {
-				return withCode(exitUsage, fmt.Errorf("--key: %w", err))
-			}
-			res, err := attest.VerifyFile(args[0], pub, installer)
-			switch {
-			case errors.Is(err, attest.ErrSignature), errors.Is(err, attest.ErrSubjectMismatch),
-				errors.Is(err, attest.ErrFormat), errors.Is(err, attest.ErrLimit):
-				return withCode(exitFail, err)
-			case err != nil:
-				return withCode(exitUsage, err)
+				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: %s\n", res.VerificationResult, report.Clean(installer))
 			if !res.Passed {

@@ -12,11 +12,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rollgate/rollgate/gate"
-	"github.com/rollgate/rollgate/policy"
+	"github.com/rollgate/rollgate/internal/term"
 	"github.com/rollgate/rollgate/report"
-	"github.com/rollgate/rollgate/rules"
 	"github.com/rollgate/rollgate/sandbox"
-	"github.com/rollgate/rollgate/verify/authenticode"
 )
 
 // commonOpts are the flags inspect, baseline record and verify share.
@@ -51,47 +49,10 @@ func (o *commonOpts) addGate(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&o.policy, "policy", "", "policy file (default: rollgate.yaml beside the baselines, if any)")
 }
 
-// gateOptions resolves the flags every judging command shares into gate.Options: the policy
-// (--policy, else rollgate.yaml in baselineDir), the threshold, the strict analyzer.
+// gateOptions resolves the flags every judging command shares (gate.Config).
 func (o *commonOpts) gateOptions(cmd *cobra.Command, baselineDir string) (gate.Options, error) {
-	var (
-		pol *policy.Policy
-		err error
-	)
-	switch {
-	case o.policy != "":
-		pol, err = policy.Load(o.policy)
-	case baselineDir != "":
-		pol, err = policy.Find(baselineDir)
-	default:
-		pol = &policy.Policy{}
-	}
-	if err != nil {
-		return gate.Options{}, withCode(exitUsage, err)
-	}
-	failOn, err := rules.ParseSeverity(o.failOn)
-	if err != nil {
-		return gate.Options{}, withCode(exitUsage, fmt.Errorf("--fail-on: %w", err))
-	}
-	if !cmd.Flags().Changed("fail-on") {
-		failOn = pol.FailOn(failOn)
-	}
-	var t gate.Trust
-	for flag, file := range map[string]string{"trust-roots": o.trustRoots, "trust-roots-only": o.trustRootsOnly} {
-		if file == "" {
-			continue
-		}
-		certs, err := authenticode.LoadPEM(file)
-		if err != nil {
-			return gate.Options{}, withCode(exitUsage, fmt.Errorf("--%s: %w", flag, err))
-		}
-		t.ExtraRoots, t.RootsOnly = certs, flag == "trust-roots-only"
-	}
-	a, err := gate.NewAnalyzer(t)
-	if err != nil {
-		return gate.Options{}, withCode(exitUsage, err)
-	}
-	return gate.Options{Analyzer: a, Baselines: baselineDir, Policy: pol, FailOn: failOn, ShowSuppressed: o.showSuppressed}, nil
+	return gate.Config{Baselines: baselineDir, PolicyFile: o.policy, FailOn: o.failOn, FailOnSet: cmd.Flags().Changed("fail-on"),
+		TrustRoots: o.trustRoots, TrustRootsOnly: o.trustRootsOnly, ShowSuppressed: o.showSuppressed}.Options()
 }
 
 // policyWarnings prints, at the end of a run, what is wrong with the policy itself: allow
@@ -108,20 +69,10 @@ func policyWarnings(cmd *cobra.Command, opts gate.Options) {
 // sandboxRunner is the Docker sandbox, drawing its progress on a terminal only.
 func sandboxRunner(cmd *cobra.Command) gate.Sandbox {
 	r := sandbox.Runner{}
-	if isTTY(cmd.ErrOrStderr()) {
+	if term.IsTTY(cmd.ErrOrStderr()) {
 		r.Progress = cmd.ErrOrStderr()
 	}
 	return r
-}
-
-// checkFormat refuses a format the command does not offer, before any work is done.
-func checkFormat(format string, allowed ...string) error {
-	for _, a := range allowed {
-		if format == a {
-			return nil
-		}
-	}
-	return withCode(exitUsage, fmt.Errorf("--format %q: want one of %s", format, strings.Join(allowed, ", ")))
 }
 
 // signalContext cancels on Ctrl-C and SIGTERM so sandbox containers are removed.

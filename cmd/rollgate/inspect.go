@@ -28,9 +28,9 @@ follows the same contract as verify.`,
 			ctx, cancel := signalContext(cmd)
 			defer cancel()
 			u := newUI(cmd)
-			u.status("analysing %s", args[0])
+			u.Status("analysing %s", args[0])
 			res, err := gate.Inspect(ctx, args[0], opts)
-			u.clear()
+			u.Clear()
 			if err != nil {
 				return err
 			}

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rollgate/rollgate/gate"
+	"github.com/rollgate/rollgate/internal/term"
 )
 
 // Exit codes — contract (DESIGN.md); the gate package owns them.
@@ -68,4 +69,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintln(stderr, "rollgate:", err)
 	return gate.ExitCode(err)
+}
+
+// newUI is the terminal view of a command, honouring -q and --no-color.
+func newUI(cmd *cobra.Command) *term.UI {
+	quiet, _ := cmd.Flags().GetBool("quiet")
+	noColor, _ := cmd.Flags().GetBool("no-color")
+	return term.New(cmd.OutOrStdout(), cmd.ErrOrStderr(), quiet, noColor)
 }

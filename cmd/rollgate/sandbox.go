@@ -4,18 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"os/signal"
-	"path/filepath"
-	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/rollgate/rollgate/report"
 	"github.com/rollgate/rollgate/sandbox"
-	"github.com/rollgate/rollgate/unpack/msi"
 )
 
 func newSandboxCmd() *cobra.Command {
@@ -52,15 +46,15 @@ func newSandboxRunCmd() *cobra.Command {
 			}
 			// Ctrl-C or SIGTERM cancels the run; sandbox.Run then removes its containers
 			// before it returns.
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			ctx, stop := signalContext(cmd)
 			defer stop()
 			if err := sandbox.Available(ctx); err != nil {
 				return withCode(exitInconclusive, err)
 			}
 			installer := args[0]
 			progs := append([]string(nil), programs...)
-			if len(progs) == 0 && strings.EqualFold(filepath.Ext(installer), ".msi") {
-				found, err := msiPrograms(installer)
+			if len(progs) == 0 {
+				found, err := sandbox.InstallerPrograms(installer)
 				if err != nil {
 					fmt.Fprintf(cmd.ErrOrStderr(), "rollgate: no programs from the MSI's shortcuts: %v\n", err)
 				}
@@ -93,26 +87,11 @@ func newSandboxRunCmd() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&format, "format", "table", "output format: table or json")
-	f.DurationVar(&timeout, "timeout", sandbox.DefaultTimeout, "hard limit for the whole guest run")
+	f.DurationVar(&timeout, "timeout", 0, "hard limit for the whole guest run (0: grows with the programs and their clock-jump reruns)")
 	f.DurationVar(&progTimeout, "program-timeout", sandbox.DefaultProgramTimeout, "how long each program runs")
 	f.StringVar(&guestImage, "guest-image", "", "use this guest image instead of the locally built rollgate/guest:<hash> (see images/guest/Dockerfile)")
 	f.StringArrayVar(&programs, "program", nil, `Windows path of a program to start after the install (repeatable; default: the MSI's shortcuts), e.g. "C:\Program Files\Acme\app.exe"`)
 	return cmd
-}
-
-// msiPrograms returns the Windows paths of the programs the MSI's shortcuts start.
-func msiPrograms(path string) ([]string, error) {
-	prc, err := msi.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer prc.Close()
-	p := prc.Reader
-	sc, err := p.Shortcuts()
-	if err != nil {
-		return nil, err
-	}
-	return sandbox.ShortcutPrograms(sc), nil
 }
 
 func newSandboxImageCmd() *cobra.Command {
@@ -122,7 +101,7 @@ func newSandboxImageCmd() *cobra.Command {
 		Short: "Build the guest and sinkhole images locally (no registry)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			ctx, stop := signalContext(cmd)
 			defer stop()
 			if err := sandbox.Available(ctx); err != nil {
 				return withCode(exitInconclusive, err)

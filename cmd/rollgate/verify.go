@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -55,7 +56,7 @@ worst: 2 (usage or internal error for any installer) wins, then 3 (inconclusive)
 			formats := verifyFormats
 			if batch {
 				formats = gate.BatchFormats
-				if checkFormat(o.format, formats...) != nil {
+				if !slices.Contains(formats, o.format) {
 					return withCode(exitUsage, fmt.Errorf("--format %q: batch mode prints a summary as %s; per-installer reports go to --output-dir",
 						o.format, strings.Join(formats, ", ")))
 				}
@@ -88,10 +89,10 @@ worst: 2 (usage or internal error for any installer) wins, then 3 (inconclusive)
 			}
 			u := newUI(cmd)
 			if !o.sandbox { // the sandbox draws its own progress
-				u.status("verifying %s", args[0])
+				u.Status("verifying %s", args[0])
 			}
 			res, err := gate.Verify(ctx, args[0], opts)
-			u.clear()
+			u.Clear()
 			if err != nil {
 				return err
 			}
@@ -119,9 +120,9 @@ func (o *verifyOpts) runBatch(cmd *cobra.Command, bo gate.BatchOptions, args []s
 	ctx, cancel := signalContext(cmd)
 	defer cancel()
 	u := newUI(cmd)
-	bo.Progress = func(done, total int, p, verdict string) { u.event("[%d/%d] %s: %s", done, total, p, verdict) }
+	bo.Progress = func(done, total int, p, verdict string) { u.Event("[%d/%d] %s: %s", done, total, p, verdict) }
 	sum, err := gate.Batch(ctx, args, bo)
-	u.clear()
+	u.Clear()
 	if err != nil {
 		return err
 	}
