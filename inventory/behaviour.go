@@ -15,6 +15,18 @@ type Behaviour struct {
 	// ClockOffsets are the wall-clock offsets, in seconds, the programs were run again at
 	// (time travel; the first run is offset 0 and not listed).
 	ClockOffsets []int64 `json:"clock_offsets,omitempty"`
+	// Programs are the programs started after the install, why, and for how long each was
+	// let run in all (its first run plus one rerun per clock offset).
+	Programs []ProgramRun `json:"programs,omitempty"`
+}
+
+// ProgramRun is one program the sandbox started after the install.
+type ProgramRun struct {
+	Path string `json:"path"` // Windows path in the guest
+	// Reason is what points at it: shortcut, service, autostart or installed executable.
+	Reason string `json:"reason"`
+	// Seconds is the real time it was allowed in all; it may have exited sooner.
+	Seconds int64 `json:"seconds"`
 }
 
 // ClockOffset, on an observation, is how far (in seconds) the guest's wall clock had been

@@ -5,6 +5,7 @@ import (
 	"io"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/rollgate/rollgate/inventory"
 	"github.com/rollgate/rollgate/unpack/msi"
@@ -20,27 +21,100 @@ type Runner struct {
 // Available reports whether a Docker engine answers.
 func (r Runner) Available(ctx context.Context) error { return Available(ctx) }
 
-// Run installs the installer and runs the programs the inventory points at.
+// Run installs the installer and runs the programs the inventory points at; the behaviour
+// says which ran, why and for how long.
 func (r Runner) Run(ctx context.Context, installer string, inv *inventory.Inventory) (*inventory.Behaviour, error) {
-	return Run(ctx, Spec{Installer: installer, Programs: Programs(inv), Progress: r.Progress})
+	progs := Programs(inv)
+	spec := Spec{Installer: installer, Progress: r.Progress}
+	for _, p := range progs {
+		spec.Programs = append(spec.Programs, p.Path)
+	}
+	b, err := Run(ctx, spec)
+	if b != nil {
+		spec.defaults()
+		each := spec.ProgramTimeout + time.Duration(len(spec.ClockOffsets))*spec.RerunTimeout
+		for i := range progs {
+			progs[i].Seconds = int64(each / time.Second)
+		}
+		b.Programs = progs
+	}
+	return b, err
 }
 
-// Programs picks what to start after the install: the MSI's shortcuts, else its installed
-// executables, at most MaxPrograms.
-func Programs(inv *inventory.Inventory) []string {
-	if p := ShortcutPrograms(inv.Shortcuts); len(p) > 0 {
-		return p
-	}
-	var out []string
-	for _, e := range inv.Entries {
-		if e.Kind != inventory.KindPE || !strings.EqualFold(path.Ext(e.Path), ".exe") {
-			continue
+// Program reasons, in the order Programs picks.
+const (
+	ReasonShortcut  = "shortcut"
+	ReasonService   = "service"
+	ReasonAutostart = "autostart"
+	ReasonInstalled = "installed executable"
+)
+
+// Programs picks what to start after the install, at most MaxPrograms, each once: what the
+// MSI's shortcuts start, the binaries of the services it installs, the executables its
+// Registry rows start at logon (Run keys and the other autostart values); when nothing points
+// at a program, every installed executable.
+func Programs(inv *inventory.Inventory) []inventory.ProgramRun {
+	var out []inventory.ProgramRun
+	seen := map[string]bool{}
+	add := func(installPath, reason string) {
+		w, ok := WindowsPath(installPath)
+		if !ok || seen[strings.ToLower(w)] || len(out) >= MaxPrograms {
+			return
 		}
-		if w, ok := WindowsPath(e.Path); ok && len(out) < MaxPrograms {
-			out = append(out, w)
+		seen[strings.ToLower(w)] = true
+		out = append(out, inventory.ProgramRun{Path: w, Reason: reason})
+	}
+	for _, sc := range inv.Shortcuts {
+		if strings.EqualFold(path.Ext(sc.Target), ".exe") {
+			add(sc.Target, ReasonShortcut)
+		}
+	}
+	exes := installedExecutables(inv)
+	if t := inv.MSI; t != nil {
+		for _, svc := range t.Services {
+			if strings.EqualFold(path.Ext(svc.Binary), ".exe") {
+				add(svc.Binary, ReasonService)
+			}
+		}
+		for _, row := range t.Registry {
+			if !isAutostartKey(row.Key) {
+				continue
+			}
+			for _, e := range exes {
+				if strings.Contains(strings.ToLower(row.Value), strings.ToLower(e)) ||
+					strings.Contains(strings.ToLower(row.Value), strings.ToLower(path.Base(e))) {
+					add(e, ReasonAutostart)
+				}
+			}
+		}
+	}
+	if len(out) == 0 {
+		for _, e := range exes {
+			add(e, ReasonInstalled)
 		}
 	}
 	return out
+}
+
+// installedExecutables are the .exe files the installer puts in place, in inventory order.
+func installedExecutables(inv *inventory.Inventory) []string {
+	var out []string
+	for _, e := range inv.Entries {
+		if e.Kind == inventory.KindPE && strings.EqualFold(path.Ext(e.Path), ".exe") {
+			if _, ok := WindowsPath(e.Path); ok {
+				out = append(out, e.Path)
+			}
+		}
+	}
+	return out
+}
+
+// isAutostartKey reports whether a Registry row's key starts programs at logon or boot: the
+// Run and RunOnce keys (any hive, Wow6432Node included) and Winlogon's Shell and Userinit.
+func isAutostartKey(key string) bool {
+	k := strings.ToLower(key)
+	return strings.HasSuffix(k, `\currentversion\run`) || strings.HasSuffix(k, `\currentversion\runonce`) ||
+		strings.HasSuffix(k, `\currentversion\winlogon`)
 }
 
 // InstallerPrograms returns the Windows paths of the programs an MSI's shortcuts start

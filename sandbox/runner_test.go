@@ -1,0 +1,51 @@
+package sandbox
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/rollgate/rollgate/inventory"
+)
+
+func TestPrograms(t *testing.T) {
+	const dir = "ProgramFiles64Folder/Acme"
+	entries := []inventory.Entry{
+		{Path: dir + "/app.exe", Kind: inventory.KindPE},
+		{Path: dir + "/svc.exe", Kind: inventory.KindPE},
+		{Path: dir + "/tray.exe", Kind: inventory.KindPE},
+		{Path: dir + "/core.dll", Kind: inventory.KindPE},
+		{Path: dir + "/readme.txt", Kind: inventory.KindData},
+	}
+	tests := []struct {
+		name string
+		inv  inventory.Inventory
+		want []inventory.ProgramRun
+	}{
+		{"nothing points anywhere: every installed executable", inventory.Inventory{Entries: entries},
+			[]inventory.ProgramRun{
+				{Path: `C:\Program Files\Acme\app.exe`, Reason: ReasonInstalled},
+				{Path: `C:\Program Files\Acme\svc.exe`, Reason: ReasonInstalled},
+				{Path: `C:\Program Files\Acme\tray.exe`, Reason: ReasonInstalled},
+			}},
+		{"shortcut, service and Run value, each once", inventory.Inventory{Entries: entries,
+			Shortcuts: []inventory.Shortcut{{Name: "App", Target: dir + "/app.exe"}, {Name: "Again", Target: dir + "/app.exe"}},
+			MSI: &inventory.MSITables{
+				Services: []inventory.Service{{Name: "AcmeSvc", Binary: dir + "/svc.exe"}},
+				Registry: []inventory.RegistryRow{
+					{Root: 2, Key: `Software\Microsoft\Windows\CurrentVersion\Run`, Name: "Tray", Value: `"` + dir + `/tray.exe" --tray`},
+					{Root: 2, Key: `Software\Acme`, Name: "Path", Value: dir + "/app.exe"},
+				},
+			}},
+			[]inventory.ProgramRun{
+				{Path: `C:\Program Files\Acme\app.exe`, Reason: ReasonShortcut},
+				{Path: `C:\Program Files\Acme\svc.exe`, Reason: ReasonService},
+				{Path: `C:\Program Files\Acme\tray.exe`, Reason: ReasonAutostart},
+			}},
+	}
+	for _, tt := range tests {
+		if d := cmp.Diff(tt.want, Programs(&tt.inv)); d != "" {
+			t.Errorf("%s: Programs (-want +got)\n%s", tt.name, d)
+		}
+	}
+}
