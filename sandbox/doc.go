@@ -44,4 +44,15 @@
 // Nothing is pulled from a registry: both images are built locally ([EnsureGuestImage] with
 // debootstrap against the host's own apt mirror, [EnsureSinkholeImage] from a static binary).
 // Nothing is ever attached to Docker's default bridge.
+//
+// The engine may be remote: DOCKER_HOST=tcp://HOST:PORT with DOCKER_TLS_VERIFY=1 and
+// DOCKER_CERT_PATH (ca.pem, cert.pem, key.pem), or DOCKER_HOST=ssh://[user@]host[:port], each
+// connection then being `ssh host docker system dial-stdio` (the docker CLI must be installed
+// on the engine host, as for `docker -H ssh://`). Everything crosses the Engine API, never a
+// shared disk: the installer and run script go into the guest with CopyToContainer, the
+// registry copies come out with CopyFromContainer, logs and the file diff are API calls, no
+// host path is ever bind-mounted, and images are imported and committed on that engine. Two
+// things still happen on this host: debootstrap of the guest's root (root and debootstrap
+// needed here; the root is streamed to the engine as an import) and the static binary the
+// sinkhole image is made from. The engine host needs /dev/net/tun (the sinkhole's device).
 package sandbox

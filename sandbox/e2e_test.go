@@ -29,12 +29,16 @@ import (
 var e2eState struct {
 	once        sync.Once
 	dir         string
+	bin         string // the static rollgate the sinkhole image is made of
 	guest, sink string
 	err         error
 	buildFailed bool
 }
 
 func TestMain(m *testing.M) {
+	if sock := os.Getenv(fakeSSHEnv); sock != "" { // this binary is standing in for ssh
+		os.Exit(fakeSSH(sock))
+	}
 	code := m.Run()
 	if e2eState.dir != "" {
 		os.RemoveAll(e2eState.dir)
@@ -61,6 +65,7 @@ func e2eImages(t *testing.T) (guest, sink string) {
 			return
 		}
 		bin := filepath.Join(s.dir, "rollgate")
+		s.bin = bin
 		goBin, err := exec.LookPath("go")
 		if err != nil {
 			s.err = err

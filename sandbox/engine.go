@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/moby/moby/client"
@@ -32,13 +33,36 @@ const pingTimeout = 5 * time.Second
 
 // newClient connects to the engine named by DOCKER_HOST (default: the local socket),
 // negotiating the API version, which the client does by default (Debian bookworm's engine
-// speaks 1.41).
+// speaks 1.41). A remote engine is as good as a local one: tcp:// with DOCKER_TLS_VERIFY and
+// DOCKER_CERT_PATH (ca.pem, cert.pem, key.pem) as for the docker CLI, or ssh://[user@]host[:port]
+// (see sshDialer). Nothing in a run reads or writes the engine's disk except through the API.
 func newClient() (*client.Client, error) {
-	c, err := client.New(client.FromEnv)
+	opts := []client.Opt{client.FromEnv}
+	if u, ok, err := sshHost(os.Getenv(client.EnvOverrideHost)); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	} else if ok {
+		opts = []client.Opt{client.WithHost(sshHTTPHost), client.WithDialContext(sshDialer(u)),
+			client.WithAPIVersionFromEnv()}
+	}
+	c, err := client.New(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	return c, nil
+}
+
+// engineHost is the engine the environment names, as the client reads it.
+func engineHost() string {
+	if h := os.Getenv(client.EnvOverrideHost); h != "" {
+		return h
+	}
+	return client.DefaultDockerHost
+}
+
+// engineIsLocal reports whether the engine is reached over a socket of this host.
+func engineIsLocal() bool {
+	h := engineHost()
+	return strings.HasPrefix(h, "unix://") || strings.HasPrefix(h, "npipe://")
 }
 
 // Available reports whether a Docker engine answers, with an error that says how to start one.
@@ -55,12 +79,12 @@ func ping(ctx context.Context, c *client.Client) error {
 	ctx, cancel := context.WithTimeout(ctx, pingTimeout)
 	defer cancel()
 	if _, err := c.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
-		host := os.Getenv("DOCKER_HOST")
-		if host == "" {
-			host = client.DefaultDockerHost
+		host := engineHost()
+		hint := "start one with `sudo dockerd &` or scripts/docker-up.sh"
+		if !engineIsLocal() {
+			hint = "check that the engine host runs dockerd and that DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH (ca.pem, cert.pem, key.pem) name it, or for ssh:// that `ssh HOST docker version` works"
 		}
-		return fmt.Errorf("%w at %s (%v); start one with `sudo dockerd &` or scripts/docker-up.sh",
-			ErrUnavailable, host, err)
+		return fmt.Errorf("%w at %s (%v); %s", ErrUnavailable, host, err, hint)
 	}
 	return nil
 }

@@ -187,7 +187,9 @@ func ensureGuest(ctx context.Context, c engine, opts ImageOptions) (string, erro
 			return ref, err
 		}
 	}
-	unlock, err := buildLock("guest-build")
+	// One build per engine at a time, whichever host the builders run on is this one's lock
+	// (two engines' builds do not wait for each other).
+	unlock, err := buildLock("guest-build-" + hashInputs(engineHost()))
 	if err != nil {
 		return "", fmt.Errorf("locking the guest build: %w", err)
 	}
@@ -538,6 +540,18 @@ func ensureSinkhole(ctx context.Context, c engine, binary string, opts ImageOpti
 	return ref, err
 }
 
+// engineNow is the engine's idea of now: the creation time of the image it has just made.
+// Image ages are judged by the engine's clock, which on a remote engine need not agree with
+// this host's.
+func engineNow(ctx context.Context, c engine, ref string) (time.Time, bool) {
+	res, err := c.ImageInspect(ctx, ref)
+	if err != nil {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339Nano, res.Created)
+	return t, err == nil
+}
+
 // sinkholeKeep is how long a sinkhole image of another binary is kept: a second rollgate on
 // this host may be about to use it.
 const sinkholeKeep = time.Hour
@@ -549,12 +563,16 @@ func pruneSinkholes(ctx context.Context, c engine, keep string) {
 	f := client.Filters{}
 	f.Add("reference", SinkholeRepo)
 	f.Add("label", Label+"=sinkhole")
+	now, ok := engineNow(ctx, c, keep)
+	if !ok {
+		return
+	}
 	res, err := c.ImageList(ctx, client.ImageListOptions{Filters: f})
 	if err != nil {
 		return
 	}
 	for _, img := range res.Items {
-		if time.Since(time.Unix(img.Created, 0)) < sinkholeKeep {
+		if now.Sub(time.Unix(img.Created, 0)) < sinkholeKeep {
 			continue // perhaps another rollgate's, about to be used
 		}
 		for _, tag := range img.RepoTags {

@@ -18,6 +18,16 @@ if command -v docker >/dev/null 2>&1 && engine_answers; then
 	exit 0
 fi
 
+# A remote engine (DOCKER_HOST tcp:// or ssh://) is not this script's to start: starting a
+# local dockerd would not make it answer.
+case "${DOCKER_HOST:-unix://}" in
+unix://*) ;;
+*)
+	log "DOCKER_HOST=$DOCKER_HOST does not answer; start dockerd on that host (and check DOCKER_TLS_VERIFY, DOCKER_CERT_PATH)"
+	exit 1
+	;;
+esac
+
 # fuser (psmisc) lets wait_dpkg see the lock; without it the lock would always look free.
 ensure_commands fuser=psmisc docker=docker.io dockerd=docker.io debootstrap=debootstrap
 
