@@ -167,7 +167,11 @@ func openCAB(a *Analyzer, f io.ReaderAt, size int64, name string, dir string) (*
 	}
 	c := &container{format: "cab", walker: r, close: r.Close}
 	c.describe = func(inv *inventory.Inventory, self *inventory.Entry) error {
-		inv.Product = inventory.Product{Identity: "cab:" + filepath.Base(name), Name: filepath.Base(name)}
+		if dir != "" {
+			// Only a cabinet given as the installer is its own product: one in a setup
+			// stub's overlay leaves the naming to the stub's version resource.
+			inv.Product = inventory.Product{Identity: "cab:" + filepath.Base(name), Name: filepath.Base(name)}
+		}
 		for _, m := range missing {
 			inv.Notes = append(inv.Notes, fmt.Sprintf("the cabinet set continues in %q, which is not beside the cabinet: its files are not inventoried", m))
 		}
