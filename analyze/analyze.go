@@ -214,6 +214,12 @@ func (a *Analyzer) Installer(ctx context.Context, p string) (*inventory.Inventor
 		if inv.Product.Identity == "" {
 			inv.Product = peProduct(&self, p)
 		}
+	case self.Kind == inventory.KindMachO:
+		// A tool shipped alone (thin or universal): inspected and verified like a bare PE,
+		// named by its code signature when it has one.
+		inv.Format = "macho"
+		r.codeFacts(&self, f, size, p, nil)
+		inv.Product = machoProduct(&self)
 	default:
 		return nil, fmt.Errorf("%s: %w", p, ErrNotInstaller)
 	}
@@ -410,9 +416,11 @@ func (r *run) codeFacts(e *inventory.Entry, ra io.ReaderAt, size int64, p string
 		}
 		e.Endpoints = scan.Endpoints(skip...)
 	case inventory.KindMachO:
-		if scan != nil {
-			e.Endpoints = scan.Endpoints()
+		if scan == nil {
+			scan = newEndpointScanner()
+			io.Copy(scan, io.NewSectionReader(ra, 0, size))
 		}
+		e.Endpoints = scan.Endpoints()
 		if v := r.a.opts.AppleVerifier; v != nil {
 			if err := v.MachOFacts(e, ra, size); err != nil {
 				e.Error = joinErr(e.Error, err.Error())
@@ -438,6 +446,22 @@ func peProduct(e *inventory.Entry, p string) inventory.Product {
 		base := path.Base(filepath.ToSlash(p))
 		prod.Identity, prod.Name = "pe:"+base, base
 	}
+	return prod
+}
+
+// machoProduct names the product of a bare Mach-O tool by its code signature's identifier
+// (com.acme.tool, stable across releases), with the team ID as its manufacturer. An unsigned
+// tool gets no identity here: Installer falls back to "macho-file:<name>" and says so.
+func machoProduct(e *inventory.Entry) inventory.Product {
+	var prod inventory.Product
+	if e.Signature != nil {
+		prod.Manufacturer = e.Signature.TeamID
+	}
+	if m := e.MachO; m != nil && m.Identifier != "" {
+		prod.Identity, prod.Name = "macho-id:"+m.Identifier, m.Identifier
+		prod.BundleID = m.Identifier
+	}
+	prod.Version = e.Version
 	return prod
 }
 

@@ -29,8 +29,11 @@ func FuzzInstaller(f *testing.F) {
 	// The MSI reader's own fixtures: aliasing install paths, hidden cabinet entries.
 	more, _ := filepath.Glob(filepath.Join("..", "unpack", "msi", "testdata", "*", "*.msi"))
 	seeds = append(seeds, more...)
+	// A self-extracting cabinet: a PE stub whose overlay is a cabinet.
+	sfx, _ := filepath.Glob(filepath.Join("..", "testdata", "fixtures", "win", "sfx", "*.exe"))
+	seeds = append(seeds, sfx...)
 	if dir := testutil.Samples(f); dir != "" {
-		for _, sub := range []string{"msi", "cab"} {
+		for _, sub := range []string{"msi", "cab", "macho"} {
 			filepath.WalkDir(filepath.Join(dir, sub), func(p string, d fs.DirEntry, err error) error {
 				if err == nil && d.Type().IsRegular() {
 					seeds = append(seeds, p)

@@ -147,15 +147,34 @@ func msiFileCopies(inv *inventory.Inventory, _ map[string][]byte) error {
 	return nil
 }
 
-// openCAB opens a cabinet; a top-level one is its own product, named after the file.
+// openCAB opens a cabinet; a top-level one is its own product, named after the file. A
+// top-level cabinet that is part of a set (its header names a previous or next cabinet) is
+// read with the set's other cabinets found beside it, as cabextract does, so one part given
+// lists every file of the set; a part that is absent is named in the inventory's notes.
 func openCAB(a *Analyzer, f io.ReaderAt, size int64, name string, dir string) (*container, error) {
-	r, err := cab.NewReader(f, size)
+	var (
+		r       *cab.Reader
+		missing []string
+		err     error
+	)
+	if dir != "" {
+		r, missing, err = cab.OpenSetFS(os.DirFS(dir), cab.Part{R: f, Size: size, Name: filepath.Base(name)})
+	} else {
+		r, err = cab.NewReader(f, size)
+	}
 	if err != nil {
 		return nil, err
 	}
-	c := &container{format: "cab", walker: r, close: func() error { return nil }}
+	c := &container{format: "cab", walker: r, close: r.Close}
 	c.describe = func(inv *inventory.Inventory, self *inventory.Entry) error {
-		inv.Product = inventory.Product{Identity: "cab:" + filepath.Base(name), Name: filepath.Base(name)}
+		if dir != "" {
+			// Only a cabinet given as the installer is its own product: one in a setup
+			// stub's overlay leaves the naming to the stub's version resource.
+			inv.Product = inventory.Product{Identity: "cab:" + filepath.Base(name), Name: filepath.Base(name)}
+		}
+		for _, m := range missing {
+			inv.Notes = append(inv.Notes, fmt.Sprintf("the cabinet set continues in %q, which is not beside the cabinet: its files are not inventoried", m))
+		}
 		return nil
 	}
 	return c, nil

@@ -188,8 +188,11 @@ const (
 
 // MachO holds facts specific to Mach-O files and app bundles.
 type MachO struct {
-	Slices       []string `json:"slices,omitempty"` // architectures
-	InstallName  string   `json:"install_name,omitempty"`
+	Slices      []string `json:"slices,omitempty"` // architectures
+	InstallName string   `json:"install_name,omitempty"`
+	// Identifier is the code signature's identifier (the primary CodeDirectory's, as
+	// codesign prints it), empty when unsigned; a bare tool's product is named by it.
+	Identifier   string   `json:"identifier,omitempty"`
 	WeakDylibs   []string `json:"weak_dylibs,omitempty"`
 	RPaths       []string `json:"rpaths,omitempty"`
 	Entitlements []string `json:"entitlements,omitempty"` // keys whose value is true

@@ -14,6 +14,8 @@
 // merged the way 7-Zip and libmspack merge them: a cabinet's first folder continues the
 // previous cabinet's last folder when one of its files is marked as continued from the
 // previous cabinet, and the copies of a continued file listed by both cabinets are kept once.
+// OpenSetFS finds a set's other cabinets beside one of them by the names its header gives, as
+// cabextract does (set.go).
 //
 // Names: CFFILE names carry no code page unless the _A_NAME_IS_UTF attribute (0x80) says UTF-8
 // (invalid sequences become U+FFFD). 7-Zip on Windows decodes the others with the ANSI code

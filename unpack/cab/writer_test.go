@@ -27,6 +27,11 @@ type cabSpec struct {
 	blockSize   int // uncompressed bytes per CFDATA, default 32768
 	mszipLevel  int // default flate.DefaultCompression
 	corruptData func(folder, block int, data []byte) []byte
+	// prev and next, when set, are written as szCabinetPrev / szCabinetNext (with empty disk
+	// names) and flag the cabinet as part of set setID at position index. No file is
+	// continued across cabinets: each cabinet of such a set reads on its own.
+	prev, next   string
+	setID, index uint16
 }
 
 type builtBlock struct {
@@ -82,6 +87,20 @@ func buildCab(spec cabSpec) []byte {
 	if spec.reserve != [3]int{} {
 		hdr += 4 + spec.reserve[0]
 	}
+	var names []byte
+	var flags uint16
+	if spec.reserve != [3]int{} {
+		flags |= flagReservePresent
+	}
+	if spec.prev != "" {
+		flags |= flagPrevCabinet
+		names = append(append(names, spec.prev...), 0, 0)
+	}
+	if spec.next != "" {
+		flags |= flagNextCabinet
+		names = append(append(names, spec.next...), 0, 0)
+	}
+	hdr += len(names)
 	folderSize := 8 + spec.reserve[1]
 	filesOff := hdr + len(spec.folders)*folderSize
 	var filesTab []byte
@@ -133,14 +152,17 @@ func buildCab(spec cabSpec) []byte {
 	out[24], out[25] = 3, 1
 	le.PutUint16(out[26:], uint16(len(spec.folders)))
 	le.PutUint16(out[28:], uint16(nfiles))
+	le.PutUint16(out[30:], flags)
+	le.PutUint16(out[32:], spec.setID)
+	le.PutUint16(out[34:], spec.index)
 	if spec.reserve != [3]int{} {
-		le.PutUint16(out[30:], flagReservePresent)
 		var r [4]byte
 		le.PutUint16(r[0:], uint16(spec.reserve[0]))
 		r[2], r[3] = byte(spec.reserve[1]), byte(spec.reserve[2])
 		out = append(out, r[:]...)
 		out = append(out, make([]byte, spec.reserve[0])...)
 	}
+	out = append(out, names...)
 	out = append(out, folderTab...)
 	out = append(out, filesTab...)
 	out = append(out, data...)

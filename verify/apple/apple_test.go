@@ -72,10 +72,11 @@ func TestMachOSamples(t *testing.T) {
 		entitlements []string
 		rpaths       []string
 		weak         bool
+		identifier   string
 	}{
 		{"macho/relic-fatfile-dummy", inventory.SigAdhoc, []string{"x86_64", "arm64"},
-			[]string{"com.apple.security.app-sandbox", "com.apple.security.files.user-selected.read-only"}, []string{"@executable_path/../Frameworks"}, true},
-		{"macho/relic-slimfile-dummyapp", inventory.SigUnsigned, []string{"arm64"}, nil, []string{"@executable_path/Frameworks"}, true},
+			[]string{"com.apple.security.app-sandbox", "com.apple.security.files.user-selected.read-only"}, []string{"@executable_path/../Frameworks"}, true, "com.sas.dummy"},
+		{"macho/relic-slimfile-dummyapp", inventory.SigUnsigned, []string{"arm64"}, nil, []string{"@executable_path/Frameworks"}, true, ""},
 	}
 	for _, tt := range tests {
 		e, err := machOFile(t, testutil.Sample(t, tt.sample))
@@ -93,6 +94,9 @@ func TestMachOSamples(t *testing.T) {
 		}
 		if !slices.Equal(e.MachO.RPaths, tt.rpaths) {
 			t.Errorf("MachOFacts(%q).RPaths = %v, want %v", tt.sample, e.MachO.RPaths, tt.rpaths)
+		}
+		if e.MachO.Identifier != tt.identifier {
+			t.Errorf("MachOFacts(%q).Identifier = %q, want %q", tt.sample, e.MachO.Identifier, tt.identifier)
 		}
 		if (len(e.MachO.WeakDylibs) > 0) != tt.weak {
 			t.Errorf("MachOFacts(%q).WeakDylibs = %v, want some: %v", tt.sample, e.MachO.WeakDylibs, tt.weak)

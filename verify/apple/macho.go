@@ -182,8 +182,11 @@ func (v *Verifier) MachOFacts(e *inventory.Entry, ra io.ReaderAt, size int64) (e
 				e.Version = facts.idVersion
 			}
 		}
-		sig, cf, el := v.signature(sr, s.size, facts)
+		sig, cf, el, ident := v.signature(sr, s.size, facts)
 		sigs = append(sigs, sig)
+		if m.Identifier == "" {
+			m.Identifier = ident
+		}
 		for _, x := range cf {
 			flags[x] = true
 		}
@@ -575,16 +578,17 @@ func parseSuperBlob(b []byte) (*sigBlob, error) {
 }
 
 // signature reads and checks the code signature of one thin image (r spans the image).
-// It returns the signature, the CodeDirectory flag names and the true entitlements.
-func (v *Verifier) signature(r io.ReaderAt, size int64, f sliceFacts) (*inventory.Signature, []string, []string) {
+// It returns the signature, the CodeDirectory flag names, the true entitlements and the
+// primary CodeDirectory's identifier (what codesign prints as Identifier=), "" when unsigned.
+func (v *Verifier) signature(r io.ReaderAt, size int64, f sliceFacts) (*inventory.Signature, []string, []string, string) {
 	out := &inventory.Signature{State: inventory.SigUnsigned}
 	if !f.hasSig {
-		return out, nil, nil
+		return out, nil, nil, ""
 	}
-	invalid := func(format string, args ...any) (*inventory.Signature, []string, []string) {
+	invalid := func(format string, args ...any) (*inventory.Signature, []string, []string, string) {
 		out.State = inventory.SigInvalid
 		out.IntegrityError = fmt.Sprintf(format, args...)
-		return out, nil, nil
+		return out, nil, nil, ""
 	}
 	if f.sigSize > MaxSignatureBytes {
 		return invalid("LC_CODE_SIGNATURE of %d bytes exceeds the %d-byte limit", f.sigSize, MaxSignatureBytes)
@@ -596,7 +600,12 @@ func (v *Verifier) signature(r io.ReaderAt, size int64, f sliceFacts) (*inventor
 	if _, err := r.ReadAt(buf, f.sigOff); err != nil {
 		return invalid("reading the code signature: %v", err)
 	}
-	return v.checkBlob(r, size, buf, nil)
+	sig, flags, ents := v.checkBlob(r, size, buf, nil)
+	var ident string
+	if sb, err := parseSuperBlob(buf); err == nil {
+		ident = sb.dirs[0].ident
+	}
+	return sig, flags, ents, ident
 }
 
 // checkBlob checks an embedded signature SuperBlob over the code in r[0:codeLimit).

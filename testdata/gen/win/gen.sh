@@ -651,4 +651,5 @@ evasions
 acme_implants
 manifest
 "$HERE/gen-msitables.sh"
+"$HERE/gen-sfx.sh"
 log "done: $(du -sh "$OUT" | cut -f1) in $OUT"
