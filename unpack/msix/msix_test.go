@@ -18,7 +18,7 @@ import (
 	"github.com/rollgate/rollgate/unpack"
 )
 
-var acme = Identity{Name: "Acme.Softphone", Publisher: "CN=Acme Test Signer, O=Acme Test", Version: "5.2.0.0", ProcessorArchitecture: "x64"}
+var acme = Identity{Name: "Acme.Softphone", Publisher: "CN=Acme Softphone Ltd, O=Acme Softphone Ltd", Version: "5.2.0.0", ProcessorArchitecture: "x64"}
 
 // TestFixtures opens every fixture of testdata/gen.sh and checks identity, footprint,
 // payload and the block map verdict.
@@ -47,6 +47,10 @@ func TestFixtures(t *testing.T) {
 		{file: "acme-bundle.msixbundle", bundle: true,
 			id:        Identity{Name: acme.Name, Publisher: acme.Publisher, Version: acme.Version},
 			footprint: []string{"AppxBlockMap.xml", "AppxMetadata/AppxBundleManifest.xml", "[Content_Types].xml"},
+			payload:   []string{"Acme.Softphone_x64.msix"}, packages: []string{"Acme.Softphone_x64.msix"}},
+		{file: "acme-bundle-signed.msixbundle", bundle: true,
+			id:        Identity{Name: acme.Name, Publisher: acme.Publisher, Version: acme.Version},
+			footprint: []string{"AppxBlockMap.xml", "AppxMetadata/AppxBundleManifest.xml", "AppxSignature.p7x", "[Content_Types].xml"},
 			payload:   []string{"Acme.Softphone_x64.msix"}, packages: []string{"Acme.Softphone_x64.msix"}},
 	}
 	for _, tt := range tests {

@@ -41,7 +41,7 @@ python3 -c 'import sys; sys.stdout.write("".join("line %05d of the Acme Softphon
 cat > "$P/AppxManifest.xml" <<'XML'
 <?xml version="1.0" encoding="utf-8"?>
 <Package xmlns="http://schemas.microsoft.com/appx/manifest/foundation/windows10">
-  <Identity Name="Acme.Softphone" Publisher="CN=Acme Test Signer, O=Acme Test" Version="5.2.0.0" ProcessorArchitecture="x64"/>
+  <Identity Name="Acme.Softphone" Publisher="CN=Acme Softphone Ltd, O=Acme Softphone Ltd" Version="5.2.0.0" ProcessorArchitecture="x64"/>
   <Properties><DisplayName>Acme Softphone</DisplayName><PublisherDisplayName>Acme</PublisherDisplayName><Logo>data\blob.txt</Logo></Properties>
   <Resources><Resource Language="en-us"/></Resources>
   <Dependencies><TargetDeviceFamily Name="Windows.Desktop" MinVersion="10.0.17763.0" MaxVersionTested="10.0.22621.0"/></Dependencies>
@@ -82,7 +82,7 @@ cp acme-unsigned.msix "$B/Acme.Softphone_x64.msix"
 cat > "$B/AppxMetadata/AppxBundleManifest.xml" <<'XML'
 <?xml version="1.0" encoding="UTF-8"?>
 <Bundle xmlns="http://schemas.microsoft.com/appx/2013/bundle" SchemaVersion="5.0">
-  <Identity Name="Acme.Softphone" Publisher="CN=Acme Test Signer, O=Acme Test" Version="5.2.0.0"/>
+  <Identity Name="Acme.Softphone" Publisher="CN=Acme Softphone Ltd, O=Acme Softphone Ltd" Version="5.2.0.0"/>
   <Packages><Package Type="application" Version="5.2.0.0" Architecture="x64" FileName="Acme.Softphone_x64.msix" Offset="0" Size="0"/></Packages>
 </Bundle>
 XML
@@ -96,9 +96,11 @@ printf '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openx
 	zip -X -q -9 "$HERE/acme-bundle.msixbundle" AppxMetadata/AppxBundleManifest.xml AppxBlockMap.xml '[Content_Types].xml'
 )
 
+sign acme-bundle.msixbundle acme-bundle-signed.msixbundle
+
 # The oracle: osslsigncode's verdict on each, recorded for the tests.
 : > osslsigncode.txt
-for f in acme-signed.msix acme-payload-flipped.msix acme-blockmap-edited.msix acme-stripped.msix acme-signed-bad-blockmap.msix; do
+for f in acme-signed.msix acme-payload-flipped.msix acme-blockmap-edited.msix acme-stripped.msix acme-signed-bad-blockmap.msix acme-bundle-signed.msixbundle; do
 	if osslsigncode verify -CAfile "$CA/root.pem" -in "$f" > "$W/out" 2>&1; then v=ok; else v=fail; fi
 	printf '%s %s\n' "$f" "$v" >> osslsigncode.txt
 done
