@@ -8,6 +8,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -71,8 +72,21 @@ func TestVerifyAppx(t *testing.T) {
 		{"acme-signed-bad-blockmap.msix", inventory.SigSigned, ""},
 		{"acme-bundle-signed.msixbundle", inventory.SigSigned, ""},
 		{"acme-bundle.msixbundle", inventory.SigUnsigned, ""},
+		{"acme-signed-ci.msix", inventory.SigSigned, ""},
+		{"acme-ci-edited.msix", inventory.SigInvalid, "AXCI"},
 	}
 	v := acmeVerifier(t)
+	for name := range verdicts {
+		if !slices.ContainsFunc(tests, func(c struct {
+			file      string
+			state     inventory.SigState
+			integrity string
+		}) bool {
+			return c.file == name
+		}) {
+			t.Errorf("osslsigncode.txt records %s, which no case checks", name)
+		}
+	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
 			b := readFile(t, filepath.Join(msixFixtures, tt.file))

@@ -98,9 +98,20 @@ printf '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openx
 
 sign acme-bundle.msixbundle acme-bundle-signed.msixbundle
 
+# A package with AppxMetadata/CodeIntegrity.cat (stored; its content is opaque to the digest,
+# so a few DER bytes stand in for a catalog): the signature carries AXCI, which an edited
+# catalog breaks.
+mkdir -p "$P/AppxMetadata"
+printf '\060\003\002\001\001' > "$P/AppxMetadata/CodeIntegrity.cat"
+touch -d 2026-01-01T00:00:00Z "$P/AppxMetadata/CodeIntegrity.cat"
+cp "$W/unsigned.msix" "$W/ci.msix"
+(cd "$P" && zip -X -q -0 "$W/ci.msix" AppxMetadata/CodeIntegrity.cat)
+sign "$W/ci.msix" acme-signed-ci.msix
+python3 mutate.py acme-signed-ci.msix acme-ci-edited.msix AppxMetadata/CodeIntegrity.cat flip 4
+
 # The oracle: osslsigncode's verdict on each, recorded for the tests.
 : > osslsigncode.txt
-for f in acme-signed.msix acme-payload-flipped.msix acme-blockmap-edited.msix acme-stripped.msix acme-signed-bad-blockmap.msix acme-bundle-signed.msixbundle; do
+for f in acme-signed.msix acme-payload-flipped.msix acme-blockmap-edited.msix acme-stripped.msix acme-signed-bad-blockmap.msix acme-bundle-signed.msixbundle acme-signed-ci.msix acme-ci-edited.msix; do
 	if osslsigncode verify -CAfile "$CA/root.pem" -in "$f" > "$W/out" 2>&1; then v=ok; else v=fail; fi
 	printf '%s %s\n' "$f" "$v" >> osslsigncode.txt
 done
