@@ -46,7 +46,9 @@ var (
 	appxTags  = []string{"AXPC", "AXCD", "AXCT", "AXBM", "AXCI"}
 )
 
-// VerifyAppx checks the AppxSignature.p7x of the MSIX/AppX package or bundle in r. The error
+// VerifyAppx checks the AppxSignature.p7x of the MSIX/AppX package or bundle in r, and that
+// the manifest's Publisher is the signer's subject (as Windows requires; osslsigncode does
+// not check it), a mismatch being State invalid. The error
 // is for I/O failures and for a ZIP whose directory cannot be read at all (an
 // unpack.FormatError); a missing signature is State unsigned, a malformed one or a digest
 // mismatch State invalid with IntegrityError. Bytes after the PKCS#7 blob in the signature
@@ -132,8 +134,29 @@ func (v *Verifier) VerifyAppx(r io.ReaderAt, size int64) (*inventory.Signature, 
 		}
 		s.err = compareAppx(got, signed, h)
 	}
+	if s := sigs[0]; s.err == nil && s.parsed() {
+		s.err = appxPublisher(r, size, s)
+	}
 	v.report(out, sigs)
 	return out, nil
+}
+
+// appxPublisher checks that the manifest's Publisher is the signer's subject: Windows
+// refuses to install a package signed by anyone else, so the signature does not bind it.
+func appxPublisher(r io.ReaderAt, size int64, s *signature) error {
+	m, err := msix.NewReader(r, size)
+	if err != nil {
+		return fmt.Errorf("reading the package identity: %w", err)
+	}
+	pub := m.Identity().Publisher
+	ok, err := msix.PublisherMatches(pub, s.p7.Certificate.Subject)
+	if err != nil {
+		return fmt.Errorf("manifest Publisher: %w", err)
+	}
+	if !ok {
+		return fmt.Errorf("manifest Publisher %q is not the signer's subject %q", pub, s.p7.Certificate.Subject.String())
+	}
+	return nil
 }
 
 // splitAppxBlob reads the signed "APPX" blob into its tagged digests.

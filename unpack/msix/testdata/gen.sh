@@ -98,6 +98,11 @@ printf '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openx
 
 sign acme-bundle.msixbundle acme-bundle-signed.msixbundle
 
+# The Acme package signed by another publisher (Mallory, under the same test CA): the
+# signature verifies, but Windows refuses it because the manifest names Acme.
+rm -f acme-signed-by-mallory.msix
+osslsigncode sign -certs "$CA/mallory-chain.pem" -key "$CA/mallory.key" -in acme-unsigned.msix -out acme-signed-by-mallory.msix >/dev/null
+
 # A package with AppxMetadata/CodeIntegrity.cat (stored; its content is opaque to the digest,
 # so a few DER bytes stand in for a catalog): the signature carries AXCI, which an edited
 # catalog breaks.
@@ -111,7 +116,7 @@ python3 mutate.py acme-signed-ci.msix acme-ci-edited.msix AppxMetadata/CodeInteg
 
 # The oracle: osslsigncode's verdict on each, recorded for the tests.
 : > osslsigncode.txt
-for f in acme-signed.msix acme-payload-flipped.msix acme-blockmap-edited.msix acme-stripped.msix acme-signed-bad-blockmap.msix acme-bundle-signed.msixbundle acme-signed-ci.msix acme-ci-edited.msix; do
+for f in acme-signed.msix acme-payload-flipped.msix acme-blockmap-edited.msix acme-stripped.msix acme-signed-bad-blockmap.msix acme-bundle-signed.msixbundle acme-signed-ci.msix acme-ci-edited.msix acme-signed-by-mallory.msix; do
 	if osslsigncode verify -CAfile "$CA/root.pem" -in "$f" > "$W/out" 2>&1; then v=ok; else v=fail; fi
 	printf '%s %s\n' "$f" "$v" >> osslsigncode.txt
 done
