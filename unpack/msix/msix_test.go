@@ -44,6 +44,7 @@ func TestFixtures(t *testing.T) {
 			blockMap: []BlockMapError{{File: "bin/app.dll", Block: 0, Offset: 0}}},
 		{file: "acme-signed-bad-blockmap.msix", id: acme, footprint: signedFootprint, payload: payload,
 			blockMap: []BlockMapError{{File: "data/blob.txt", Block: 0, Offset: 0}}},
+		{file: "acme-signed-dd.msix", id: acme, footprint: signedFootprint, payload: payload},
 		{file: "acme-signed-ci.msix", id: acme, payload: payload,
 			footprint: []string{"AppxBlockMap.xml", "AppxManifest.xml", "AppxMetadata/CodeIntegrity.cat", "AppxSignature.p7x", "[Content_Types].xml"}},
 		{file: "acme-bundle.msixbundle", bundle: true,

@@ -73,6 +73,7 @@ func TestVerifyAppx(t *testing.T) {
 		{"acme-bundle-signed.msixbundle", inventory.SigSigned, ""},
 		{"acme-bundle.msixbundle", inventory.SigUnsigned, ""},
 		{"acme-signed-ci.msix", inventory.SigSigned, ""},
+		{"acme-signed-dd.msix", inventory.SigSigned, ""},
 		{"acme-ci-edited.msix", inventory.SigInvalid, "AXCI"},
 		// osslsigncode does not compare the manifest Publisher with the signer; Windows does.
 		{"acme-signed-by-mallory.msix", inventory.SigInvalid, "Publisher"},

@@ -103,6 +103,13 @@ sign acme-bundle.msixbundle acme-bundle-signed.msixbundle
 rm -f acme-signed-by-mallory.msix
 osslsigncode sign -certs "$CA/mallory-chain.pem" -key "$CA/mallory.key" -in acme-unsigned.msix -out acme-signed-by-mallory.msix >/dev/null
 
+# The same package written as a stream (zip to a pipe): every entry has a data descriptor,
+# which AXPC covers.
+(cd "$P" && python3 "$HERE/blockmap.py" $(cat payload.list) AppxManifest.xml > AppxBlockMap.xml &&
+	touch -d 2026-01-01T00:00:00Z AppxBlockMap.xml &&
+	zip -X -q -fz- - $(cat payload.list) AppxManifest.xml AppxBlockMap.xml '[Content_Types].xml' | cat > "$W/dd.msix")
+sign "$W/dd.msix" acme-signed-dd.msix
+
 # A package with AppxMetadata/CodeIntegrity.cat (stored; its content is opaque to the digest,
 # so a few DER bytes stand in for a catalog): the signature carries AXCI, which an edited
 # catalog breaks.
@@ -116,7 +123,7 @@ python3 mutate.py acme-signed-ci.msix acme-ci-edited.msix AppxMetadata/CodeInteg
 
 # The oracle: osslsigncode's verdict on each, recorded for the tests.
 : > osslsigncode.txt
-for f in acme-signed.msix acme-payload-flipped.msix acme-blockmap-edited.msix acme-stripped.msix acme-signed-bad-blockmap.msix acme-bundle-signed.msixbundle acme-signed-ci.msix acme-ci-edited.msix acme-signed-by-mallory.msix; do
+for f in acme-signed.msix acme-payload-flipped.msix acme-blockmap-edited.msix acme-stripped.msix acme-signed-bad-blockmap.msix acme-bundle-signed.msixbundle acme-signed-ci.msix acme-ci-edited.msix acme-signed-by-mallory.msix acme-signed-dd.msix; do
 	if osslsigncode verify -CAfile "$CA/root.pem" -in "$f" > "$W/out" 2>&1; then v=ok; else v=fail; fi
 	printf '%s %s\n' "$f" "$v" >> osslsigncode.txt
 done
