@@ -121,6 +121,7 @@ func NewReader(r io.ReaderAt, size int64) (*Reader, error) {
 	}
 	sort.SliceStable(files, func(i, j int) bool { return m.offsets[files[i]] < m.offsets[files[j]] })
 	var total uint64
+	folded := map[string]string{}
 	for _, f := range files {
 		if _, dup := m.byName[f.Name]; dup {
 			return nil, errs.Format(f.Name, m.offsets[f], "two ZIP entries share this name")
@@ -147,6 +148,12 @@ func NewReader(r io.ReaderAt, size int64) (*Reader, error) {
 		if err != nil {
 			return nil, &unpack.FormatError{Format: "msix", Entry: f.Name, Offset: m.offsets[f], Msg: "part name leaves the package root", Err: unpack.ErrInsecurePath}
 		}
+		// Windows installs onto a case-insensitive file system: two parts that differ only
+		// in case would land on one file, and the inventory could not say which.
+		if other, dup := folded[strings.ToLower(p)]; dup {
+			return nil, errs.Format(f.Name, m.offsets[f], "differs only in case from %q", other)
+		}
+		folded[strings.ToLower(p)] = f.Name
 		n, err := m.tree.Add(p, f.Mode().Perm()|0o444, int64(f.UncompressedSize64), f.Modified, f)
 		if err != nil {
 			sentinel := unpack.ErrFormat

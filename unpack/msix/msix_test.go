@@ -153,6 +153,7 @@ func TestHostile(t *testing.T) {
 		{"climbing name", build(t, [2]string{NameManifest, manifest}, [2]string{"../evil.dll", "x"}), unpack.ErrInsecurePath},
 		{"encoded climbing name", build(t, [2]string{NameManifest, manifest}, [2]string{"%2e%2e/evil.dll", "x"}), unpack.ErrInsecurePath},
 		{"duplicate", build(t, [2]string{NameManifest, manifest}, [2]string{"a", "x"}, [2]string{"a", "y"}), unpack.ErrFormat},
+		{"case", build(t, [2]string{NameManifest, manifest}, [2]string{"App.dll", "x"}, [2]string{"app.DLL", "y"}), unpack.ErrFormat},
 		{"doctype", build(t, [2]string{NameManifest, `<!DOCTYPE Package [<!ENTITY x "y">]>` + manifest}), unpack.ErrFormat},
 		{"deep", build(t, [2]string{NameManifest, `<Package>` + deep + `</Package>`}), unpack.ErrFormat},
 		{"no identity", build(t, [2]string{NameManifest, `<Package/>`}), unpack.ErrFormat},
@@ -218,6 +219,51 @@ func TestBlockMapStructure(t *testing.T) {
 	}
 	if _, err := m.BlockMapErrors(); !errors.Is(err, unpack.ErrFormat) {
 		t.Errorf("BlockMapErrors() with an unknown hash method = %v, want ErrFormat", err)
+	}
+}
+
+// TestReadDirectory: malformed end records and central directories are positioned errors.
+func TestReadDirectory(t *testing.T) {
+	good := build(t, [2]string{NameManifest, manifest}, [2]string{"a.dll", "x"})
+	end := bytes.LastIndex(good, []byte("PK\x05\x06"))
+	edit := func(off int, b ...byte) []byte {
+		c := append([]byte(nil), good...)
+		copy(c[off:], b)
+		return c
+	}
+	tests := []struct {
+		name string
+		data []byte
+		want error
+	}{
+		{"short", good[:10], unpack.ErrFormat},
+		{"trailing bytes", append(append([]byte(nil), good...), 0), unpack.ErrFormat},
+		{"multi-disk", edit(end+4, 1, 0), unpack.ErrUnsupported},
+		{"count too high", edit(end+10, 3, 0), unpack.ErrFormat},
+		{"count too low", edit(end+10, 1, 0), unpack.ErrFormat},
+		{"directory size", edit(end+12, 1, 0, 0, 0), unpack.ErrFormat},
+		{"zip64 without locator", edit(end+16, 0xff, 0xff, 0xff, 0xff), unpack.ErrFormat},
+		{"count far too high", edit(end+8, 0xfe, 0xff, 0xfe, 0xff), unpack.ErrFormat},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ReadDirectory(bytes.NewReader(tt.data), int64(len(tt.data)))
+			var fe *unpack.FormatError
+			if !errors.Is(err, tt.want) || !errors.As(err, &fe) {
+				t.Errorf("ReadDirectory = %v, want a FormatError wrapping %v", err, tt.want)
+			}
+		})
+	}
+	d, err := ReadDirectory(bytes.NewReader(good), int64(len(good)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, r := range d.Records {
+		names = append(names, r.Name)
+	}
+	if d := cmp.Diff([]string{NameManifest, "a.dll"}, names); d != "" {
+		t.Errorf("ReadDirectory records (-want +got)\n%s", d)
 	}
 }
 
