@@ -19,6 +19,7 @@ package msix
 import (
 	"archive/zip"
 	"bytes"
+	"compress/flate"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -305,7 +306,8 @@ func zipErr(entry string, err error) error {
 	if errors.Is(err, zip.ErrInsecurePath) {
 		return &unpack.FormatError{Format: "msix", Entry: entry, Offset: -1, Msg: err.Error(), Err: unpack.ErrInsecurePath}
 	}
-	if strings.HasPrefix(err.Error(), "flate:") {
+	var corrupt flate.CorruptInputError
+	if errors.As(err, &corrupt) {
 		return errs.Format(entry, -1, "%v", err)
 	}
 	return err
