@@ -21,6 +21,7 @@ import (
 	"github.com/rollgate/rollgate/unpack/cfb"
 	"github.com/rollgate/rollgate/unpack/dmg"
 	"github.com/rollgate/rollgate/unpack/msi"
+	"github.com/rollgate/rollgate/unpack/msix"
 	"github.com/rollgate/rollgate/unpack/nsis"
 	"github.com/rollgate/rollgate/unpack/pkg"
 	"github.com/rollgate/rollgate/unpack/xar"
@@ -57,6 +58,8 @@ var readers = []struct {
 	{"dmg", as(dmg.NewReader), []string{"dmg/relic-dummy.dmg", "dmg/gpt.dmg", "dmg/compression-zlib.dmg"}},
 	// NSIS installers are built by unpack/nsis/testdata/gen.sh (makensis), their file lists
 	// checked against 7-Zip's there; "./" marks a path in this repository.
+	// MSIX packages are built and signed by unpack/msix/testdata/gen.sh (no public samples).
+	{"msix", as(msix.NewReader), []string{"./msix/testdata/acme-signed.msix", "./msix/testdata/acme-bundle-signed.msixbundle"}},
 	{"nsis", as(nsis.NewReader), []string{"./nsis/testdata/acme-5.2.0-setup.exe", "./nsis/testdata/acme-zlib-ansi.exe", "./nsis/testdata/acme-bzip2.exe"}},
 }
 

@@ -1,6 +1,7 @@
-// Package authenticode verifies Microsoft Authenticode signatures of PE images and MSI
-// packages from hostile input, keeping integrity (does the signed digest match the file) and
-// trust (does the signer's chain reach a trusted root at the signing time) apart, and reports
+// Package authenticode verifies Microsoft Authenticode signatures of PE images, MSI
+// packages and MSIX/AppX packages (AppxSignature.p7x, appx.go) from hostile input, keeping
+// integrity (does the signed digest match the file) and trust (does the signer's chain
+// reach a trusted root at the signing time) apart, and reports
 // structural anomalies of the signature container.
 //
 // It follows the "Windows Authenticode Portable Executable Signature Format" (PE digest,

@@ -21,6 +21,9 @@ var (
 
 	uuidPageHashes = []byte{0xa6, 0xb5, 0x86, 0xd5, 0xb4, 0xa1, 0x24, 0x66, 0xae, 0x05, 0xa2, 0x17, 0xda, 0x8e, 0x60, 0xd6}
 	uuidSipInfoMsi = []byte{0xf1, 0x10, 0x0c, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x46}
+	// The APPX and APPX bundle SIPs, as osslsigncode (appx.c) and signtool write them.
+	uuidSipInfoAppx       = []byte{0x4b, 0xdf, 0xc5, 0x0a, 0x07, 0xce, 0xe2, 0x4d, 0xb7, 0x6e, 0x23, 0xc8, 0x39, 0xa0, 0x9f, 0xd1}
+	uuidSipInfoAppxBundle = []byte{0xb3, 0x58, 0x5f, 0x0f, 0xde, 0xaa, 0x9a, 0x4b, 0xa4, 0x34, 0x95, 0x74, 0x2d, 0x92, 0xec, 0xeb}
 )
 
 // indirectData is what an SpcIndirectDataContent says about the signed file.
@@ -84,18 +87,26 @@ func parseIndirect(raw []byte, kind indirectKind) (*indirectData, error) {
 				return nil, err
 			}
 		}
-	case indirectMSI:
+	case indirectMSI, indirectAppx:
 		var sip struct {
 			Version int
 			UUID    []byte
 			A, B, C int
 			D, E    int
 		}
+		what := map[indirectKind]string{indirectMSI: "MSI", indirectAppx: "APPX"}[kind]
 		if !content.Data.Type.Equal(oidSpcSipInfo) {
-			return fail("type %v is not the MSI SpcSipInfo", content.Data.Type)
+			return fail("type %v is not the %s SpcSipInfo", content.Data.Type, what)
 		}
-		if rest, err := asn1.Unmarshal(content.Data.Value.FullBytes, &sip); err != nil || len(rest) != 0 || !bytes.Equal(sip.UUID, uuidSipInfoMsi) {
-			return fail("type %v is not the MSI SpcSipInfo", content.Data.Type)
+		rest, err := asn1.Unmarshal(content.Data.Value.FullBytes, &sip)
+		ok := err == nil && len(rest) == 0
+		if kind == indirectMSI {
+			ok = ok && bytes.Equal(sip.UUID, uuidSipInfoMsi)
+		} else {
+			ok = ok && (bytes.Equal(sip.UUID, uuidSipInfoAppx) || bytes.Equal(sip.UUID, uuidSipInfoAppxBundle))
+		}
+		if !ok {
+			return fail("type %v is not the %s SpcSipInfo", content.Data.Type, what)
 		}
 	}
 	dinfo := content.MessageDigest
@@ -105,6 +116,11 @@ func parseIndirect(raw []byte, kind indirectKind) (*indirectData, error) {
 	}
 	if h == crypto.MD5 {
 		return nil, fmt.Errorf("digest algorithm md5 is not accepted")
+	}
+	if kind == indirectAppx {
+		// The digest is the APPX hash blob ("APPX", then tagged digests); appx.go reads it.
+		out.hash, out.digest = h, dinfo.Digest
+		return out, nil
 	}
 	if len(dinfo.Digest) != h.Size() {
 		return nil, fmt.Errorf("signed digest is %d bytes, %s needs %d", len(dinfo.Digest), hashName(h), h.Size())

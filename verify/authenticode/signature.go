@@ -32,6 +32,7 @@ type indirectKind int
 const (
 	indirectPE indirectKind = iota
 	indirectMSI
+	indirectAppx // APPX or APPX bundle SpcSipInfo; the digest is the APPX hash blob
 )
 
 // parseTree checks the SignedData der and, recursively, the signatures nested in its
