@@ -82,6 +82,17 @@ func containerFormat(name string, head []byte) string {
 		return "asar"
 	case strings.EqualFold(path.Ext(name), ".dmg"):
 		return "dmg"
+	case bytes.HasPrefix(head, []byte("PK\x03\x04")) && isMSIXName(name):
+		return "msix"
 	}
 	return ""
+}
+
+// isMSIXName: MSIX and AppX packages and bundles are ZIP files known by their extension.
+func isMSIXName(name string) bool {
+	switch strings.ToLower(path.Ext(name)) {
+	case ".msix", ".appx", ".msixbundle", ".appxbundle":
+		return true
+	}
+	return false
 }
