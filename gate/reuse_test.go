@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/rollgate/rollgate/analyze"
 	"github.com/rollgate/rollgate/baselines"
 	"github.com/rollgate/rollgate/inventory"
 	"github.com/rollgate/rollgate/report"
@@ -204,6 +205,31 @@ func TestClockFree(t *testing.T) {
 		inv := &inventory.Inventory{Entries: []inventory.Entry{tt.entry}}
 		if got := clockFree(inv); got != tt.want {
 			t.Errorf("clockFree(%s) = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestAnalysisOf: nothing is recorded for reuse when the inventory read files beside the
+// installer or the analyzer has no identity.
+func TestAnalysisOf(t *testing.T) {
+	o := testOptions(t)
+	anon, err := analyze.New(analyze.Options{SkipSignaturesUnsafe: true, Formats: analyze.DefaultFormats()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		a    *analyze.Analyzer
+		side []string
+		want *baselines.Analysis
+	}{
+		{"self-contained", o.Analyzer, nil, &baselines.Analysis{Analyzer: o.Analyzer.Identity(), Installer: "x.msi"}},
+		{"external cabinet", o.Analyzer, []string{"x1.cab"}, nil},
+		{"no identity", anon, nil, nil},
+	}
+	for _, tt := range tests {
+		if d := cmp.Diff(tt.want, analysisOf(tt.a, "/some/where/x.msi", tt.side)); d != "" {
+			t.Errorf("analysisOf(%s) (-want +got)\n%s", tt.name, d)
 		}
 	}
 }
