@@ -92,8 +92,8 @@ func analysisOf(a *analyze.Analyzer, installer string, side []string) *baselines
 type recordedIndex struct {
 	dir, analyzer string
 	once          sync.Once
-	bySum         map[string][]baselines.Recording
-	err           error
+	// bySum stays nil when the recordings cannot be listed: every installer is analysed.
+	bySum map[string][]baselines.Recording
 }
 
 func newRecordedIndex(dir, analyzer string) *recordedIndex {
@@ -105,7 +105,6 @@ func (x *recordedIndex) lookup(sum, name string) (baselines.Recording, bool) {
 	x.once.Do(func() {
 		recs, err := baselines.Recordings(x.dir)
 		if err != nil {
-			x.err = err
 			return
 		}
 		x.bySum = map[string][]baselines.Recording{}
