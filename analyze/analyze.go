@@ -55,6 +55,12 @@ type Options struct {
 	Jobs       int
 	// MaxDepth bounds containers nested in containers.
 	MaxDepth int
+	// Identity names everything besides an installer's bytes and file name that decides the
+	// inventory this analyzer makes (its build, formats, trust set). A baseline records it, and
+	// an installer whose bytes, name and analyzer identity equal the recorded ones may reuse
+	// the recorded inventory instead of being analysed again (package gate). Empty, the
+	// default, disables that reuse.
+	Identity string
 }
 
 // PostPass judges the finished inventory as a whole; captured holds the small metadata files
@@ -93,6 +99,9 @@ func New(opts Options) (*Analyzer, error) {
 	return a, nil
 }
 
+// Identity is Options.Identity: empty when the analyzer's inventories must never be reused.
+func (a *Analyzer) Identity() string { return a.opts.Identity }
+
 // ErrNotInstaller is returned for a file whose format rollgate does not know.
 var ErrNotInstaller = fmt.Errorf("not an installer rollgate can read: %w", unpack.ErrUnsupported)
 
@@ -123,6 +132,24 @@ var captureNames = map[string]bool{"Info.plist": true, "CodeResources": true}
 
 // Installer inventories the installer at p.
 func (a *Analyzer) Installer(ctx context.Context, p string) (*inventory.Inventory, error) {
+	inv, _, err := a.InstallerSideFiles(ctx, p)
+	return inv, err
+}
+
+// InstallerSideFiles is Installer that also names the files beside the installer (relative
+// to its folder, sorted) that the inventory was read from or looked for: an MSI's external
+// cabinets and uncompressed sources. With none, the inventory depends only on the
+// installer's bytes, its file name and the analyzer (Identity).
+func (a *Analyzer) InstallerSideFiles(ctx context.Context, p string) (*inventory.Inventory, []string, error) {
+	var side []string
+	inv, err := a.installer(ctx, p, &side)
+	if err != nil {
+		return nil, nil, err
+	}
+	return inv, side, nil
+}
+
+func (a *Analyzer) installer(ctx context.Context, p string, side *[]string) (*inventory.Inventory, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		return nil, err
@@ -178,6 +205,7 @@ func (a *Analyzer) Installer(ctx context.Context, p string) (*inventory.Inventor
 	switch {
 	case c != nil:
 		defer c.close()
+		defer func() { *side = c.side.Names() }()
 		inv.Format = c.format
 		self.Container = c.format
 		if c.describe != nil {

@@ -15,6 +15,9 @@ type container struct {
 	// describe fills product identity, tables and the installer's own signature; only
 	// for top-level installers.
 	describe func(inv *inventory.Inventory, self *inventory.Entry) error
+	// side, when set, lists the files beside the installer the reader asked for (an MSI's
+	// external cabinets and uncompressed sources), found or not.
+	side *sideFS
 }
 
 // opener opens one format. dir is the folder holding the installer (for external cabinets),

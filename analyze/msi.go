@@ -7,7 +7,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
+	"sync"
 
 	"github.com/rollgate/rollgate/inventory"
 	"github.com/rollgate/rollgate/unpack"
@@ -40,8 +42,10 @@ func msiFileKeys(inv *inventory.Inventory, _ map[string][]byte) error {
 // external cabinets; a nested compound file gets none.
 func openMSI(a *Analyzer, f io.ReaderAt, size int64, name string, dir string) (*container, error) {
 	var dfs fs.FS
+	var side *sideFS
 	if dir != "" {
-		dfs = os.DirFS(dir)
+		side = &sideFS{fsys: os.DirFS(dir)}
+		dfs = side
 	}
 	p, err := msi.NewReader(f, size, dfs)
 	if err != nil {
@@ -52,7 +56,7 @@ func openMSI(a *Analyzer, f io.ReaderAt, size int64, name string, dir string) (*
 		}
 		return nil, fmt.Errorf("opening %q: %w", filepath.Base(name), err)
 	}
-	c := &container{format: "msi", walker: p, close: p.Close}
+	c := &container{format: "msi", walker: p, close: p.Close, side: side}
 	c.describe = func(inv *inventory.Inventory, self *inventory.Entry) error {
 		up := strings.ToUpper(strings.TrimSpace(p.Property("UpgradeCode")))
 		prod := inventory.Product{
@@ -178,4 +182,38 @@ func openCAB(a *Analyzer, f io.ReaderAt, size int64, name string, dir string) (*
 		return nil
 	}
 	return c, nil
+}
+
+// sideFS is the installer's folder as an MSI reader sees it: every name asked for is
+// remembered, so the caller knows the inventory depends on more than the installer's bytes.
+type sideFS struct {
+	fsys  fs.FS
+	mu    sync.Mutex
+	names map[string]bool
+}
+
+// Open implements fs.FS.
+func (s *sideFS) Open(name string) (fs.File, error) {
+	s.mu.Lock()
+	if s.names == nil {
+		s.names = map[string]bool{}
+	}
+	s.names[name] = true
+	s.mu.Unlock()
+	return s.fsys.Open(name)
+}
+
+// Names lists the names asked for, sorted.
+func (s *sideFS) Names() []string {
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.names))
+	for n := range s.names {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
 }

@@ -38,6 +38,18 @@ type Baseline struct {
 	Behaviour *inventory.Behaviour `json:"behaviour,omitempty"`
 }
 
+// InstallerSHA256 is the SHA-256 of the installer the baseline's inventory was made from
+// ("" when the inventory has no installer entry).
+func (b *Baseline) InstallerSHA256() string {
+	if b.Inventory == nil {
+		return ""
+	}
+	if e, ok := b.Inventory.Lookup(inventory.InstallerPath); ok {
+		return e.SHA256
+	}
+	return ""
+}
+
 // New makes a baseline of inv (and b, which may be nil). The behaviour is stored as a
 // profile: times dropped and repeated events folded, so recording the same release twice
 // gives the same file.

@@ -69,7 +69,7 @@ func RecordBaseline(ctx context.Context, installer string, o RecordOptions) (*Re
 	if o.Baselines == "" {
 		return nil, usage(errors.New("no baseline folder given"))
 	}
-	inv, err := o.Analyzer.Installer(ctx, installer)
+	inv, side, err := o.Analyzer.InstallerSideFiles(ctx, installer)
 	if err != nil {
 		return nil, inconclusive(fmt.Errorf("not recording a baseline: %w", err))
 	}
@@ -113,8 +113,12 @@ func RecordBaseline(ctx context.Context, installer string, o RecordOptions) (*Re
 	if err != nil {
 		return nil, usage(err)
 	}
+	// What the inventory was made from, so that the same bytes may reuse it (reuse.go).
+	if err := baselines.WriteRecording(p, analysisOf(o.Analyzer, installer, side)); err != nil {
+		return nil, usage(err)
+	}
 	if old != nil && oldFile != p {
-		if err := os.Remove(oldFile); err != nil {
+		if err := errors.Join(os.Remove(oldFile), baselines.WriteRecording(oldFile, nil)); err != nil {
 			return nil, usage(err)
 		}
 	}
@@ -261,11 +265,15 @@ func Accept(r *report.Report, name string, o AcceptOptions) (*Recorded, error) {
 	if err != nil {
 		return nil, usage(err)
 	}
+	// A report's inventory says nothing of the analyzer that made it: never reused.
+	if err := baselines.WriteRecording(p, nil); err != nil {
+		return nil, usage(err)
+	}
 	if old != nil {
 		rec.Replaced = old.Product.Version
 		if oldFile != p {
 			// Found under another name: remove it so the folder holds one baseline per product.
-			if err := os.Remove(oldFile); err != nil {
+			if err := errors.Join(os.Remove(oldFile), baselines.WriteRecording(oldFile, nil)); err != nil {
 				return nil, usage(err)
 			}
 		}

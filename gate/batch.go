@@ -143,6 +143,8 @@ func Batch(ctx context.Context, args []string, o BatchOptions) (*BatchSummary, e
 			reportNames[i] = uniqueReportName(p, used)
 		}
 	}
+	// One index of the recorded inventories for the whole batch: each baseline is read once.
+	o.recorded = newRecordedIndex(o.Baselines, o.Analyzer.Identity())
 	jobs := o.Jobs
 	if o.Sandbox != nil {
 		jobs = 1 // each sandbox run is two containers with CPU and memory limits of their own

@@ -103,12 +103,17 @@ func NewAnalyzer(t Trust) (*analyze.Analyzer, error) {
 	if err != nil {
 		return nil, err
 	}
+	id, err := analyzerIdentity(t)
+	if err != nil {
+		return nil, err
+	}
 	return analyze.New(analyze.Options{
 		Verifier:      v,
 		MSIVerifier:   v,
 		AppleVerifier: av,
 		Formats:       analyze.DefaultFormats(),
 		PostPasses:    []analyze.PostPass{apple.Bundles},
+		Identity:      id,
 	})
 }
 
@@ -130,6 +135,12 @@ type Options struct {
 	ShowSuppressed bool
 	// Now is the time policy expiry is judged at; nil means time.Now.
 	Now func() time.Time
+	// NoReuse analyses every installer even when a baseline recorded the same bytes (see
+	// reuse.go).
+	NoReuse bool
+
+	// recorded, when set, is the batch's index of recorded inventories (see reuse.go).
+	recorded *recordedIndex
 }
 
 func (o *Options) check() error {

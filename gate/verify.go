@@ -60,17 +60,27 @@ func Verify(ctx context.Context, installer string, o Options) (*Result, error) {
 		return nil, usage(errors.New("no baseline folder given"))
 	}
 	r := report.New(installer, o.FailOn)
-	inv, err := o.Analyzer.Installer(ctx, installer)
-	if err != nil {
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return nil, inconclusive(ctxErr)
+	// Bytes a baseline was recorded from need no analysis: their inventory is the recorded
+	// one (reuse.go).
+	inv := o.recordedInventory(ctx, installer)
+	reused := inv != nil
+	if !reused {
+		var err error
+		inv, err = o.Analyzer.Installer(ctx, installer)
+		if err != nil {
+			if ctxErr := ctx.Err(); ctxErr != nil {
+				return nil, inconclusive(ctxErr)
+			}
+			// unreadable, malformed, unsupported: inconclusive (exit 3)
+			r.Fail(err)
+			o.judge(r, nil)
+			return &Result{Report: r}, nil
 		}
-		// unreadable, malformed, unsupported: inconclusive (exit 3)
-		r.Fail(err)
-		o.judge(r, nil)
-		return &Result{Report: r}, nil
 	}
 	r.SetInventory(inv)
+	if reused {
+		r.Notes = append(r.Notes, ReusedNote)
+	}
 	r.CandidateInventory = inv
 	if o.IncludeInventory {
 		r.Inventory = inv
