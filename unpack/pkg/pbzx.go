@@ -7,7 +7,7 @@ import (
 	"io"
 
 	"github.com/rollgate/rollgate/unpack"
-	"github.com/xi2/xz"
+	"github.com/rollgate/rollgate/unpack/xz"
 )
 
 // Limits for pbzx payloads.
@@ -119,9 +119,10 @@ func (p *pbzxReader) nextChunk() error {
 	if k == 6 && bytes.Equal(magic[:], xzMagic) {
 		zr, err := xz.NewReader(head, MaxXZDict)
 		if err != nil {
-			return p.fail(start, "xz chunk: %v", err)
+			// The xz error keeps its sentinel (ErrLimit for a dictionary above the cap).
+			p.err = fmt.Errorf("pbzx: xz chunk at 0x%x: %w", start, err)
+			return p.err
 		}
-		zr.Multistream(false)
 		p.cur = &drainOnEOF{r: zr, body: body, want: int64(length), at: start, p: p}
 		p.left = MaxPbzxChunk
 		return nil
