@@ -43,6 +43,9 @@ const (
 
 var errs = unpack.Errs("xz")
 
+// maxEmptyReads bounds consecutive empty reads from the LZMA2 decoder (a stall guard).
+const maxEmptyReads = 100
+
 var (
 	headerMagic = []byte{0xFD, '7', 'z', 'X', 'Z', 0x00}
 	footerMagic = []byte{'Y', 'Z'}
@@ -141,7 +144,7 @@ type reader struct {
 }
 
 func (z *reader) Read(p []byte) (int, error) {
-	for z.err == nil {
+	for empty := 0; z.err == nil; {
 		if z.lz == nil {
 			z.err = z.nextBlock()
 			continue
@@ -168,6 +171,9 @@ func (z *reader) Read(p []byte) (int, error) {
 		}
 		if n > 0 {
 			return n, nil
+		}
+		if empty++; empty > maxEmptyReads {
+			z.err = errs.Format("", z.in.n, "lzma2 data: %v", io.ErrNoProgress)
 		}
 	}
 	return 0, z.err

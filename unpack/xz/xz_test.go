@@ -2,8 +2,10 @@ package xz
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"math/rand"
 	"os"
@@ -58,6 +60,7 @@ func TestRoundTrip(t *testing.T) {
 		{"crc64.xz", small},
 		{"sha256.xz", small},
 		{"none.xz", small},
+		{"empty.xz", nil},
 		{"concat.xz", append(append([]byte{}, small...), small...)},
 	}
 	for _, tt := range tests {
@@ -66,6 +69,8 @@ func TestRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatalf("decode(%q) = %v", tt.file, err)
 			}
+			// Blocks without sizes in their headers (all but multiblock.xz) end where the
+			// LZMA2 end marker ends: had the decoder read past it, the check would not match.
 			if !bytes.Equal(got, tt.want) {
 				t.Errorf("decode(%q) = %d bytes, want %d (contents differ)", tt.file, len(got), len(tt.want))
 			}
@@ -106,6 +111,20 @@ func checkOffset(t *testing.T, b []byte, size int) int {
 	return len(b) - 12 - backward - size
 }
 
+// withFilter returns a one-block fixture with its filter ID byte replaced by id and the block
+// header CRC32 fixed, the way gen.sh makes bigdict.xz.
+func withFilter(t *testing.T, b []byte, id byte) []byte {
+	t.Helper()
+	c := append([]byte{}, b...)
+	hs := (int(c[12]) + 1) * 4
+	if c[14] != filterLZMA2 {
+		t.Fatalf("filter ID %#x at offset 14, want LZMA2", c[14])
+	}
+	c[14] = id
+	binary.LittleEndian.PutUint32(c[12+hs-4:], crc32.ChecksumIEEE(c[12:12+hs-4]))
+	return c
+}
+
 func TestErrors(t *testing.T) {
 	crc32f := fixture(t, "crc32.xz")
 	crc64f := fixture(t, "crc64.xz")
@@ -132,10 +151,12 @@ func TestErrors(t *testing.T) {
 		{"xz -9 under a 1 MiB cap", fixture(t, "best.xz"), 1 << 20, unpack.ErrLimit},
 		{"BCJ filter", fixture(t, "bcj.xz"), 0, unpack.ErrUnsupported},
 		{"delta filter", fixture(t, "delta.xz"), 0, unpack.ErrUnsupported},
+		{"delta filter alone", withFilter(t, crc32f, 0x03), 0, unpack.ErrUnsupported},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := decode(tt.in, tt.maxDict)
+			t.Log(err)
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("decode = %v, want %v", err, tt.want)
 			}
@@ -163,8 +184,8 @@ func TestBigDictDoesNotAllocate(t *testing.T) {
 	}
 }
 
-// TestCapIsRespected checks the allocation for an accepted stream is bounded by its
-// declared dictionary, not more: best.xz declares 64 MiB.
+// TestCapIsRespected checks that an accepted stream allocates its declared dictionary
+// (64 KiB here), not the cap.
 func TestCapIsRespected(t *testing.T) {
 	in := fixture(t, "smalldict.xz")
 	var before, after runtime.MemStats
@@ -178,9 +199,7 @@ func TestCapIsRespected(t *testing.T) {
 	}
 }
 
-// TestNoOverRead checks that a stream followed by other bytes in a ByteScanner is read only
-// up to the stream's end when the caller hands a reader it controls: the reader stops at the
-// first non-zero byte after the padding and reports it.
+// TestReadsAllStreams reads three concatenated streams without stream padding.
 func TestReadsAllStreams(t *testing.T) {
 	var b bytes.Buffer
 	var want []byte

@@ -14,6 +14,7 @@ xz --check=crc32 -c "$tmp/small" >crc32.xz
 xz --check=crc64 -c "$tmp/small" >crc64.xz
 xz --check=sha256 -c "$tmp/small" >sha256.xz
 xz --check=none -c "$tmp/small" >none.xz
+xz -c </dev/null >empty.xz                              # a stream with no blocks
 xz --lzma2=preset=1,dict=64KiB -c "$tmp/large" >smalldict.xz
 # two streams with four bytes of stream padding between them and after
 { cat crc32.xz; printf '\0\0\0\0'; cat sha256.xz; printf '\0\0\0\0'; } >concat.xz
