@@ -81,7 +81,9 @@ func (p *pbzxReader) Read(b []byte) (int, error) {
 			continue
 		}
 		if err != nil {
-			return n, p.fail(p.off, "xz chunk: %v", err)
+			// Keep the xz error's sentinel (ErrLimit for a dictionary above the cap).
+			p.err = fmt.Errorf("pbzx: xz chunk before 0x%x: %w", p.off, err)
+			return n, p.err
 		}
 		return n, nil
 	}

@@ -63,7 +63,7 @@ const (
 // filterLZMA2 is the only filter ID read.
 const filterLZMA2 = 0x21
 
-// NewReader reads the stream header from r and returns a reader of the decompressed bytes
+// NewReader reads the stream header and first block header from r and returns a reader of the decompressed bytes
 // of every concatenated stream in r. maxDict caps the LZMA2 dictionary in bytes
 // (<= 0: DefaultMaxDict); a block declaring a larger one fails with ErrLimit before any
 // allocation. Errors are *unpack.FormatError wrapping ErrFormat, ErrLimit or ErrUnsupported.
@@ -81,6 +81,13 @@ func NewReader(r io.Reader, maxDict int64) (io.Reader, error) {
 	z.in = &countingReader{r: br}
 	if err := z.streamHeader(true); err != nil {
 		return nil, err
+	}
+	// The first block header too, so that a dictionary above the cap is reported here.
+	if err := z.nextBlock(); err != nil {
+		if err != io.EOF {
+			return nil, err
+		}
+		z.err = io.EOF
 	}
 	return z, nil
 }
