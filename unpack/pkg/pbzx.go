@@ -7,7 +7,7 @@ import (
 	"io"
 
 	"github.com/rollgate/rollgate/unpack"
-	"github.com/xi2/xz"
+	"github.com/rollgate/rollgate/unpack/xz"
 )
 
 // Limits for pbzx payloads.
@@ -81,7 +81,9 @@ func (p *pbzxReader) Read(b []byte) (int, error) {
 			continue
 		}
 		if err != nil {
-			return n, p.fail(p.off, "xz chunk: %v", err)
+			// Keep the xz error's sentinel (ErrLimit for a dictionary above the cap).
+			p.err = fmt.Errorf("pbzx: xz chunk before 0x%x: %w", p.off, err)
+			return n, p.err
 		}
 		return n, nil
 	}
@@ -119,9 +121,10 @@ func (p *pbzxReader) nextChunk() error {
 	if k == 6 && bytes.Equal(magic[:], xzMagic) {
 		zr, err := xz.NewReader(head, MaxXZDict)
 		if err != nil {
-			return p.fail(start, "xz chunk: %v", err)
+			// The xz error keeps its sentinel (ErrLimit for a dictionary above the cap).
+			p.err = fmt.Errorf("pbzx: xz chunk at 0x%x: %w", start, err)
+			return p.err
 		}
-		zr.Multistream(false)
 		p.cur = &drainOnEOF{r: zr, body: body, want: int64(length), at: start, p: p}
 		p.left = MaxPbzxChunk
 		return nil

@@ -40,7 +40,7 @@ import (
 	"github.com/rollgate/rollgate/unpack/cpio"
 	"github.com/rollgate/rollgate/unpack/fstree"
 	"github.com/rollgate/rollgate/unpack/xar"
-	"github.com/xi2/xz"
+	"github.com/rollgate/rollgate/unpack/xz"
 )
 
 // MetaDir is the folder holding the package's own files (metadata and scripts).
@@ -291,7 +291,8 @@ func decode(r io.Reader, name string) (io.Reader, func(), error) {
 	case s == string(xzMagic):
 		zr, err := xz.NewReader(br, MaxXZDict)
 		if err != nil {
-			return nil, nil, errAt(name, "xz: %v", err)
+			// The xz error keeps its sentinel (ErrLimit for a dictionary above the cap).
+			return nil, nil, fmt.Errorf("decompressing %q: %w", name, err)
 		}
 		return zr, func() {}, nil
 	case s == "070707" || s == "070701" || s == "070702":

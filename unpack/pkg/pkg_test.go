@@ -138,6 +138,11 @@ func xzBytes(t testing.TB, s string) []byte {
 }
 
 func TestPbzx(t *testing.T) {
+	// a 208-byte xz stream declaring a 1.5 GiB dictionary (made by unpack/xz/testdata/gen.sh)
+	bigDict, err := os.ReadFile(filepath.Join("..", "xz", "testdata", "bigdict.xz"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		b    []byte
@@ -149,6 +154,7 @@ func TestPbzx(t *testing.T) {
 		{"truncated chunk", pbzxStream(xzBytes(t, "hello"))[:30], "", unpack.ErrFormat},
 		{"announced chunk missing", pbzxStream(xzBytes(t, "a"), xzBytes(t, "b"))[:12+16+len(xzBytes(t, "a"))], "", unpack.ErrFormat},
 		{"not pbzx", []byte("pbzy0000000000000000"), "", unpack.ErrFormat},
+		{"xz dictionary above MaxXZDict", pbzxStream(bigDict), "", unpack.ErrLimit},
 		{"corrupt xz", pbzxStream(append(xzBytes(t, "hello")[:20], make([]byte, 20)...)), "", unpack.ErrFormat},
 		{"huge chunk length", append(pbzxStream(), []byte{0, 0, 0, 0, 1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}...), "", unpack.ErrFormat},
 	}

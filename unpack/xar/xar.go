@@ -43,8 +43,8 @@ import (
 
 	"github.com/rollgate/rollgate/unpack"
 	"github.com/rollgate/rollgate/unpack/fstree"
+	"github.com/rollgate/rollgate/unpack/xz"
 	"github.com/ulikunitz/xz/lzma"
-	"github.com/xi2/xz"
 )
 
 // Limits.
@@ -570,7 +570,8 @@ func (xr *Reader) open(n *fstree.Node) (io.ReadCloser, error) {
 	case "application/x-xz":
 		zr, err := xz.NewReader(raw, MaxDictBytes)
 		if err != nil {
-			return nil, errAt(n.Path, xr.heap+c.off, "xz: %v", err)
+			// The xz error keeps its sentinel (ErrLimit for a dictionary above the cap).
+			return nil, fmt.Errorf("decompressing %q at 0x%x: %w", n.Path, xr.heap+c.off, err)
 		}
 		dec = zr
 	case "application/x-lzma":
