@@ -11,21 +11,16 @@ import (
 )
 
 // FuzzEncoders feeds vendor-controlled strings (a file name, a message, an allow reason) to
-// every encoder: none may fail or panic, the annotations stay one command per line, the
-// Markdown tables keep their columns, and the JSON and XML outputs parse back.
+// the text encoders: none may fail or panic, the annotations stay one command per line, the
+// Markdown tables keep their columns, and the SARIF and JUnit outputs parse back. The SARIF
+// schema and CycloneDX checks, which cost milliseconds an input, are FuzzSchemaEncoders.
 func FuzzEncoders(f *testing.F) {
-	f.Add(hostile, "msg", "reason")
-	f.Add("evil.dll\n::set-output name=x::y", "a\r\nb", "c|d`e")
-	f.Add("a%0Ab", "%25", "<![CDATA[x]]>")
-	f.Add("\x00\xff\u202e", "\u2028", "\x1b]8;;http://x.invalid\x07")
-	schema := sarifSchema(f)
+	addEncoderSeeds(f)
 	f.Fuzz(func(t *testing.T, p, msg, reason string) {
-		r, opt := sampleReport()
-		r.Installer.Path = p
-		r.Findings = append(r.Findings, rules.Finding{Rule: rules.FileAdded, Severity: rules.High, Path: p, Message: msg})
-		r.Suppressed[0].Finding.Path = p
-		r.Suppressed[0].Allow.Reason = reason
-		r.Error = msg
+		if len(p)+len(msg)+len(reason) > 4<<10 {
+			return
+		}
+		r, opt := fuzzReport(p, msg, reason)
 
 		var ann bytes.Buffer
 		if err := WriteAnnotations(&ann, r, 100); err != nil {
@@ -53,12 +48,37 @@ func FuzzEncoders(f *testing.F) {
 			}
 		}
 
-		var sarif, cdx, junit bytes.Buffer
+		var sarif, junit bytes.Buffer
 		if err := WriteSARIF(&sarif, r, opt); err != nil {
 			t.Fatal(err)
 		}
 		if !json.Valid(sarif.Bytes()) {
 			t.Fatal("SARIF is not valid JSON")
+		}
+		if err := WriteJUnit(&junit, r); err != nil {
+			t.Fatal(err)
+		}
+		var doc JUnitSuites
+		if err := xml.Unmarshal(junit.Bytes(), &doc); err != nil {
+			t.Fatalf("JUnit does not parse: %v\n%s", err, junit.Bytes())
+		}
+	})
+}
+
+// FuzzSchemaEncoders is the slow half of FuzzEncoders (a few hundred executions a second at
+// best: the SARIF 2.1.0 schema validation and CycloneDX's gob-based BOM copy dominate): any
+// installer path gives a schema-valid SARIF log and CycloneDX JSON that parses.
+func FuzzSchemaEncoders(f *testing.F) {
+	addEncoderSeeds(f)
+	schema := sarifSchema(f)
+	f.Fuzz(func(t *testing.T, p, msg, reason string) {
+		if len(p)+len(msg)+len(reason) > 4<<10 {
+			return
+		}
+		r, opt := fuzzReport(p, msg, reason)
+		var sarif, cdx bytes.Buffer
+		if err := WriteSARIF(&sarif, r, opt); err != nil {
+			t.Fatal(err)
 		}
 		// Any installer path gives a schema-valid log (URIs are URI references).
 		if err := validateJSON(t, schema, sarif.Bytes()); err != nil {
@@ -70,12 +90,27 @@ func FuzzEncoders(f *testing.F) {
 		if !json.Valid(cdx.Bytes()) {
 			t.Fatal("CycloneDX is not valid JSON")
 		}
-		if err := WriteJUnit(&junit, r); err != nil {
-			t.Fatal(err)
-		}
-		var doc JUnitSuites
-		if err := xml.Unmarshal(junit.Bytes(), &doc); err != nil {
-			t.Fatalf("JUnit does not parse: %v\n%s", err, junit.Bytes())
-		}
 	})
+}
+
+// addEncoderSeeds adds the hand-made hostile strings both encoder fuzzers start from; the
+// committed corpus under testdata/fuzz holds the same.
+func addEncoderSeeds(f *testing.F) {
+	f.Add(hostile, "msg", "reason")
+	f.Add("evil.dll\n::set-output name=x::y", "a\r\nb", "c|d`e")
+	f.Add("a%0Ab", "%25", "<![CDATA[x]]>")
+	f.Add("\x00\xff\u202e", "\u2028", "\x1b]8;;http://x.invalid\x07")
+}
+
+// fuzzReport is sampleReport carrying the three fuzzed strings where vendor data lands: the
+// installer path, a finding's path and message, a suppressed finding's path and allow reason,
+// and the error.
+func fuzzReport(p, msg, reason string) (*Report, Options) {
+	r, opt := sampleReport()
+	r.Installer.Path = p
+	r.Findings = append(r.Findings, rules.Finding{Rule: rules.FileAdded, Severity: rules.High, Path: p, Message: msg})
+	r.Suppressed[0].Finding.Path = p
+	r.Suppressed[0].Allow.Reason = reason
+	r.Error = msg
+	return r, opt
 }
