@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rollgate/rollgate/inventory"
+	"github.com/rollgate/rollgate/policy"
 	"github.com/rollgate/rollgate/rules"
 )
 
@@ -102,15 +104,33 @@ func addEncoderSeeds(f *testing.F) {
 	f.Add("\x00\xff\u202e", "\u2028", "\x1b]8;;http://x.invalid\x07")
 }
 
-// fuzzReport is sampleReport carrying the three fuzzed strings where vendor data lands: the
-// installer path, a finding's path and message, a suppressed finding's path and allow reason,
-// and the error.
+// fuzzReport is a one-entry cut of sampleReport carrying the three fuzzed strings where
+// vendor data lands: the installer path, an inventory entry, a finding's path and message, a
+// suppressed finding's path and allow reason, a warning and the error. The rest of
+// sampleReport is constant text the golden tests cover; leaving it out keeps each execution
+// cheap.
 func fuzzReport(p, msg, reason string) (*Report, Options) {
-	r, opt := sampleReport()
-	r.Installer.Path = p
+	inv := &inventory.Inventory{
+		Schema: inventory.Schema, Format: "msi",
+		Product: inventory.Product{Identity: "msi-upgrade:{6D0C1B0A-3C10-4E4B-9A77-3CC0DE000001}", Name: "Acme Softphone", Version: "1.1.0"},
+		Entries: []inventory.Entry{{Path: p, Size: 1, SHA256: shaEvil, Kind: inventory.KindPE,
+			Signature: &inventory.Signature{State: inventory.SigSigned, Signer: msg, Issuer: reason}}},
+	}
+	r := New(p, rules.High)
+	r.SetInventory(inv)
+	r.Baseline = &Baseline{Product: "Acme Softphone", Version: "1.0.0", File: "baselines/acme.json"}
+	r.Findings = []rules.Finding{
+		{Rule: rules.SigPadding, Severity: rules.Critical, Path: p, Message: msg,
+			Evidence: map[string]any{"anomalies": []any{map[string]any{"kind": "padding-after-pkcs7", "offset": 19185, "length": 263}}}},
+		{Rule: rules.FileAdded, Severity: rules.Info, Path: p, Message: "file is new", Evidence: map[string]any{"sha256": shaEvil}},
+	}
+	r.Suppressed = []policy.Suppressed{{
+		Finding: rules.Finding{Rule: rules.SideloadSystemName, Severity: rules.High, Path: p, Message: msg},
+		Allow:   policy.Allow{Rule: rules.SideloadSystemName, Path: p, Reason: reason, Expires: "2027-01-31", Ticket: "SEC-42"},
+	}}
+	r.Warnings = []string{reason}
+	r.Decide()
 	r.Findings = append(r.Findings, rules.Finding{Rule: rules.FileAdded, Severity: rules.High, Path: p, Message: msg})
-	r.Suppressed[0].Finding.Path = p
-	r.Suppressed[0].Allow.Reason = reason
 	r.Error = msg
-	return r, opt
+	return r, Options{Version: "v0.0.0-test", Inventory: inv}
 }
