@@ -98,10 +98,17 @@ func FuzzSchemaEncoders(f *testing.F) {
 // addEncoderSeeds adds the hand-made hostile strings both encoder fuzzers start from; the
 // committed corpus under testdata/fuzz holds the same.
 func addEncoderSeeds(f *testing.F) {
-	f.Add(hostile, "msg", "reason")
-	f.Add("evil.dll\n::set-output name=x::y", "a\r\nb", "c|d`e")
-	f.Add("a%0Ab", "%25", "<![CDATA[x]]>")
-	f.Add("\x00\xff\u202e", "\u2028", "\x1b]8;;http://x.invalid\x07")
+	for _, s := range encoderSeeds {
+		f.Add(s[0], s[1], s[2])
+	}
+}
+
+// encoderSeeds are the encoder fuzzers' (path, message, reason) seeds.
+var encoderSeeds = [][3]string{
+	{hostile, "msg", "reason"},
+	{"evil.dll\n::set-output name=x::y", "a\r\nb", "c|d`e"},
+	{"a%0Ab", "%25", "<![CDATA[x]]>"},
+	{"\x00\xff\u202e", "\u2028", "\x1b]8;;http://x.invalid\x07"},
 }
 
 // fuzzReport is a one-entry cut of sampleReport carrying the three fuzzed strings where

@@ -284,13 +284,9 @@ func TestTruncationsNeverPanic(t *testing.T) {
 // (the committed corpus under testdata/fuzz/FuzzCFB holds what earlier runs found); the real
 // MSIs are conformance samples, read by TestSamples, not seeds the mutator must shrink.
 func FuzzCFB(f *testing.F) {
-	for _, v := range []int{3, 4} {
-		f.Add(build(v, &node{name: "Root Entry", dir: true, children: []*node{
-			{name: "a", data: pattern(100, 1)}, {name: "b", data: pattern(5000, 2)},
-			{name: "S", dir: true, children: []*node{{name: "c", data: pattern(10, 3)}}},
-		}}))
+	for _, b := range cfbSeeds() {
+		f.Add(b)
 	}
-	f.Add(build(3, &node{name: "Root Entry", dir: true, children: []*node{{name: "a", data: pattern(70, 1)}}}))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if len(b) > maxFuzzInput {
 			return
@@ -318,3 +314,16 @@ func FuzzCFB(f *testing.F) {
 
 // maxFuzzInput caps FuzzCFB's inputs: larger ones only make each execution slower.
 const maxFuzzInput = 64 << 10
+
+// cfbSeeds are FuzzCFB's hand-made seeds: version 3 and 4 files with regular and mini
+// streams and a storage, and a one-stream version 3 file.
+func cfbSeeds() [][]byte {
+	var seeds [][]byte
+	for _, v := range []int{3, 4} {
+		seeds = append(seeds, build(v, &node{name: "Root Entry", dir: true, children: []*node{
+			{name: "a", data: pattern(100, 1)}, {name: "b", data: pattern(5000, 2)},
+			{name: "S", dir: true, children: []*node{{name: "c", data: pattern(10, 3)}}},
+		}}))
+	}
+	return append(seeds, build(3, &node{name: "Root Entry", dir: true, children: []*node{{name: "a", data: pattern(70, 1)}}}))
+}

@@ -201,11 +201,9 @@ func loopLeaf(v []byte, off int64) {
 // images are conformance inputs (TestGolden), not seeds the mutator must shrink; HFS+
 // itself is fuzzed by hfs.FuzzHFS.
 func FuzzDMG(f *testing.F) {
-	vol := make([]byte, 4096)
-	copy(vol[1024:], "H+\x00\x04")
-	f.Add(wrapUDIF([]part{{name: "disk image (Apple_HFS : 1)", data: vol}}))
-	f.Add(mbrDisk(vol[:1024]))
-	f.Add(gptDisk(vol[:1024]))
+	for _, b := range dmgSeeds() {
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if len(b) > maxFuzzInput {
 			return
@@ -220,3 +218,11 @@ func FuzzDMG(f *testing.F) {
 
 // maxFuzzInput caps FuzzDMG's inputs: larger ones only make each execution slower.
 const maxFuzzInput = 64 << 10
+
+// dmgSeeds are FuzzDMG's hand-made seeds: a UDIF image of one raw partition that looks like
+// HFS+, and raw MBR and GPT disks.
+func dmgSeeds() [][]byte {
+	vol := make([]byte, 2048)
+	copy(vol[1024:], "H+\x00\x04")
+	return [][]byte{wrapUDIF([]part{{name: "disk image (Apple_HFS : 1)", data: vol}}), mbrDisk(vol[:1024]), gptDisk(vol[:1024])}
+}

@@ -289,8 +289,7 @@ func TestHostileHeader(t *testing.T) {
 // valid. The seed is a hand-made archive with a directory, an encoded file, a symlink and
 // hard links; the real archives are conformance inputs, not seeds the mutator must shrink.
 func FuzzXar(f *testing.F) {
-	orig := xarFile{name: "o", typ: "hardlink", link: "original", data: []byte("x"), offset: -1, length: -1, size: -1}
-	f.Add(buildXar([]xarFile{{name: "d", typ: "directory", kids: []xarFile{{name: "z", data: []byte("zzz"), encode: true}}}, {name: "l", typ: "symlink", link: "d/z"}, orig, {name: "h", typ: "hardlink", link: "3"}}))
+	f.Add(xarSeed())
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if len(b) > maxFuzzInput {
 			return
@@ -315,3 +314,9 @@ func FuzzXar(f *testing.F) {
 
 // maxFuzzInput caps FuzzXar's inputs: larger ones only make each execution slower.
 const maxFuzzInput = 64 << 10
+
+// xarSeed is FuzzXar's hand-made seed: a directory, an encoded file, a symlink and hard links.
+func xarSeed() []byte {
+	orig := xarFile{name: "o", typ: "hardlink", link: "original", data: []byte("x"), offset: -1, length: -1, size: -1}
+	return buildXar([]xarFile{{name: "d", typ: "directory", kids: []xarFile{{name: "z", data: []byte("zzz"), encode: true}}}, {name: "l", typ: "symlink", link: "d/z"}, orig, {name: "h", typ: "hardlink", link: "3"}})
+}

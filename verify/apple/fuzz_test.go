@@ -53,9 +53,7 @@ func FuzzMachOFacts(f *testing.F) {
 // CodeDirectories, special slots and entitlements it returns never panic, whatever the blob.
 // The seed is the fixture main executable's SuperBlob (13 KiB, mostly the CMS signature).
 func FuzzSuperBlob(f *testing.F) {
-	b := signedMain(f)
-	off, n := codeSignature(f, b)
-	f.Add(b[off : off+n])
+	f.Add(superBlobSeed(f))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if len(b) > maxFuzzInput {
 			return
@@ -77,3 +75,11 @@ func FuzzSuperBlob(f *testing.F) {
 
 // maxFuzzInput caps the Mach-O fuzzers' inputs: larger ones only make each execution slower.
 const maxFuzzInput = 128 << 10
+
+// superBlobSeed is FuzzSuperBlob's seed: the SuperBlob of the fixture's signed main
+// executable.
+func superBlobSeed(t testing.TB) []byte {
+	b := signedMain(t)
+	off, n := codeSignature(t, b)
+	return b[off : off+n]
+}
