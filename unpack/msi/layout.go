@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"sort"
 	"strings"
 
@@ -624,34 +625,11 @@ func (p *Package) findBinaries(l *layout) error {
 }
 
 // expand replaces "[#File]" / "[!File]" with the file's install path and "[Dir]" with the
-// directory's install path followed by '/'.
+// directory's install path followed by '/' (expandN without a bound: the Shortcut table's
+// targets are bounded by the table's own limits).
 func (l *layout) expand(s string) string {
-	var b strings.Builder
-	for {
-		i := strings.IndexByte(s, '[')
-		if i < 0 {
-			break
-		}
-		j := strings.IndexByte(s[i:], ']')
-		if j < 0 {
-			break
-		}
-		ref := s[i+1 : i+j]
-		b.WriteString(s[:i])
-		switch {
-		case (strings.HasPrefix(ref, "#") || strings.HasPrefix(ref, "!")) && l.byKey[ref[1:]] != nil:
-			b.WriteString(l.byKey[ref[1:]].InstallPath)
-		case l.dirs[ref] != "" || ref == rootDir:
-			if d := l.dirs[ref]; d != "" {
-				b.WriteString(d + "/")
-			}
-		default:
-			b.WriteString(s[i : i+j+1])
-		}
-		s = s[i+j+1:]
-	}
-	b.WriteString(s)
-	return b.String()
+	out, _ := l.expandN(s, math.MaxInt)
+	return out
 }
 
 // Walk implements unpack.Walker: each cabinet is decompressed once in storage order, its
