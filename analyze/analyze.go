@@ -25,6 +25,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/rollgate/rollgate/internal/digest"
 	"github.com/rollgate/rollgate/inventory"
 	"github.com/rollgate/rollgate/unpack"
 )
@@ -186,7 +187,7 @@ func (a *Analyzer) installer(ctx context.Context, p string, side *[]string) (*in
 	}
 	selfHash := make(chan hashResult, 1)
 	go func() {
-		sum, err := hashReader(io.NewSectionReader(f, 0, size))
+		sum, _, err := digest.Reader(io.NewSectionReader(f, 0, size))
 		selfHash <- hashResult{sum, err}
 	}()
 	waitHash := func() error {
@@ -293,14 +294,6 @@ func checkUnique(inv *inventory.Inventory) error {
 		}
 	}
 	return nil
-}
-
-func hashReader(r io.Reader) (string, error) {
-	h := sha256.New()
-	if _, err := io.Copy(h, r); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func (r *run) setErr(err error) {

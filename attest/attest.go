@@ -26,13 +26,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/rollgate/rollgate/internal/digest"
 	"github.com/rollgate/rollgate/report"
 )
 
@@ -238,18 +237,7 @@ func isSHA256(s string) bool {
 }
 
 // FileDigest streams the file at path through SHA-256 and returns the hex digest.
-func FileDigest(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("reading %q: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
+func FileDigest(path string) (string, error) { return digest.File(path) }
 
 // HashedFile returns path with its streamed digest, for Summary.Baseline and Summary.Policy.
 func HashedFile(path string) (*File, error) {

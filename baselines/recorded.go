@@ -9,8 +9,6 @@ package baselines
 // matches and is never reused).
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +16,8 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+
+	"github.com/rollgate/rollgate/internal/digest"
 )
 
 // RecordingsDir is the folder, inside a baseline folder, that holds the recordings; Find and
@@ -173,13 +173,12 @@ func fileSHA256(p string) (string, error) {
 		return "", err
 	}
 	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, io.LimitReader(f, MaxFileSize+1))
+	sum, n, err := digest.Reader(io.LimitReader(f, MaxFileSize+1))
 	if err != nil {
 		return "", fmt.Errorf("hashing %q: %w", p, err)
 	}
 	if n > MaxFileSize {
 		return "", fmt.Errorf("baseline %s: over the %d-byte limit", p, MaxFileSize)
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return sum, nil
 }

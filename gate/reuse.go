@@ -42,6 +42,7 @@ import (
 
 	"github.com/rollgate/rollgate/analyze"
 	"github.com/rollgate/rollgate/baselines"
+	"github.com/rollgate/rollgate/internal/digest"
 	"github.com/rollgate/rollgate/internal/version"
 	"github.com/rollgate/rollgate/inventory"
 	"github.com/rollgate/rollgate/verify/trust"
@@ -197,11 +198,11 @@ func hashFile(ctx context.Context, p string) (string, error) {
 	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
 		return "", fmt.Errorf("%s: not a regular file", p)
 	}
-	h := sha256.New()
-	if _, err := io.Copy(h, ctxReader{ctx, f}); err != nil {
+	sum, _, err := digest.Reader(ctxReader{ctx, f})
+	if err != nil {
 		return "", fmt.Errorf("hashing %q: %w", p, err)
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return sum, nil
 }
 
 // ctxReader stops a long read when ctx is done.

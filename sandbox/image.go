@@ -20,6 +20,7 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
+	"github.com/rollgate/rollgate/internal/digest"
 )
 
 // Image repositories. Tags are a hash of the build inputs, so an image is rebuilt only when
@@ -470,26 +471,12 @@ func CheckStatic(path string) error {
 	return nil
 }
 
-// fileHash is the SHA-256 of a file, streamed.
-func fileHash(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("hashing %q: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
 // sinkholeEntrypoint is the sinkhole image's entrypoint.
 var sinkholeEntrypoint = []string{"/rollgate", "sinkhole"}
 
 // SinkholeRef is the reference of the sinkhole image made from binary.
 func SinkholeRef(binary string) (string, error) {
-	sum, err := fileHash(binary)
+	sum, err := digest.File(binary)
 	if err != nil {
 		return "", err
 	}
