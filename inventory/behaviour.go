@@ -18,6 +18,23 @@ type Behaviour struct {
 	// Programs are the programs started after the install, why, and for how long each was
 	// let run in all (its first run plus one rerun per clock offset).
 	Programs []ProgramRun `json:"programs,omitempty"`
+	// DiskCap is how the guest's writable layer was bounded (absent when the sandbox did not
+	// run).
+	DiskCap *DiskCap `json:"disk_cap,omitempty"`
+}
+
+// DiskCap is the bound on what the guest may write. Past Bytes the run is inconclusive.
+type DiskCap struct {
+	// Bytes is the cap: the installer copied in plus the guest's allowance.
+	Bytes int64 `json:"bytes"`
+	// Quota is true when the engine accepted a hard quota on the writable layer (its storage
+	// driver has one: btrfs, zfs, overlay2 on xfs with pquota); false when it refused, and
+	// only rollgate watched the layer's size. Either way rollgate's watchdog kills the guest
+	// past the cap (a burst between two looks may overshoot it; RLIMIT_FSIZE still bounds
+	// every file).
+	Quota bool `json:"quota"`
+	// NoQuota is what the engine answered when asked for the quota, when it refused.
+	NoQuota string `json:"no_quota,omitempty"`
 }
 
 // ProgramRun is one program the sandbox started after the install.

@@ -33,9 +33,10 @@
 // The guest's root is a writable container layer, not DESIGN's read-only root with a tmpfs
 // prefix: file writes are reported from the Engine's diff API (ContainerDiff), which sees
 // nothing on a tmpfs (see guestRequest for the trade-off). /tmp is a tmpfs capped at 64 MiB;
-// the writable layer has no total quota (overlay2 on ext4 has no size option) beyond
-// RLIMIT_FSIZE per file and the run's timeout. A run whose sinkhole did not watch
-// it to the end returns ErrSinkhole, one past its timeout ErrTimeout: neither is a pass.
+// the writable layer is capped at the installer's size plus Limits.Disk, by the engine's
+// quota where its storage driver has one and by a watchdog everywhere (see disk.go). A run
+// whose sinkhole did not watch it to the end returns ErrSinkhole, one past its timeout
+// ErrTimeout, one past its disk cap ErrDiskLimit: none is a pass.
 //
 // What comes back from a container is hostile: logs are capped by line and in total, and parsed
 // by pure functions over an io.Reader ([ParseTrace], [ParseNet], [ParseDiff]) that are tested

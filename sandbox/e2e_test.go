@@ -169,7 +169,7 @@ echo "== route"; cat /proc/net/route
 echo "== route6"; cat /proc/net/ipv6_route
 echo "== resolv"; cat /etc/resolv.conf
 echo "== end"`
-	g, err := c.ContainerCreate(ctx, guestRequest(guest, s.ID, defaultGuestLimits, []string{"-c", script}, nil))
+	g, err := c.ContainerCreate(ctx, guestRequest(guest, s.ID, defaultGuestLimits, 0, []string{"-c", script}, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,6 +294,23 @@ func TestE2ECleanUp(t *testing.T) {
 			t.Errorf("Run(timeout) left containers %v", left)
 		}
 	})
+}
+
+// TestE2EDiskCap gives the guest a 1 MiB allowance beyond the installer: installing writes
+// more than that (wine rewrites its registry), so the run ends with ErrDiskLimit, says so,
+// and leaves nothing behind, whichever way the engine capped the layer.
+func TestE2EDiskCap(t *testing.T) {
+	guest, sink := e2eImages(t)
+	labels := testLabel(t)
+	b, err := Run(context.Background(), Spec{Installer: fixture(t, "beacon-1.0.msi"), GuestImage: guest,
+		SinkholeImage: sink, Labels: labels, Guest: Limits{Disk: 1 << 20}})
+	if !errors.Is(err, ErrDiskLimit) || b == nil || b.DiskCap == nil || !strings.Contains(b.Reason, "past its cap") {
+		t.Fatalf("Run(disk allowance 1 MiB) = %+v, %v, want a behaviour with a disk-cap reason and ErrDiskLimit", b, err)
+	}
+	if left := containersWith(t, labels); len(left) != 0 {
+		t.Errorf("Run(disk cap) left containers %v", left)
+	}
+	t.Logf("disk cap %d bytes, engine quota %v (%s): %s", b.DiskCap.Bytes, b.DiskCap.Quota, b.DiskCap.NoQuota, b.Reason)
 }
 
 func programsOf(t *testing.T, path string) []string {

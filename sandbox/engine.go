@@ -28,6 +28,11 @@ var ErrTimeout = errors.New("sandbox: run timed out")
 // so the run proves nothing about the network. The Behaviour returned with it says why.
 var ErrSinkhole = errors.New("sandbox: the sinkhole did not observe the whole run")
 
+// ErrDiskLimit reports that the guest's writable layer grew past its cap (Limits.Disk plus the
+// installer): the guest was killed, or the engine's quota stopped its writes, so the run may
+// not have shown everything; the Behaviour returned with it says how much was written.
+var ErrDiskLimit = errors.New("sandbox: the guest wrote more than its disk cap")
+
 // pingTimeout bounds how long Available waits for the engine to answer.
 const pingTimeout = 5 * time.Second
 

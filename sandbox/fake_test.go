@@ -20,6 +20,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/storage"
 	"github.com/moby/moby/client"
 
 	"github.com/rollgate/rollgate/inventory"
@@ -41,12 +42,38 @@ type fakeEngine struct {
 	hiveTar   []byte // tar of /rollgate/reg; nil: an empty one
 	nonce     string // the run's nonce, read from what was copied in; replaces noncePlaceholder in guestOut
 	started   time.Time
+
+	layer       int64               // the guest's writable layer size (SizeRw)
+	noSize      bool                // ContainerInspect gives no SizeRw
+	refuseQuota bool                // ContainerCreate with a StorageOpt fails, as on overlay2 over ext4
+	guestOpts   []map[string]string // the StorageOpt of each guest create asked for
+	killc       chan struct{}       // closed by the first ContainerKill; ends a blocked ContainerWait
+	imageDriver string              // the images' storage driver (ImageInspect's GraphDriver)
+	imageSize   int64               // the images' size
+}
+
+// errQuota is what a storage driver without quotas answers a StorageOpt size (dockerd 20.10+
+// with overlay2 on ext4).
+var errQuota = errors.New("--storage-opt is supported only for overlay over xfs with 'pquota' mount option")
+
+func (f *fakeEngine) kills() chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.killc == nil {
+		f.killc = make(chan struct{})
+	}
+	return f.killc
 }
 
 var errFake = errors.New("fake engine failure")
 
 func (f *fakeEngine) ImageInspect(context.Context, string, ...client.ImageInspectOption) (client.ImageInspectResult, error) {
-	return client.ImageInspectResult{}, nil
+	var r client.ImageInspectResult
+	if f.imageDriver != "" {
+		r.GraphDriver = &storage.DriverData{Name: f.imageDriver}
+		r.Size = f.imageSize
+	}
+	return r, nil
 }
 func (f *fakeEngine) ImageImport(context.Context, client.ImageImportSource, string, client.ImageImportOptions) (client.ImageImportResult, error) {
 	return nil, errFake
@@ -64,6 +91,12 @@ func (f *fakeEngine) ContainerCreate(_ context.Context, o client.ContainerCreate
 	if role == "guest" && f.failAt == "guest-create" {
 		return client.ContainerCreateResult{}, errFake
 	}
+	if role == "guest" {
+		f.guestOpts = append(f.guestOpts, o.HostConfig.StorageOpt)
+		if f.refuseQuota && o.HostConfig.StorageOpt != nil {
+			return client.ContainerCreateResult{}, errQuota
+		}
+	}
 	id := role + "-id"
 	f.created = append(f.created, id)
 	return client.ContainerCreateResult{ID: id}, nil
@@ -78,22 +111,39 @@ func (f *fakeEngine) ContainerWait(ctx context.Context, id string, _ client.Cont
 	res := make(chan container.WaitResponse, 1)
 	errc := make(chan error, 1)
 	if f.block {
-		go func() { <-ctx.Done(); errc <- ctx.Err() }()
+		killed := f.kills()
+		go func() {
+			select {
+			case <-ctx.Done():
+				errc <- ctx.Err()
+			case <-killed:
+				res <- container.WaitResponse{StatusCode: 137}
+			}
+		}()
 	} else {
 		res <- container.WaitResponse{StatusCode: 0}
 	}
 	return client.ContainerWaitResult{Result: res, Error: errc}
 }
-func (f *fakeEngine) ContainerInspect(_ context.Context, id string, _ client.ContainerInspectOptions) (client.ContainerInspectResult, error) {
+func (f *fakeEngine) ContainerInspect(_ context.Context, id string, o client.ContainerInspectOptions) (client.ContainerInspectResult, error) {
 	st := &container.State{Running: id == "sinkhole-id" && !f.sinkDied}
 	if !f.started.IsZero() {
 		st.StartedAt = f.started.Format(time.RFC3339Nano)
 	}
-	return client.ContainerInspectResult{Container: container.InspectResponse{State: st}}, nil
+	resp := container.InspectResponse{State: st}
+	if o.Size && !f.noSize {
+		n := f.layer
+		resp.SizeRw = &n
+	}
+	return client.ContainerInspectResult{Container: resp}, nil
 }
 func (f *fakeEngine) ContainerKill(_ context.Context, id string, _ client.ContainerKillOptions) (client.ContainerKillResult, error) {
+	killed := f.kills()
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if len(f.killed) == 0 {
+		close(killed)
+	}
 	f.killed = append(f.killed, id)
 	return client.ContainerKillResult{}, nil
 }

@@ -122,6 +122,9 @@ func TestE2ERemoteEngine(t *testing.T) {
 	}) {
 		t.Errorf("Run on the second engine: network = %+v, want a DNS query for c2.beacon.invalid", b.Network)
 	}
+	if b.DiskCap == nil || b.DiskCap.Bytes <= 0 {
+		t.Errorf("Run on the second engine: DiskCap = %+v, want the cap the run held the guest to", b.DiskCap)
+	}
 	// Both images were built there by Run (only the guest's root was moved).
 	sinkRef, err := SinkholeRef(bin)
 	if err != nil {

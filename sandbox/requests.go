@@ -2,11 +2,13 @@ package sandbox
 
 import (
 	"archive/tar"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"net/netip"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/moby/moby/api/types/container"
@@ -40,12 +42,16 @@ type Limits struct {
 	Memory   int64 // bytes (swap is not added: MemorySwap = Memory)
 	PIDs     int64 // processes and threads
 	NanoCPUs int64 // 1e9 = one CPU
+	// Disk bounds what the container writes to its writable layer beyond what is copied into
+	// it (the installer), in bytes; 0 leaves the layer uncapped (the sinkhole: read-only root).
+	// See diskCap for how it is enforced.
+	Disk int64
 }
 
 var (
 	// defaultGuestLimits: wine with an installer and one program fits in 2 GiB; 1.5 CPUs leaves
 	// the host's other work room on a 2-core machine.
-	defaultGuestLimits = Limits{Memory: 2 << 30, PIDs: 512, NanoCPUs: 1_500_000_000}
+	defaultGuestLimits = Limits{Memory: 2 << 30, PIDs: 512, NanoCPUs: 1_500_000_000, Disk: 4 << 30}
 	// defaultSinkholeLimits: a userspace TCP/IP stack answering one guest.
 	defaultSinkholeLimits = Limits{Memory: 256 << 20, PIDs: 128, NanoCPUs: 500_000_000}
 )
@@ -61,9 +67,23 @@ const guestHostname = "rollgate-guest"
 // trace output and to the caps applied while reading.
 const engineLogMaxSize = "96m"
 
-// maxFileBytes bounds any one file a container writes (RLIMIT_FSIZE). The writable layer has
-// no total quota on overlay2 without project quotas; the run's timeout bounds the rest.
+// maxFileBytes bounds any one file a container writes (RLIMIT_FSIZE), whatever caps the
+// writable layer as a whole (see diskCap).
 const maxFileBytes = 4 << 30
+
+// diskQuotaHeadroom is how much the engine's hard quota on the guest's writable layer exceeds
+// the cap the watchdog enforces: a guest that fills its layer is seen crossing the cap (and
+// the run is inconclusive) while the run script still has room to copy the registry out.
+const diskQuotaHeadroom = 256 << 20
+
+// withDefaults fills each zero field of l from d.
+func (l Limits) withDefaults(d Limits) Limits {
+	l.Memory = cmp.Or(l.Memory, d.Memory)
+	l.PIDs = cmp.Or(l.PIDs, d.PIDs)
+	l.NanoCPUs = cmp.Or(l.NanoCPUs, d.NanoCPUs)
+	l.Disk = cmp.Or(l.Disk, d.Disk)
+	return l
+}
 
 func (l Limits) resources() container.Resources {
 	return container.Resources{
@@ -126,7 +146,9 @@ func withDevices(r container.Resources, d ...container.DeviceMapping) container.
 
 // guestRequest builds the guest container: it joins the sinkhole's namespace and never has a
 // network of its own; no capability at all, no-new-privileges, resource limits, a tmpfs /tmp
-// (wineserver's socket only).
+// (wineserver's socket only). A quota above zero asks the engine for a hard size limit on the
+// writable layer (StorageOpt "size": btrfs, zfs, or overlay2 on xfs mounted with pquota; other
+// storage drivers refuse the container, and run then creates it without, see diskCap).
 //
 // The root file system stays writable, against DESIGN's "read-only root with tmpfs for the
 // prefix": the file writes we report come from the Engine's diff API (ContainerDiff), and a
@@ -134,7 +156,11 @@ func withDevices(r container.Resources, d ...container.DeviceMapping) container.
 // it, so the read-only root would only protect the guest image, which the layer already
 // protects; what the read-only root would add (the guest cannot change its own binaries
 // between install and program start) is worth less to a gate than seeing every write.
-func guestRequest(image, sinkholeID string, lim Limits, cmd []string, env []string) client.ContainerCreateOptions {
+func guestRequest(image, sinkholeID string, lim Limits, quota int64, cmd []string, env []string) client.ContainerCreateOptions {
+	var storage map[string]string
+	if quota > 0 {
+		storage = map[string]string{"size": strconv.FormatInt(quota, 10)}
+	}
 	return client.ContainerCreateOptions{
 		Config: &container.Config{
 			Image:  image,
@@ -149,6 +175,7 @@ func guestRequest(image, sinkholeID string, lim Limits, cmd []string, env []stri
 			CapDrop:     []string{"ALL"},
 			SecurityOpt: []string{"no-new-privileges"},
 			Tmpfs:       map[string]string{"/tmp": "rw,nosuid,nodev,size=64m"},
+			StorageOpt:  storage,
 			Resources:   lim.resources(),
 			LogConfig: container.LogConfig{Type: "json-file", Config: map[string]string{
 				"max-size": engineLogMaxSize, "max-file": "1"}},

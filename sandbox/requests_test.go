@@ -24,7 +24,7 @@ func TestRequests(t *testing.T) {
 	}{
 		{"sinkhole", sinkholeRequest("rollgate/sinkhole:x", lim), "sinkhole", "none",
 			[]string{"NET_ADMIN"}, true, []string{"/dev/net/tun"}, true},
-		{"guest", guestRequest("rollgate/guest:x", "abc123", lim, []string{"/rollgate/run.sh"}, guestRunEnv),
+		{"guest", guestRequest("rollgate/guest:x", "abc123", lim, 0, []string{"/rollgate/run.sh"}, guestRunEnv),
 			"guest", "container:abc123", nil, false, nil, false},
 		{"prefix init", initRequest("rollgate/guest-base:x", "x"), "guest", "none",
 			nil, false, nil, false},

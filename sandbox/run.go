@@ -158,12 +158,8 @@ func (s *Spec) defaults() {
 	if s.Progress == nil {
 		s.Progress = io.Discard
 	}
-	if s.Guest == (Limits{}) {
-		s.Guest = defaultGuestLimits
-	}
-	if s.Sinkhole == (Limits{}) {
-		s.Sinkhole = defaultSinkholeLimits
-	}
+	s.Guest = s.Guest.withDefaults(defaultGuestLimits)
+	s.Sinkhole = s.Sinkhole.withDefaults(defaultSinkholeLimits)
 }
 
 // Run installs spec.Installer in a fresh guest, starts spec.Programs, and returns what the
@@ -319,11 +315,12 @@ func run(ctx context.Context, c engine, spec Spec) (b *inventory.Behaviour, err 
 	}
 
 	name := installerName(spec.Installer)
-	guest, err := c.ContainerCreate(ctx, withLabels(guestRequest(spec.GuestImage, sink.ID, spec.Guest,
-		guestCommand(name, spec), guestRunEnv), spec.Labels))
+	diskCap := fi.Size() + spec.Guest.Disk
+	guestID, dc, err := createGuest(ctx, c, spec, sink.ID, name, diskCap)
 	if err != nil {
 		return nil, fmt.Errorf("creating the guest: %w", err)
 	}
+	guest := client.ContainerCreateResult{ID: guestID}
 	ids = append(ids, guest.ID)
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(writeInputs(pw, inst, fi.Size(), name, nonce)) }()
@@ -340,12 +337,14 @@ func run(ctx context.Context, c engine, spec Spec) (b *inventory.Behaviour, err 
 		return nil, fmt.Errorf("starting the guest: %w", err)
 	}
 
-	b = &inventory.Behaviour{Ran: true}
+	b = &inventory.Behaviour{Ran: true, DiskCap: dc}
 	var reasons []string
 	var runErr error
+	watch := watchDisk(c, guest.ID, diskCap, diskPollInterval)
 	wctx, cancel := context.WithTimeout(ctx, spec.Timeout)
 	code, werr := waitExit(wctx, c, guest.ID)
 	cancel()
+	diskReason, diskOver := watch.Stop()
 	switch {
 	case werr == nil:
 	case ctx.Err() != nil:
@@ -358,6 +357,13 @@ func run(ctx context.Context, c engine, spec Spec) (b *inventory.Behaviour, err 
 		runErr = fmt.Errorf("%w after %s", ErrTimeout, spec.Timeout)
 	default:
 		return nil, fmt.Errorf("waiting for the guest: %w", werr)
+	}
+
+	if diskReason != "" {
+		reasons = append(reasons, diskReason)
+	}
+	if diskOver && runErr == nil {
+		runErr = ErrDiskLimit
 	}
 
 	var stdout, stderr cappedBuffer

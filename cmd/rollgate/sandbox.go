@@ -22,7 +22,8 @@ func newSandboxCmd() *cobra.Command {
 // (inconclusive, never a pass).
 func sandboxErr(err error) error {
 	if errors.Is(err, sandbox.ErrUnavailable) || errors.Is(err, sandbox.ErrTimeout) ||
-		errors.Is(err, sandbox.ErrSinkhole) || errors.Is(err, context.Canceled) {
+		errors.Is(err, sandbox.ErrSinkhole) || errors.Is(err, sandbox.ErrDiskLimit) ||
+		errors.Is(err, context.Canceled) {
 		return withCode(exitInconclusive, err)
 	}
 	return err

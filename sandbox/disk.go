@@ -1,0 +1,157 @@
+package sandbox
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/moby/moby/client"
+
+	"github.com/rollgate/rollgate/inventory"
+)
+
+// The guest's writable layer is bounded two ways, so that a guest cannot fill the engine's
+// disk (DESIGN: the guest is hostile):
+//
+//   - where the engine's storage driver has per-container quotas (btrfs, zfs, overlay2 on xfs
+//     mounted with pquota), the guest is created with StorageOpt size = cap + headroom: writes
+//     past it fail in the guest with EDQUOT or ENOSPC;
+//   - on every engine, a watchdog asks the engine for the layer's size (ContainerInspect with
+//     Size, which the engine computes from the layer) every diskPollInterval while the guest
+//     runs and once after it stops; past the cap it kills the guest, and the run ends with
+//     ErrDiskLimit (inconclusive, never a pass).
+//
+// overlay2 on ext4, Debian's default, has no per-container quota: there only the watchdog (and
+// RLIMIT_FSIZE per file) bounds the layer, and Behaviour.DiskCap says so. The watchdog is the
+// bound rollgate relies on; an engine's quota is a second line where it holds. Measured on
+// this project's machine: xfs project quotas are not in its kernel (CONFIG_XFS_QUOTA off), and
+// a btrfs engine accepted the quota but did not hold it once an image's layers were large
+// (its qgroups counted 0 bytes referenced, and a 1400 MiB write passed a 1300 MiB limit).
+
+// diskPollInterval is how often the watchdog asks for the layer's size. Each look costs the
+// engine one walk of the layer (a few thousand files for a wine prefix). A variable so that
+// tests of the watchdog need not wait.
+var diskPollInterval = 2 * time.Second
+
+// wholeRootDrivers are the storage drivers whose size option bounds the container's whole root
+// (the image's bytes and the writes: btrfs qgroups count every byte the subvolume references,
+// a zfs or devicemapper volume holds the whole root, vfs copies it), unlike overlay2 on xfs,
+// whose project quota bounds only the upper (written) layer.
+var wholeRootDrivers = map[string]bool{"btrfs": true, "zfs": true, "devicemapper": true, "vfs": true}
+
+// guestQuota is the StorageOpt size that lets a guest of image write cap bytes plus
+// diskQuotaHeadroom: on a whole-root driver the image's own size is added (a btrfs engine
+// refuses a limit below what the new subvolume already references).
+func guestQuota(ctx context.Context, c engine, image string, cap int64) int64 {
+	q := cap + diskQuotaHeadroom
+	if res, err := c.ImageInspect(ctx, image); err == nil && res.GraphDriver != nil && wholeRootDrivers[res.GraphDriver.Name] {
+		q += max(res.Size, 0)
+	}
+	return q
+}
+
+// createGuest creates the guest, first with a hard quota (guestQuota), and, when the engine
+// refuses that (its storage driver has no quotas), again without. The DiskCap says which
+// happened.
+func createGuest(ctx context.Context, c engine, spec Spec, sinkID, name string, cap int64) (string, *inventory.DiskCap, error) {
+	dc := &inventory.DiskCap{Bytes: cap, Quota: true}
+	req := func(quota int64) client.ContainerCreateOptions {
+		return withLabels(guestRequest(spec.GuestImage, sinkID, spec.Guest, quota, guestCommand(name, spec), guestRunEnv), spec.Labels)
+	}
+	g, err := c.ContainerCreate(ctx, req(guestQuota(ctx, c, spec.GuestImage, cap)))
+	if err == nil {
+		return g.ID, dc, nil
+	}
+	if ctx.Err() != nil {
+		return "", nil, err
+	}
+	refused := err
+	g, err = c.ContainerCreate(ctx, req(0))
+	if err != nil {
+		return "", nil, err
+	}
+	dc.Quota, dc.NoQuota = false, capField(refused.Error())
+	return g.ID, dc, nil
+}
+
+// diskWatch is the watchdog over one guest's writable layer.
+type diskWatch struct {
+	c    engine
+	id   string
+	cap  int64
+	stop chan struct{}
+	done chan struct{}
+
+	mu     sync.Mutex
+	over   int64 // the layer's size when first seen past the cap; 0 while under it
+	lookup error // the last failed look, if the engine could not say
+}
+
+// watchDisk starts the watchdog; Stop ends it.
+func watchDisk(c engine, id string, cap int64, every time.Duration) *diskWatch {
+	w := &diskWatch{c: c, id: id, cap: cap, stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-w.stop:
+				return
+			case <-t.C:
+				if w.look() {
+					kctx, cancel := context.WithTimeout(context.Background(), removeTimeout)
+					_, _ = c.ContainerKill(kctx, id, client.ContainerKillOptions{Signal: "KILL"})
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	return w
+}
+
+// look asks the engine for the layer's size and reports whether it is past the cap.
+func (w *diskWatch) look() bool {
+	ctx, cancel := context.WithTimeout(context.Background(), removeTimeout)
+	defer cancel()
+	gi, err := w.c.ContainerInspect(ctx, w.id, client.ContainerInspectOptions{Size: true})
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err != nil || gi.Container.SizeRw == nil {
+		w.lookup = err
+		if err == nil {
+			w.lookup = fmt.Errorf("the engine gave no size for container %s", shortID(w.id))
+		}
+		return false
+	}
+	w.lookup = nil
+	if n := *gi.Container.SizeRw; n > w.cap {
+		if w.over == 0 {
+			w.over = n
+		}
+		return true
+	}
+	return false
+}
+
+// Stop ends the watchdog and takes one last look (the guest may have written past the cap
+// after the last poll). It returns what limited the run, "" when nothing did, and whether the
+// layer grew past the cap (the run is then inconclusive). A layer whose size the engine could
+// not give is said, but does not make the run inconclusive: the cap protects the engine's
+// disk, while what the guest did is observed either way.
+func (w *diskWatch) Stop() (reason string, over bool) {
+	close(w.stop)
+	<-w.done
+	w.look()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch {
+	case w.over > 0:
+		return fmt.Sprintf("the guest's writable layer grew past its cap: %d MiB written, cap %d MiB", w.over>>20, w.cap>>20), true
+	case w.lookup != nil:
+		return fmt.Sprintf("the guest's disk use could not be read: %v", w.lookup), false
+	}
+	return "", false
+}
