@@ -3,10 +3,14 @@ package sandbox
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -115,13 +119,17 @@ func TestSSHEngine(t *testing.T) {
 	checkSSHArgs(t, argsFile)
 }
 
-// TestE2ESSHEngine runs a whole sandbox (the c2 Beacon) over the ssh stand-in: the installer
-// copied in, the wait, logs, diff and registry copies all cross `docker system dial-stdio`.
+// TestE2ESSHEngine runs a whole sandbox (the c2 Beacon) through a real OpenSSH: an sshd the
+// test starts on a loopback port with host and client keys made here, and Debian's ssh
+// client, as a team reaching its engine host would. The installer copied in, the wait, logs,
+// diff and registry copies all cross `ssh … docker system dial-stdio` to the local engine.
+// The client is ssh itself, given the test's ssh_config with -F (a wrapper script is
+// sshCommand), since ssh reads ~/.ssh from the password database, not $HOME.
 func TestE2ESSHEngine(t *testing.T) {
 	guest, sink := e2eImages(t)
 	inst := fixture(t, "beacon-1.1-c2.msi")
 	progs := programsOf(t, inst)
-	argsFile := viaSSHStandIn(t)
+	viaRealSSH(t)
 	labels := testLabel(t)
 	b, err := Run(context.Background(), Spec{Installer: inst, Programs: progs, GuestImage: guest, SinkholeImage: sink,
 		Labels: labels, ProgramTimeout: 20 * time.Second, NoTimeTravel: true})
@@ -141,7 +149,165 @@ func TestE2ESSHEngine(t *testing.T) {
 	if left := containersWith(t, labels); len(left) != 0 {
 		t.Errorf("Run over ssh left containers %v", left)
 	}
-	checkSSHArgs(t, argsFile)
+}
+
+// sshdStartTimeout bounds how long the test's sshd has to accept connections.
+const sshdStartTimeout = 30 * time.Second
+
+// viaRealSSH starts an sshd of the test's own on 127.0.0.1 (key-only login for this user, host
+// key pinned in the client's known_hosts, strict checking) and points DOCKER_HOST at
+// ssh://USER@engine.test:PORT for the rest of the test, engine.test being mapped to 127.0.0.1 by
+// the test's ssh_config. The sshd is stopped when the test ends. It skips without sshd, ssh,
+// the docker CLI, root or a local engine (fails under CI=true).
+func viaRealSSH(t *testing.T) {
+	t.Helper()
+	need := func(what string, err error) {
+		t.Helper()
+		if err == nil {
+			return
+		}
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s (CI=true: the ssh-engine test needs it; scripts/test installs it): %v", what, err)
+		}
+		t.Skipf("%s: %v", what, err)
+	}
+	if !strings.HasPrefix(engineHost(), "unix://") {
+		t.Skipf("DOCKER_HOST=%s is not a local socket", engineHost())
+	}
+	need("no Docker engine", Available(context.Background()))
+	sshd, err := exec.LookPath("sshd")
+	if err != nil {
+		sshd, err = exec.LookPath("/usr/sbin/sshd")
+	}
+	need("sshd (openssh-server)", err)
+	sshBin, err := exec.LookPath("ssh")
+	need("ssh (openssh-client)", err)
+	_, err = exec.LookPath("ssh-keygen")
+	need("ssh-keygen", err)
+	_, err = exec.LookPath("docker")
+	need("docker CLI (the engine host's dial-stdio)", err)
+	if os.Geteuid() != 0 {
+		t.Skip("sshd needs root to log a user in")
+	}
+	me, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// sshd refuses key files that others can read, and its privilege separation wants
+	// /run/sshd; a short folder keeps paths readable in its log.
+	dir, err := os.MkdirTemp("", "rg-ssh-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	file := func(name string) string { return filepath.Join(dir, name) }
+	for _, k := range []string{"host_key", "client_key"} {
+		if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "rollgate-test", "-f", file(k)).CombinedOutput(); err != nil {
+			t.Fatalf("ssh-keygen %s: %v\n%s", k, err, out)
+		}
+	}
+	hostPub, err := os.ReadFile(file("host_key.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clientPub, err := os.ReadFile(file("client_key.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := freePort(t)
+	write := func(name, text string) {
+		t.Helper()
+		if err := os.WriteFile(file(name), []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("authorized_keys", string(clientPub))
+	write("known_hosts", fmt.Sprintf("[127.0.0.1]:%d %s", port, hostPub))
+	write("sshd_config", fmt.Sprintf(`ListenAddress 127.0.0.1
+Port %d
+HostKey %s
+AuthorizedKeysFile %s
+PidFile %s
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+AllowUsers %s
+`, port, file("host_key"), file("authorized_keys"), file("sshd.pid"), me.Username))
+	write("ssh_config", fmt.Sprintf(`Host engine.test
+	HostName 127.0.0.1
+	HostKeyAlias [127.0.0.1]:%d
+	IdentityFile %s
+	IdentitiesOnly yes
+	UserKnownHostsFile %s
+	GlobalKnownHostsFile /dev/null
+	StrictHostKeyChecking yes
+	UpdateHostKeys no
+Host *
+	ProxyCommand none
+`, port, file("client_key"), file("known_hosts")))
+	wrapper := file("ssh")
+	if err := os.WriteFile(wrapper, []byte(fmt.Sprintf("#!/bin/sh\nexec %s -F %s \"$@\"\n", sshBin, file("ssh_config"))), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	logf, err := os.Create(file("sshd.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(sshd, "-D", "-e", "-f", file("sshd_config"))
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		t.Fatalf("starting %s: %v", sshd, err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+		logf.Close()
+		if t.Failed() {
+			if b, err := os.ReadFile(file("sshd.log")); err == nil {
+				t.Logf("sshd's log:\n%s", tail(string(b), 4<<10))
+			}
+		}
+	})
+	deadline := time.Now().Add(sshdStartTimeout)
+	for {
+		c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), time.Second)
+		if err == nil {
+			c.Close()
+			break
+		}
+		select {
+		case werr := <-exited:
+			exited <- werr
+			b, _ := os.ReadFile(file("sshd.log"))
+			t.Fatalf("sshd exited (%v) before listening:\n%s", werr, b)
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sshd did not listen on 127.0.0.1:%d within %v", port, sshdStartTimeout)
+		}
+	}
+	old := sshCommand
+	sshCommand = wrapper
+	t.Cleanup(func() { sshCommand = old })
+	t.Setenv(client.EnvOverrideHost, fmt.Sprintf("ssh://%s@engine.test:%d", me.Username, port))
+	t.Setenv("DOCKER_TLS_VERIFY", "")
+	t.Setenv("DOCKER_CERT_PATH", "")
+	if err := Available(context.Background()); err != nil {
+		t.Fatalf("Available() through the test's sshd = %v", err)
+	}
 }
 
 // viaSSHStandIn points DOCKER_HOST at ssh://ci@engine.test:2222 with this test binary as ssh
