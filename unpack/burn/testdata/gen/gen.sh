@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# gen.sh — builds the synthetic WiX Burn bundle fixtures into unpack/burn/testdata/.
+# Tools: gcc-mingw-w64-x86-64 (Debian), Go. The stub is mingw-built from stub.c; gen.go fills
+# its .wixburn header and appends the UX and attached containers (MSZIP cabinets it writes)
+# around the committed MSIs and PEs of testdata/fixtures/win (built by testdata/gen/win/gen.sh).
+#
+#   acme-bundle-1.0.exe             MsiPackage AcmePhone.msi = acme-1.0.msi   (the baseline)
+#   acme-bundle-1.1.exe             MsiPackage AcmePhone.msi = acme-1.1.msi   (benign update)
+#   acme-bundle-1.1-runkey.exe      AcmePhone.msi = acme-1.1-runkey.msi        (adds a Run value)
+#   acme-bundle-1.1-exepackage.exe  acme-1.1.msi + a new ExePackage redist/AcmeHelper.exe run
+#                                   with "/quiet /autostart"
+#   acme-bundle-1.1-external.exe    acme-1.1.msi + the ExePackage's payload external (not in
+#                                   the file: listed as missing)
+# Every bundle carries the UX payloads mbapreq.dll (pe/core-1.1.dll) and
+# BootstrapperApplicationData.xml, bundle upgrade code {5B1C2D4E-7A8F-4C3B-9E1D-0A2B3C4D5E6F}.
+# Real Burn bundles (vc_redist and the like) are the conformance oracle, not these.
+set -euo pipefail
+export LC_ALL=C TZ=UTC
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../../../.." && pwd)
+B=$(mktemp -d "${TMPDIR:-/tmp}/rollgate-burngen.XXXXXX")
+trap 'rm -rf "$B"' EXIT
+x86_64-w64-mingw32-gcc -nostdlib -e start -s -Os -fno-ident -Wl,--no-insert-timestamp \
+	-Wl,--subsystem,windows -o "$B/stub.exe" "$HERE/stub.c"
+(cd "$HERE" && go run gen.go "$B/stub.exe" "$ROOT/testdata/fixtures/win" "$HERE/..")
