@@ -147,7 +147,22 @@ func peOverlay(p string, f *pe.File) (*inventory.Overlay, error) {
 	if n, _ := fh.ReadAt(head[:], end); n >= 8 {
 		o.Format = overlayFormat(head[:n])
 	}
+	if hasSection(f, ".wixburn") {
+		// A WiX Burn bundle: the overlay starts with its UX container (a cabinet), the
+		// stub's .wixburn header places it and the attached containers.
+		o.Format = "burn"
+	}
 	return o, nil
+}
+
+// hasSection reports whether the PE has a section of that name.
+func hasSection(f *pe.File, name string) bool {
+	for _, s := range f.Sections {
+		if strings.TrimRight(string(s.Header.Name[:]), "\x00") == name {
+			return true
+		}
+	}
+	return false
 }
 
 // overlayFormat names the container an overlay starts with, by its magic number: compound

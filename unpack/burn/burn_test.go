@@ -61,7 +61,7 @@ func TestFixtures(t *testing.T) {
 	}{
 		{file: "acme-bundle-1.0.exe", want: map[string]string{"AcmePhone.msi": fixtureSum(t, "acme-1.0.msi")}},
 		{file: "acme-bundle-1.1.exe", want: map[string]string{"AcmePhone.msi": fixtureSum(t, "acme-1.1.msi")}},
-		{file: "acme-bundle-1.1-runkey.exe", want: map[string]string{"AcmePhone.msi": fixtureSum(t, "acme-1.1-runkey.msi")}},
+		{file: "acme-bundle-1.1-runkey.exe", want: map[string]string{"AcmePhone.msi": fixtureSum(t, "msitables/acme-1.1-runkey.msi")}},
 		{file: "acme-bundle-1.1-exepackage.exe", want: map[string]string{"AcmePhone.msi": fixtureSum(t, "acme-1.1.msi"),
 			"redist/AcmeHelper.exe": fixtureSum(t, "pe/AcmePhone-1.1.exe")}},
 		{file: "acme-bundle-1.1-external.exe", want: map[string]string{"AcmePhone.msi": fixtureSum(t, "acme-1.1.msi")},

@@ -56,7 +56,7 @@ func main() {
 			chain: fmt.Sprintf(msiChain, "1.0.0.0")},
 		{name: "acme-bundle-1.1.exe", version: "1.1.0.0", packages: []payload{{id: "AcmePhone", filePath: "AcmePhone.msi", data: read("acme-1.1.msi")}},
 			chain: fmt.Sprintf(msiChain, "1.1.0.0")},
-		{name: "acme-bundle-1.1-runkey.exe", version: "1.1.0.0", packages: []payload{{id: "AcmePhone", filePath: "AcmePhone.msi", data: read("acme-1.1-runkey.msi")}},
+		{name: "acme-bundle-1.1-runkey.exe", version: "1.1.0.0", packages: []payload{{id: "AcmePhone", filePath: "AcmePhone.msi", data: read("msitables/acme-1.1-runkey.msi")}},
 			chain: fmt.Sprintf(msiChain, "1.1.0.0")},
 		{name: "acme-bundle-1.1-exepackage.exe", version: "1.1.0.0", packages: []payload{
 			{id: "AcmePhone", filePath: "AcmePhone.msi", data: read("acme-1.1.msi")},

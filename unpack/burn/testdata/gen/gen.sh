@@ -6,7 +6,8 @@
 #
 #   acme-bundle-1.0.exe             MsiPackage AcmePhone.msi = acme-1.0.msi   (the baseline)
 #   acme-bundle-1.1.exe             MsiPackage AcmePhone.msi = acme-1.1.msi   (benign update)
-#   acme-bundle-1.1-runkey.exe      AcmePhone.msi = acme-1.1-runkey.msi        (adds a Run value)
+#   acme-bundle-1.1-runkey.exe      AcmePhone.msi = msitables/acme-1.1-runkey.msi (a Registry row
+#                                   writing HKLM\...\CurrentVersion\Run)
 #   acme-bundle-1.1-exepackage.exe  acme-1.1.msi + a new ExePackage redist/AcmeHelper.exe run
 #                                   with "/quiet /autostart"
 #   acme-bundle-1.1-external.exe    acme-1.1.msi + the ExePackage's payload external (not in

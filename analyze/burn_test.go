@@ -1,0 +1,93 @@
+package analyze
+
+import (
+	"context"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/rollgate/rollgate/inventory"
+)
+
+const burnFix = "../unpack/burn/testdata/"
+
+// TestBurnBundle inventories the generated bundles (unpack/burn/testdata/gen): the payloads at
+// their FilePath, the embedded MSI opened as an MSI with its tables merged into the bundle's,
+// the ExePackage as a custom action, an external payload as a Skip, and the upgrade code as
+// the product.
+func TestBurnBundle(t *testing.T) {
+	a := unsafeAnalyzer(t)
+	inv, err := a.Installer(context.Background(), burnFix+"acme-bundle-1.1-exepackage.exe")
+	if err != nil {
+		t.Fatalf("Installer = %v", err)
+	}
+	if inv.Format != "burn" {
+		t.Errorf("Format = %q, want burn", inv.Format)
+	}
+	wantProd := inventory.Product{Identity: "burn-bundle:{5b1c2d4e-7a8f-4c3b-9e1d-0a2b3c4d5e6f}", Name: "Acme Softphone",
+		Version: "1.1.0.0", Manufacturer: "Acme Softphone Ltd", UpgradeCode: "{5B1C2D4E-7A8F-4C3B-9E1D-0A2B3C4D5E6F}",
+		BundleID: "{0F7E3B6C-2A1D-4B8E-9C5F-3D2E1A0B9C8D}"}
+	if d := cmp.Diff(wantProd, inv.Product); d != "" {
+		t.Errorf("Product (-want +got)\n%s", d)
+	}
+	kinds := map[string]string{}
+	for _, e := range inv.Entries {
+		kinds[e.Path] = string(e.Kind) + "/" + e.Container
+	}
+	for p, want := range map[string]string{
+		inventory.InstallerPath:                     "pe/",
+		inventory.InstallerPath + "/" + OverlayPath: "archive/burn",
+		"(ux)/mbapreq.dll":                          "pe/",
+		"AcmePhone.msi":                             "archive/msi",
+		"redist/AcmeHelper.exe":                     "pe/",
+	} {
+		if kinds[p] != want {
+			t.Errorf("entry %q = %q, want %q", p, kinds[p], want)
+		}
+	}
+	var nested int
+	for p := range kinds {
+		if len(p) > len("AcmePhone.msi/") && p[:len("AcmePhone.msi/")] == "AcmePhone.msi/" {
+			nested++
+		}
+	}
+	if nested == 0 {
+		t.Errorf("no file of the embedded MSI is inventoried: %v", kinds)
+	}
+	want := inventory.CustomAction{Action: "burn-ExePackage/AcmeHelper", Source: "redist/AcmeHelper.exe", Target: "/quiet /autostart"}
+	found := false
+	for _, ca := range inv.CustomActions {
+		found = found || ca == want
+	}
+	if !found {
+		t.Errorf("CustomActions = %+v, want one %+v", inv.CustomActions, want)
+	}
+	if inv.MSI == nil {
+		t.Fatalf("MSI tables = nil, want the embedded MSI's")
+	}
+
+	// The Run value of the embedded MSI reaches the bundle's tables.
+	inv, err = a.Installer(context.Background(), burnFix+"acme-bundle-1.1-runkey.exe")
+	if err != nil {
+		t.Fatalf("Installer(runkey) = %v", err)
+	}
+	var run []string
+	for _, v := range inv.MSI.Registry {
+		if cmp.Equal(v.Key, `Software\Microsoft\Windows\CurrentVersion\Run`, cmpopts.EquateEmpty()) {
+			run = append(run, v.ID)
+		}
+	}
+	if len(run) == 0 {
+		t.Errorf("no Run value among the bundle's registry rows %+v", inv.MSI.Registry)
+	}
+
+	inv, err = a.Installer(context.Background(), burnFix+"acme-bundle-1.1-external.exe")
+	if err != nil {
+		t.Fatalf("Installer(external) = %v", err)
+	}
+	wantSkip := []inventory.Skip{{Path: "redist/AcmeHelper.exe", Reason: `Burn payload "AcmeHelper" is not in the bundle (external): its content was not inventoried`}}
+	if d := cmp.Diff(wantSkip, inv.Skipped); d != "" {
+		t.Errorf("Skipped (-want +got)\n%s", d)
+	}
+}
