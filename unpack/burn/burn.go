@@ -31,7 +31,9 @@
 //
 // Payloads the file does not carry (Packaging external or download, a detached container,
 // an attached container cut off the file) are listed by Reader.Missing, never silently
-// dropped. Two payloads with one FilePath keep it for the first in manifest order and
+// dropped. A payload's content is checked against the manifest's FileSize and Hash (as the
+// engine checks it before running a package) when it is read to its end; a mismatch is
+// unpack.ErrFormat. Two payloads with one FilePath keep it for the first in manifest order and
 // "<FilePath>~N" for the N-th. Every count, size and offset is bounded by the limits below.
 package burn
 
@@ -120,6 +122,9 @@ type File struct {
 	Container int    // 0 the UX container
 	Source    string // the name in the container's cabinet
 	Size      int64
+	// Hash is the manifest's hex digest of the payload (WiX 3: SHA-1, WiX 4: SHA-512),
+	// checked when the content is read to its end; empty when the manifest gives none.
+	Hash string
 
 	cf *cab.File
 }

@@ -2,12 +2,15 @@ package burn
 
 import (
 	"bytes"
+	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -265,4 +268,45 @@ func TestFuzzCorpus(t *testing.T) {
 		seeds = append(seeds, []any{b})
 	}
 	testutil.CheckFuzzCorpus(t, "FuzzReader", seeds...)
+}
+
+// TestPayloadChecks: a payload whose content does not match the manifest's Hash fails when
+// read (walked or opened), as the engine refuses it; one whose size differs from FileSize is
+// refused at once.
+func TestPayloadChecks(t *testing.T) {
+	st := stub(t)
+	const wrongHash = "6E2FB4F1E4C1B6D8A4E2B0C6E2BDF5B1E0B1E5A4" // a SHA-1, not that of "payload"
+	mk := func(attrs string) []byte {
+		return assemble(t, st, storedCab([2]string{"0", manifest(`<Payload Id="p" FilePath="p.msi" Packaging="embedded" SourcePath="a0" Container="WixAttachedContainer" ` + attrs + `/>`)}),
+			storedCab([2]string{"a0", "payload"}))
+	}
+	// The real SHA-1 of "payload" passes.
+	b := mk(`FileSize="7" Hash="` + sha1hexOf("payload") + `"`)
+	r, err := NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	walk(t, r)
+
+	b = mk(`FileSize="7" Hash="` + wrongHash + `"`)
+	r, err = NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Walk(func(_ string, _ int64, rd io.Reader) error { _, err := io.Copy(io.Discard, rd); return err }); !errors.Is(err, unpack.ErrFormat) {
+		t.Errorf("Walk(hash mismatch) = %v, want ErrFormat", err)
+	}
+	if _, err := fs.ReadFile(r, "p.msi"); !errors.Is(err, unpack.ErrFormat) {
+		t.Errorf("ReadFile(hash mismatch) = %v, want ErrFormat", err)
+	}
+
+	b = mk(`FileSize="8"`)
+	if _, err := NewReader(bytes.NewReader(b), int64(len(b))); !errors.Is(err, unpack.ErrFormat) {
+		t.Errorf("NewReader(FileSize mismatch) = %v, want ErrFormat", err)
+	}
+}
+
+func sha1hexOf(s string) string {
+	h := sha1.Sum([]byte(s))
+	return strings.ToUpper(hex.EncodeToString(h[:]))
 }

@@ -1,7 +1,12 @@
 package burn
 
 import (
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/hex"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 
@@ -20,7 +25,51 @@ func (r *Reader) open(n *fstree.Node) (io.ReadCloser, error) {
 	return struct {
 		io.Reader
 		io.Closer
-	}{fstree.ExactReader(rc, f.Size, "burn", f.Path), rc}, nil
+	}{f.checked(rc), rc}, nil
+}
+
+// checked wraps a payload's content so that it yields exactly f.Size bytes and, at its end,
+// matches the manifest's Hash.
+func (f *File) checked(rd io.Reader) io.Reader {
+	rd = fstree.ExactReader(rd, f.Size, "burn", f.Path)
+	if f.Hash == "" {
+		return rd
+	}
+	return &hashReader{r: rd, h: newHash(f.Hash), f: f}
+}
+
+// newHash returns the digest the manifest's hex Hash is by its length: SHA-1 (WiX 3),
+// SHA-256 or SHA-512 (WiX 4); nil for anything else.
+func newHash(hexDigest string) hash.Hash {
+	if _, err := hex.DecodeString(hexDigest); err != nil {
+		return nil
+	}
+	switch len(hexDigest) {
+	case 2 * sha1.Size:
+		return sha1.New()
+	case 2 * sha256.Size:
+		return sha256.New()
+	case 2 * sha512.Size:
+		return sha512.New()
+	}
+	return nil
+}
+
+type hashReader struct {
+	r io.Reader
+	h hash.Hash
+	f *File
+}
+
+func (h *hashReader) Read(p []byte) (int, error) {
+	n, err := h.r.Read(p)
+	h.h.Write(p[:n])
+	if err == io.EOF {
+		if got := hex.EncodeToString(h.h.Sum(nil)); got != h.f.Hash {
+			return n, errs.Format(h.f.Path, -1, "payload %q hashes to %s, the manifest says %s", h.f.PayloadID, got, h.f.Hash)
+		}
+	}
+	return n, err
 }
 
 // Open implements fs.FS.
@@ -44,7 +93,7 @@ func (r *Reader) Walk(fn func(path string, size int64, rd io.Reader) error) erro
 			if f == nil {
 				return errs.Format(name, -1, "container %d walks a file the directory did not list", ci)
 			}
-			return fn(f.Path, f.Size, fstree.ExactReader(rd, f.Size, "burn", f.Path))
+			return fn(f.Path, f.Size, f.checked(rd))
 		})
 		if err != nil {
 			return fmt.Errorf("burn: container %d: %w", ci, err)

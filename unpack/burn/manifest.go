@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"strconv"
 	"strings"
 
 	"github.com/rollgate/rollgate/unpack"
@@ -224,7 +225,14 @@ func (r *Reader) place() error {
 		}
 	}
 	taken := map[string]int{}
-	add := func(p string, payload string, ci int, ce *cabEntry) error {
+	add := func(p string, pl *Payload, ci int, ce *cabEntry) error {
+		var payload string
+		if pl != nil {
+			payload = pl.ID
+			if pl.FileSize != "" && pl.FileSize != strconv.FormatInt(ce.f.Size, 10) {
+				return errs.Format(p, -1, "payload %q is %d bytes in container %d, the manifest says %s", payload, ce.f.Size, ci, pl.FileSize)
+			}
+		}
 		if ce.used {
 			return errs.Format(p, -1, "payload %q names container %d's file %q, which another payload already names", payload, ci, ce.f.RawName)
 		}
@@ -235,6 +243,9 @@ func (r *Reader) place() error {
 			p = fmt.Sprintf("%s~%d", base, k)
 		}
 		f := &File{Path: p, PayloadID: payload, Container: ci, Source: ce.f.RawName, Size: ce.f.Size, cf: ce.f}
+		if pl != nil && newHash(pl.Hash) != nil {
+			f.Hash = strings.ToLower(pl.Hash)
+		}
 		n, err := r.tree.Add(p, 0o444, f.Size, ce.f.ModTime(), f)
 		if err != nil {
 			return errs.Format(p, -1, "payload %q: %v", payload, err)
@@ -244,7 +255,7 @@ func (r *Reader) place() error {
 		r.byCab[ci][ce.f.Name] = f
 		return nil
 	}
-	if err := add(ManifestPath, "", 0, cabNames[0][manifestName]); err != nil {
+	if err := add(ManifestPath, nil, 0, cabNames[0][manifestName]); err != nil {
 		return err
 	}
 	for _, p := range m.UX {
@@ -256,7 +267,7 @@ func (r *Reader) place() error {
 		if err != nil {
 			return err
 		}
-		if err := add(UXRoot+"/"+dst, p.ID, 0, ce); err != nil {
+		if err := add(UXRoot+"/"+dst, &p, 0, ce); err != nil {
 			return err
 		}
 	}
@@ -293,7 +304,7 @@ func (r *Reader) place() error {
 		if err != nil {
 			return err
 		}
-		if err := add(dst, p.ID, ci, ce); err != nil {
+		if err := add(dst, &p, ci, ce); err != nil {
 			return err
 		}
 	}
@@ -307,7 +318,7 @@ func (r *Reader) place() error {
 			if ce.used {
 				continue
 			}
-			if err := add(fmt.Sprintf("%s/%d/%s", UnlistedRoot, ci, f.Name), "", ci, ce); err != nil {
+			if err := add(fmt.Sprintf("%s/%d/%s", UnlistedRoot, ci, f.Name), nil, ci, ce); err != nil {
 				return err
 			}
 		}

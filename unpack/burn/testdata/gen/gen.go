@@ -12,7 +12,9 @@ package main
 import (
 	"bytes"
 	"compress/flate"
+	"crypto/sha1"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -84,7 +86,7 @@ func build(stub []byte, b bundle) []byte {
 	m.WriteString(`<RelatedBundle Id="{5B1C2D4E-7A8F-4C3B-9E1D-0A2B3C4D5E6F}" Action="Upgrade"/>`)
 	m.WriteString(`<UX>`)
 	for _, p := range b.ux {
-		fmt.Fprintf(&m, `<Payload Id="%s" FilePath="%s" FileSize="%d" Hash="0" Packaging="embedded" SourcePath="%s"/>`, p.id, p.filePath, len(p.data), p.source)
+		fmt.Fprintf(&m, `<Payload Id="%s" FilePath="%s" FileSize="%d" Hash="%s" Packaging="embedded" SourcePath="%s"/>`, p.id, p.filePath, len(p.data), sha1hex(p.data), p.source)
 	}
 	m.WriteString(`</UX>`)
 	m.WriteString(`<Container Id="WixAttachedContainer" FileSize="0" Hash="0" FilePath="` + b.name + `" AttachedIndex="1" Attached="yes" Primary="yes"/>`)
@@ -96,7 +98,7 @@ func build(stub []byte, b bundle) []byte {
 		}
 		p.source = fmt.Sprintf("a%d", len(attached))
 		attached = append(attached, p)
-		fmt.Fprintf(&m, `<Payload Id="%s" FilePath="%s" FileSize="%d" Hash="0" Packaging="embedded" SourcePath="%s" Container="WixAttachedContainer"/>`, p.id, p.filePath, len(p.data), p.source)
+		fmt.Fprintf(&m, `<Payload Id="%s" FilePath="%s" FileSize="%d" Hash="%s" Packaging="embedded" SourcePath="%s" Container="WixAttachedContainer"/>`, p.id, p.filePath, len(p.data), sha1hex(p.data), p.source)
 	}
 	m.WriteString(`<Registration Id="{0F7E3B6C-2A1D-4B8E-9C5F-3D2E1A0B9C8D}" ExecutableName="acme-setup.exe" PerMachine="yes" Tag="" Version="` + b.version + `" ProviderKey="{0F7E3B6C-2A1D-4B8E-9C5F-3D2E1A0B9C8D}">`)
 	m.WriteString(`<Arp Register="yes" DisplayName="Acme Softphone" DisplayVersion="` + b.version + `" Publisher="Acme Softphone Ltd"/></Registration>`)
@@ -218,6 +220,12 @@ func writeCab(files []cabFile) []byte {
 		out.Write(b)
 	}
 	return out.Bytes()
+}
+
+// sha1hex is a payload's Hash as WiX 3 writes it: SHA-1, upper-case hex.
+func sha1hex(b []byte) string {
+	s := sha1.Sum(b)
+	return strings.ToUpper(hex.EncodeToString(s[:]))
 }
 
 func check(err error) {
