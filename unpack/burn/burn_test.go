@@ -64,6 +64,11 @@ func TestFixtures(t *testing.T) {
 	}{
 		{file: "acme-bundle-1.0.exe", want: map[string]string{"AcmePhone.msi": fixtureSum(t, "acme-1.0.msi")}},
 		{file: "acme-bundle-1.1.exe", want: map[string]string{"AcmePhone.msi": fixtureSum(t, "acme-1.1.msi")}},
+		// Signed as WiX signs (the engine's signature recorded as the original signature, the
+		// bundle signed again) and the signed engine with the container after its signature:
+		// either way the attached container is found after the engine's signature.
+		{file: "acme-bundle-1.1-signed.exe", want: map[string]string{"AcmePhone.msi": fixtureSum(t, "acme-1.1.msi")}},
+		{file: "acme-bundle-1.1-engine-signed.exe", want: map[string]string{"AcmePhone.msi": fixtureSum(t, "acme-1.1.msi")}},
 		{file: "acme-bundle-1.1-runkey.exe", want: map[string]string{"AcmePhone.msi": fixtureSum(t, "msitables/acme-1.1-runkey.msi")}},
 		{file: "acme-bundle-1.1-exepackage.exe", want: map[string]string{"AcmePhone.msi": fixtureSum(t, "acme-1.1.msi"),
 			"redist/AcmeHelper.exe": fixtureSum(t, "pe/AcmePhone-1.1.exe")}},

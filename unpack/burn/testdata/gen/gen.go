@@ -7,6 +7,17 @@
 // out as WiX's BurnWriter does for an unsigned bundle. Cabinets are MSZIP, written here.
 //
 //	go run gen.go <stub.exe> <testdata/fixtures/win> <out dir>
+//
+// For the signed fixture it also writes, into the out dir, acme-bundle-1.1.engine.exe (the
+// stub and UX container, the .wixburn header already naming the attached container) and
+// acme-bundle-1.1.attached.cab; once gen.sh has signed the engine,
+//
+//	go run gen.go reattach <signed engine> <attached.cab> <out.exe>
+//
+// does what WiX's `insignia -ab` does (BurnWriter.RememberThenResetSignature, then
+// AppendContainer): it records the engine's checksum and certificate table in the .wixburn
+// header as the original signature, clears the PE's checksum and certificate directory, and
+// appends the attached container, for gen.sh to sign the whole bundle again.
 package main
 
 import (
@@ -35,6 +46,10 @@ type bundle struct {
 }
 
 func main() {
+	if os.Args[1] == "reattach" {
+		reattach(os.Args[2], os.Args[3], os.Args[4])
+		return
+	}
 	stub, err := os.ReadFile(os.Args[1])
 	check(err)
 	fix, out := os.Args[2], os.Args[3]
@@ -72,13 +87,43 @@ func main() {
 	check(os.MkdirAll(out, 0o755))
 	for _, b := range bundles {
 		b.ux = uxFor()
-		data := build(stub, b)
+		data, engine := build(stub, b)
 		check(os.WriteFile(filepath.Join(out, b.name), data, 0o644))
 		fmt.Fprintf(os.Stderr, "gen.go: %s (%d bytes)\n", b.name, len(data))
+		if b.name == "acme-bundle-1.1.exe" {
+			base := strings.TrimSuffix(b.name, ".exe")
+			check(os.WriteFile(filepath.Join(os.Args[4], base+".engine.exe"), data[:engine], 0o644))
+			check(os.WriteFile(filepath.Join(os.Args[4], base+".attached.cab"), data[engine:], 0o644))
+		}
 	}
 }
 
-func build(stub []byte, b bundle) []byte {
+// reattach is insignia -ab on a signed engine: see the package comment.
+func reattach(enginePath, cabPath, outPath string) {
+	eng, err := os.ReadFile(enginePath)
+	check(err)
+	att, err := os.ReadFile(cabPath)
+	check(err)
+	le := binary.LittleEndian
+	nt := int(le.Uint32(eng[0x3c:]))
+	opt := nt + 24
+	checksumOff := opt + 64
+	certDir := opt + 128 // PE32
+	if le.Uint16(eng[opt:]) == 0x20b {
+		certDir = opt + 144
+	}
+	sec := wixburnOffset(eng)
+	le.PutUint32(eng[sec+28:], le.Uint32(eng[checksumOff:]))
+	le.PutUint32(eng[sec+32:], le.Uint32(eng[certDir:]))
+	le.PutUint32(eng[sec+36:], le.Uint32(eng[certDir+4:]))
+	le.PutUint32(eng[checksumOff:], 0)
+	le.PutUint32(eng[certDir:], 0)
+	le.PutUint32(eng[certDir+4:], 0)
+	check(os.WriteFile(outPath, append(eng, att...), 0o644))
+}
+
+// build returns the bundle and the size of its engine (stub and UX container).
+func build(stub []byte, b bundle) ([]byte, int) {
 	var m strings.Builder
 	m.WriteString(`<?xml version="1.0" encoding="utf-8"?>` + "\r\n")
 	m.WriteString(`<BurnManifest xmlns="http://schemas.microsoft.com/wix/2008/Burn">`)
@@ -126,7 +171,8 @@ func build(stub []byte, b bundle) []byte {
 	le.PutUint32(out[sec+48:], uint32(len(uxCab)))
 	le.PutUint32(out[sec+52:], uint32(len(attCab)))
 	out = append(out, uxCab...)
-	return append(out, attCab...)
+	engine := len(out)
+	return append(out, attCab...), engine
 }
 
 // wixburnOffset finds the raw data of the .wixburn section.
