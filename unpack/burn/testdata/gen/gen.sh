@@ -45,3 +45,9 @@ sign "$B/acme-bundle-1.1.engine.exe" "$B/engine-signed.exe"
 cat "$B/engine-signed.exe" "$B/acme-bundle-1.1.attached.cab" >"$HERE/../acme-bundle-1.1-engine-signed.exe"
 (cd "$HERE" && go run gen.go reattach "$B/engine-signed.exe" "$B/acme-bundle-1.1.attached.cab" "$B/reattached.exe")
 sign "$B/reattached.exe" "$HERE/../acme-bundle-1.1-signed.exe"
+
+# The golden payload lists, written by oracle/oracle.sh (cabextract and Python, independent of
+# unpack/burn); TestOracle holds the reader to them.
+for f in "$HERE"/../acme-bundle-*.exe; do
+	"$HERE/../oracle/oracle.sh" "$f" >"$HERE/../oracle/$(basename "$f" .exe).golden"
+done
