@@ -2,10 +2,10 @@ package analyze
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/rollgate/rollgate/inventory"
 )
@@ -67,19 +67,25 @@ func TestBurnBundle(t *testing.T) {
 		t.Fatalf("MSI tables = nil, want the embedded MSI's")
 	}
 
-	// The Run value of the embedded MSI reaches the bundle's tables.
-	inv, err = a.Installer(context.Background(), burnFix+"acme-bundle-1.1-runkey.exe")
-	if err != nil {
-		t.Fatalf("Installer(runkey) = %v", err)
-	}
-	var run []string
-	for _, v := range inv.MSI.Registry {
-		if cmp.Equal(v.Key, `Software\Microsoft\Windows\CurrentVersion\Run`, cmpopts.EquateEmpty()) {
-			run = append(run, v.ID)
+	// The Run value of the embedded MSI reaches the bundle's tables, also from a bundle
+	// carried by the bundle as an ExePackage; the row id names the package it comes from.
+	for file, id := range map[string]string{
+		"acme-bundle-1.1-runkey.exe": "AcmePhone.msi/",
+		"acme-bundle-1.1-nested.exe": "redist/AcmeRuntime.exe/AcmePhone.msi/",
+	} {
+		inv, err = a.Installer(context.Background(), burnFix+file)
+		if err != nil {
+			t.Fatalf("Installer(%s) = %v", file, err)
 		}
-	}
-	if len(run) == 0 {
-		t.Errorf("no Run value among the bundle's registry rows %+v", inv.MSI.Registry)
+		var run []string
+		for _, v := range inv.MSI.Registry {
+			if v.Key == `Software\Microsoft\Windows\CurrentVersion\Run` {
+				run = append(run, v.ID)
+			}
+		}
+		if len(run) != 1 || !strings.HasPrefix(run[0], id) {
+			t.Errorf("%s: Run rows %q, want one with an id under %q", file, run, id)
+		}
 	}
 
 	inv, err = a.Installer(context.Background(), burnFix+"acme-bundle-1.1-external.exe")

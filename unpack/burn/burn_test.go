@@ -45,7 +45,12 @@ func walk(t testing.TB, r *Reader) []entry {
 // fixtureSum is the SHA-256 of a committed Windows fixture, the bytes gen.go put in a bundle.
 func fixtureSum(t testing.TB, rel string) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "fixtures", "win", rel))
+	return fileSum(t, filepath.Join("..", "..", "testdata", "fixtures", "win", rel))
+}
+
+func fileSum(t testing.TB, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,6 +77,8 @@ func TestFixtures(t *testing.T) {
 		{file: "acme-bundle-1.1-runkey.exe", want: map[string]string{"AcmePhone.msi": fixtureSum(t, "msitables/acme-1.1-runkey.msi")}},
 		{file: "acme-bundle-1.1-exepackage.exe", want: map[string]string{"AcmePhone.msi": fixtureSum(t, "acme-1.1.msi"),
 			"redist/AcmeHelper.exe": fixtureSum(t, "pe/AcmePhone-1.1.exe")}},
+		{file: "acme-bundle-1.1-nested.exe", want: map[string]string{"AcmePhone.msi": fixtureSum(t, "acme-1.1.msi"),
+			"redist/AcmeRuntime.exe": fileSum(t, filepath.Join("testdata", "acme-bundle-1.1-runkey.exe"))}},
 		{file: "acme-bundle-1.1-external.exe", want: map[string]string{"AcmePhone.msi": fixtureSum(t, "acme-1.1.msi")},
 			missing: []Missing{{Payload: "AcmeHelper", FilePath: `redist\AcmeHelper.exe`, Packaging: "external"}}},
 	}

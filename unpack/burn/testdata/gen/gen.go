@@ -84,10 +84,21 @@ func main() {
 			{id: "AcmeHelper", filePath: `redist\AcmeHelper.exe`, packaging: "external"}},
 			chain: fmt.Sprintf(msiChain, "1.1.0.0") + exeChain},
 	}
+	// A bundle that carries another bundle as an ExePackage (as application bundles carry
+	// vc_redist): the runkey bundle, built first.
+	bundles = append(bundles, bundle{name: "acme-bundle-1.1-nested.exe", version: "1.1.0.0", packages: []payload{
+		{id: "AcmePhone", filePath: "AcmePhone.msi", data: read("acme-1.1.msi")},
+		{id: "AcmeRuntime", filePath: `redist\AcmeRuntime.exe`}},
+		chain: fmt.Sprintf(msiChain, "1.1.0.0") + strings.NewReplacer("AcmeHelper", "AcmeRuntime", "/quiet /autostart", "/quiet /norestart").Replace(exeChain)})
 	check(os.MkdirAll(out, 0o755))
+	built := map[string][]byte{}
 	for _, b := range bundles {
 		b.ux = uxFor()
+		if b.name == "acme-bundle-1.1-nested.exe" {
+			b.packages[1].data = built["acme-bundle-1.1-runkey.exe"]
+		}
 		data, engine := build(stub, b)
+		built[b.name] = data
 		check(os.WriteFile(filepath.Join(out, b.name), data, 0o644))
 		fmt.Fprintf(os.Stderr, "gen.go: %s (%d bytes)\n", b.name, len(data))
 		if b.name == "acme-bundle-1.1.exe" {
@@ -210,7 +221,9 @@ func writeCab(files []cabFile) []byte {
 		chunk := all[off:min(off+32768, len(all))]
 		var buf bytes.Buffer
 		buf.WriteString("CK")
-		w, err := flate.NewWriterDict(&buf, flate.BestCompression, prev)
+		// Level 1: libmspack (cabextract, the oracle) rejects some level 6 and 9 streams that use
+		// the previous block as dictionary, which 7-Zip and unpack/cab read.
+		w, err := flate.NewWriterDict(&buf, flate.BestSpeed, prev)
 		check(err)
 		w.Write(chunk)
 		check(w.Close())

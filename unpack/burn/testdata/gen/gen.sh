@@ -12,6 +12,8 @@
 #                                   with "/quiet /autostart"
 #   acme-bundle-1.1-external.exe    acme-1.1.msi + the ExePackage's payload external (not in
 #                                   the file: listed as missing)
+#   acme-bundle-1.1-nested.exe      acme-1.1.msi + an ExePackage redist/AcmeRuntime.exe that is
+#                                   acme-bundle-1.1-runkey.exe (a bundle carrying a bundle)
 #   acme-bundle-1.1-signed.exe      acme-bundle-1.1.exe signed as WiX signs bundles (engine signed,
 #                                   containers reattached, bundle signed again) by the Acme test key
 #   acme-bundle-1.1-engine-signed.exe  the signed engine with the attached container appended
@@ -37,6 +39,7 @@ x86_64-w64-mingw32-gcc -nostdlib -e start -s -Os -fno-ident -Wl,--no-insert-time
 CA="$ROOT/testdata/fixtures/win/ca"
 SIGN_TIME=1767225600
 sign() {
+	rm -f "$2"
 	osslsigncode sign -certs "$CA/acme-chain.pem" -key "$CA/acme.key" -h sha256 -n "Acme Softphone Setup" \
 		-i https://acme.test/ -time "$SIGN_TIME" -TSA-certs "$CA/tsa-chain.pem" -TSA-key "$CA/tsa.key" \
 		-TSA-time "$SIGN_TIME" -in "$1" -out "$2" >"$B/sign.log" 2>&1 || { cat "$B/sign.log" >&2; return 1; }
