@@ -56,6 +56,8 @@ const (
 	MaxContainers = 1 << 10
 	// MaxManifestBytes bounds the bundle manifest (real manifests: a few KiB to 1 MiB).
 	MaxManifestBytes = 16 << 20
+	// MaxManifestElements bounds the XML elements of the manifest (vc_redist: about 300).
+	MaxManifestElements = 1 << 18
 	// MaxPayloads bounds the payloads, packages and containers the manifest lists.
 	MaxPayloads = 1 << 16
 	// MaxFiles bounds the files one bundle exposes.

@@ -190,6 +190,7 @@ func TestHostile(t *testing.T) {
 		{"stub size past the end", patch(p.sectionOff+24, 1<<30), unpack.ErrFormat},
 		{"not XML", bundle("<BurnManifest"), unpack.ErrFormat},
 		{"other root", bundle("<Manifest/>"), unpack.ErrFormat},
+		{"too many elements", bundle("<BurnManifest>" + strings.Repeat("<a/>", MaxManifestElements) + "</BurnManifest>"), unpack.ErrLimit},
 		{"dot-dot path", bundle(manifest(`<Payload Id="p" FilePath="..\..\Windows\x.dll" Packaging="embedded" SourcePath="a0" Container="WixAttachedContainer"/>`)), unpack.ErrInsecurePath},
 		{"absolute path", bundle(manifest(`<Payload Id="p" FilePath="C:\Windows\x.dll" Packaging="embedded" SourcePath="a0" Container="WixAttachedContainer"/>`)), unpack.ErrInsecurePath},
 		{"no such source", bundle(manifest(`<Payload Id="p" FilePath="p.msi" Packaging="embedded" SourcePath="a9" Container="WixAttachedContainer"/>`)), unpack.ErrFormat},

@@ -185,6 +185,23 @@ func (r *Reader) readManifest() error {
 // parseManifest decodes the manifest XML. It refuses a document whose root is not
 // BurnManifest and bounds the number of elements it keeps.
 func parseManifest(data []byte) (*Manifest, error) {
+	// Count the elements first, so a manifest of a million empty elements is refused before
+	// anything is allocated for them.
+	c := xml.NewDecoder(bytes.NewReader(data))
+	for n := 0; ; {
+		tok, err := c.RawToken()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, errs.Format("(manifest)", c.InputOffset(), "XML: %v", err)
+		}
+		if _, ok := tok.(xml.StartElement); ok {
+			if n++; n > MaxManifestElements {
+				return nil, errs.Limit("(manifest)", c.InputOffset(), "more than %d elements", MaxManifestElements)
+			}
+		}
+	}
 	d := xml.NewDecoder(bytes.NewReader(data))
 	d.Strict = true
 	var root struct {
