@@ -1,13 +1,17 @@
 package analyze
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"os"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/rollgate/rollgate/inventory"
+	"github.com/rollgate/rollgate/unpack"
 )
 
 const burnFix = "../unpack/burn/testdata/"
@@ -95,5 +99,31 @@ func TestBurnBundle(t *testing.T) {
 	wantSkip := []inventory.Skip{{Path: "redist/AcmeHelper.exe", Reason: `Burn payload "AcmeHelper" is not in the bundle (external): its content was not inventoried`}}
 	if d := cmp.Diff(wantSkip, inv.Skipped); d != "" {
 		t.Errorf("Skipped (-want +got)\n%s", d)
+	}
+}
+
+// TestBurnOverlay: a PE with a .wixburn section is a bundle whatever its sections say: the
+// container area starts at the stub size the header gives, and a header that cannot be read
+// is an error (analysis.incomplete), never a plain PE.
+func TestBurnOverlay(t *testing.T) {
+	b, err := os.ReadFile(burnFix + "acme-bundle-1.1.exe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := burnOverlay(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatalf("burnOverlay = %v", err)
+	}
+	if d := cmp.Diff(&inventory.Overlay{Offset: 3584, Size: int64(len(b)) - 3584, Format: "burn"}, o); d != "" {
+		t.Errorf("overlay (-want +got)\n%s", d)
+	}
+	bad := append([]byte(nil), b...)
+	copy(bad[0x600:], "\x00\x00\x00\x00") // the magic
+	if _, err := burnOverlay(bytes.NewReader(bad), int64(len(bad))); !errors.Is(err, unpack.ErrFormat) {
+		t.Errorf("burnOverlay(bad magic) = %v, want ErrFormat", err)
+	}
+	cut := b[:3584]
+	if _, err := burnOverlay(bytes.NewReader(cut), int64(len(cut))); !errors.Is(err, unpack.ErrFormat) {
+		t.Errorf("burnOverlay(stub only) = %v, want ErrFormat", err)
 	}
 }

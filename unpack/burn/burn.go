@@ -273,11 +273,9 @@ func readPE(r io.ReaderAt, size int64) (*pe, error) {
 	return nil, errs.Format("", tab, "no .wixburn section: not a Burn bundle")
 }
 
-// HasSection reports whether r is a PE with a .wixburn section, reading only the headers.
-func HasSection(r io.ReaderAt, size int64) bool {
-	_, err := readPE(r, size)
-	return err == nil
-}
+// ReadSection reads the .wixburn header of the bundle r (size bytes) and places its
+// containers, without opening them.
+func ReadSection(r io.ReaderAt, size int64) (*Section, error) { return readSection(r, size) }
 
 // headerLen is the fixed part of the .wixburn header, before the container sizes.
 const headerLen = 48
