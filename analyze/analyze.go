@@ -126,7 +126,19 @@ type run struct {
 	// a nested package's tables, shortcuts and skipped parts are then gathered in pkgs.
 	chain bool
 	pkgs  packageFacts
-	err   error
+	// packages names, by inventory path, the packages of the container being walked (a Burn
+	// chain's "burn-MsiPackage/ID"): their custom actions are named by it, not by the
+	// payload's file name, which often carries the version.
+	packages map[string]string
+	err      error
+}
+
+// caPrefix is the name a nested package's custom actions are listed under.
+func (r *run) caPrefix(p string) string {
+	if n, ok := r.packages[p]; ok {
+		return n
+	}
+	return p
 }
 
 // MaxCapturedBytes bounds one captured metadata file; larger ones are not captured.
@@ -440,6 +452,7 @@ func (r *run) codeFacts(e *inventory.Entry, ra io.ReaderAt, size int64, p string
 		if rng, ok := bzImagePayload(ra, size); ok {
 			skip = append(skip, rng)
 		}
+		skip = append(skip, burnContainers(e, ra, size)...)
 		e.Endpoints = scan.Endpoints(skip...)
 	case inventory.KindMachO:
 		if scan == nil {
@@ -530,7 +543,7 @@ func (r *run) nested(e *inventory.Entry, f *os.File, size int64, depth int) erro
 		e.Signature = self.Signature
 		r.mu.Lock()
 		for _, ca := range sub.CustomActions {
-			ca.Action = e.Path + "/" + ca.Action
+			ca.Action = r.caPrefix(e.Path) + "/" + ca.Action
 			r.cas = append(r.cas, ca)
 		}
 		// What a nested reader could not inventory is a gap of the whole installer.
@@ -547,6 +560,12 @@ func (r *run) nested(e *inventory.Entry, f *os.File, size int64, depth int) erro
 // goroutine already holds a worker slot), and merges them into r.
 func (r *run) walkInto(c *container, prefix string, depth int) error {
 	sub := &run{a: r.a, ctx: r.ctx, tmp: r.tmp, sem: make(chan struct{}, 1), captured: map[string][]byte{}, left: r.left, chain: c.runsPackages}
+	if len(c.packages) > 0 {
+		sub.packages = map[string]string{}
+		for p, n := range c.packages {
+			sub.packages[prefix+p] = n
+		}
+	}
 	err := c.walker.Walk(func(name string, sz int64, rd io.Reader) error {
 		return sub.file(prefix+name, sz, rd, depth+1)
 	})
@@ -622,7 +641,7 @@ func (r *run) overlay(e *inventory.Entry, ra io.ReaderAt, size int64, prefix str
 		if into == nil {
 			r.mu.Lock()
 			for _, ca := range sub.CustomActions {
-				ca.Action = e.Path + "/" + ca.Action
+				ca.Action = r.caPrefix(e.Path) + "/" + ca.Action
 				r.cas = append(r.cas, ca)
 			}
 			r.pkgs.addSkipped(e.Path+"/", sub.Skipped)

@@ -15,7 +15,9 @@ import (
 // the engine runs: their MSI tables are merged into the bundle's (runsPackages), so a Run
 // value an embedded MSI writes is msi.autostart-added; every ExePackage, MsuPackage and
 // BundlePackage is a custom action (its payload and command line), so a new one is
-// msi.custom-action-added. A payload the bundle does not carry (external, downloaded, in a
+// msi.custom-action-added; an embedded MSI's own custom actions are listed under its package
+// ("burn-MsiPackage/ID/Action"), so renaming the MSI file between releases changes none of
+// them. A payload the bundle does not carry (external, downloaded, in a
 // detached container) is a Skip: analysis.incomplete, never a pass. The product is the
 // bundle's upgrade code, never the file name.
 var Burn = Format{"burn", openBurn}
@@ -25,7 +27,14 @@ func openBurn(a *Analyzer, f io.ReaderAt, size int64, name string, dir string) (
 	if err != nil {
 		return nil, err
 	}
-	c := &container{format: "burn", walker: r, close: r.Close, runsPackages: true}
+	c := &container{format: "burn", walker: r, close: r.Close, runsPackages: true, packages: map[string]string{}}
+	for _, p := range r.Manifest.Chain.Packages {
+		if len(p.Payloads) > 0 {
+			if path := r.PayloadPath(p.Payloads[0].ID); path != "" {
+				c.packages[path] = "burn-" + p.Kind() + "/" + p.ID
+			}
+		}
+	}
 	c.describe = func(inv *inventory.Inventory, self *inventory.Entry) error {
 		m := r.Manifest
 		arp := m.Registration.Arp
@@ -74,4 +83,25 @@ func firstNonEmpty(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// burnContainers returns the file ranges of a Burn bundle's containers present in the file:
+// their payloads are inventoried (and scanned) one by one, so the compressed bytes are not the
+// stub's own strings. Anything else after the stub (signatures, bytes between or after the
+// containers) is still scanned as the stub's.
+func burnContainers(e *inventory.Entry, ra io.ReaderAt, size int64) [][2]int64 {
+	if e.Overlay == nil || e.Overlay.Format != "burn" {
+		return nil
+	}
+	sec, err := burn.ReadSection(ra, size)
+	if err != nil {
+		return nil
+	}
+	var out [][2]int64
+	for _, c := range sec.Containers {
+		if c.Present {
+			out = append(out, [2]int64{c.Offset, c.Offset + c.Size})
+		}
+	}
+	return out
 }

@@ -127,3 +127,32 @@ func TestBurnOverlay(t *testing.T) {
 		t.Errorf("burnOverlay(stub only) = %v, want ErrFormat", err)
 	}
 }
+
+// TestBurnPackageNames: an embedded MSI's custom actions are named by its package Id, not by
+// the payload's file name (which carries the version in acme-bundle-1.1-renamed.exe), and the
+// containers' compressed bytes are not scanned as the stub's strings.
+func TestBurnPackageNames(t *testing.T) {
+	a := unsafeAnalyzer(t)
+	inv, err := a.Installer(context.Background(), burnFix+"acme-bundle-1.1-customaction.exe")
+	if err != nil {
+		t.Fatalf("Installer = %v", err)
+	}
+	var actions []string
+	for _, ca := range inv.CustomActions {
+		actions = append(actions, ca.Action)
+	}
+	if d := cmp.Diff([]string{"burn-MsiPackage/AcmePhone/AcmeRegister"}, actions); d != "" {
+		t.Errorf("custom actions (-want +got)\n%s", d)
+	}
+	inv, err = a.Installer(context.Background(), burnFix+"acme-bundle-1.1-renamed.exe")
+	if err != nil {
+		t.Fatalf("Installer = %v", err)
+	}
+	self, _ := inv.Lookup(inventory.InstallerPath)
+	if self == nil || len(self.Endpoints) != 0 {
+		t.Errorf("installer endpoints = %v, want none (the stub has no URL; the MSI's are its own)", self)
+	}
+	if _, ok := inv.Lookup("AcmePhone-1.1.0.msi"); !ok {
+		t.Errorf("no entry at the payload's FilePath AcmePhone-1.1.0.msi")
+	}
+}

@@ -21,6 +21,9 @@ type container struct {
 	// runsPackages: installing the container runs the installers it carries (a Burn
 	// bundle's chain), so their MSI tables, shortcuts and gaps are the container's own.
 	runsPackages bool
+	// packages names the packages the container runs by their path in it ("burn-MsiPackage/ID"
+	// for a Burn chain): a nested package's custom actions are listed under that name.
+	packages map[string]string
 }
 
 // opener opens one format. dir is the folder holding the installer (for external cabinets),

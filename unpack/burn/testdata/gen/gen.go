@@ -84,6 +84,12 @@ func main() {
 			{id: "AcmeHelper", filePath: `redist\AcmeHelper.exe`, packaging: "external"}},
 			chain: fmt.Sprintf(msiChain, "1.1.0.0") + exeChain},
 	}
+	// The MSI payload renamed with its version (as many vendors name it), once with a new
+	// custom action in it.
+	renamed := fmt.Sprintf(msiChain, "1.1.0.0")
+	bundles = append(bundles,
+		bundle{name: "acme-bundle-1.1-renamed.exe", version: "1.1.0.0", packages: []payload{{id: "AcmePhone", filePath: "AcmePhone-1.1.0.msi", data: read("acme-1.1.msi")}}, chain: renamed},
+		bundle{name: "acme-bundle-1.1-customaction.exe", version: "1.1.0.0", packages: []payload{{id: "AcmePhone", filePath: "AcmePhone-1.1.0.msi", data: read("acme-1.1-customaction.msi")}}, chain: renamed})
 	// A bundle that carries another bundle as an ExePackage (as application bundles carry
 	// vc_redist): the runkey bundle, built first.
 	bundles = append(bundles, bundle{name: "acme-bundle-1.1-nested.exe", version: "1.1.0.0", packages: []payload{

@@ -12,6 +12,10 @@
 #                                   with "/quiet /autostart"
 #   acme-bundle-1.1-external.exe    acme-1.1.msi + the ExePackage's payload external (not in
 #                                   the file: listed as missing)
+#   acme-bundle-1.1-renamed.exe     acme-1.1.msi as AcmePhone-1.1.0.msi (the file name carries the
+#                                   version; the package Id stays AcmePhone)
+#   acme-bundle-1.1-customaction.exe  AcmePhone-1.1.0.msi = acme-1.1-customaction.msi (a new
+#                                   custom action AcmeRegister)
 #   acme-bundle-1.1-nested.exe      acme-1.1.msi + an ExePackage redist/AcmeRuntime.exe that is
 #                                   acme-bundle-1.1-runkey.exe (a bundle carrying a bundle)
 #   acme-bundle-1.1-signed.exe      acme-bundle-1.1.exe signed as WiX signs bundles (engine signed,
