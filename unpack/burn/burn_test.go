@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha1"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/hex"
 	"errors"
 	"io"
@@ -322,4 +323,39 @@ func TestPayloadChecks(t *testing.T) {
 func sha1hexOf(s string) string {
 	h := sha1.Sum([]byte(s))
 	return strings.ToUpper(hex.EncodeToString(h[:]))
+}
+
+// TestWiX5Manifest: a WiX 4/5 manifest (its namespace, RelatedBundle/@Code, SHA-512 payload
+// hashes, an ExePackage CommandLine) reads like a WiX 3 one.
+func TestWiX5Manifest(t *testing.T) {
+	sum := sha512.Sum512([]byte("payload"))
+	m := `<?xml version="1.0" encoding="utf-8"?><BurnManifest xmlns="http://wixtoolset.org/schemas/v4/2008/Burn">` +
+		`<RelatedBundle Code="{11111111-2222-3333-4444-555555555555}" Action="Upgrade"/>` +
+		`<UX PrimaryPayloadId="ba"><Payload Id="ba" FilePath="ba\wixstdba.exe" SourcePath="u0"/></UX>` +
+		`<Container Id="WixAttachedContainer" FileSize="1" Hash="00" FilePath="b.exe" AttachedIndex="1" Attached="yes" Primary="yes"/>` +
+		`<Payload Id="tool" FilePath="tool.exe" FileSize="7" Hash="` + hex.EncodeToString(sum[:]) + `" Packaging="embedded" SourcePath="a0" Container="WixAttachedContainer"/>` +
+		`<Registration Code="{99999999-2222-3333-4444-555555555555}" Version="5.0.1"><Arp DisplayName="Tool" Publisher="Tool Co"/></Registration>` +
+		`<Chain><ExePackage Id="tool" InstallArguments="/s" DetectionType="condition"><CommandLine InstallArgument="/x" Condition="X"/><PayloadRef Id="tool"/></ExePackage></Chain></BurnManifest>`
+	b := assemble(t, stub(t), storedCab([2]string{"0", m}, [2]string{"u0", "ba"}), storedCab([2]string{"a0", "payload"}))
+	r, err := NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for _, e := range walk(t, r) {
+		paths = append(paths, e.Path)
+	}
+	if d := cmp.Diff([]string{ManifestPath, "(ux)/ba/wixstdba.exe", "tool.exe"}, paths); d != "" {
+		t.Errorf("paths (-want +got)\n%s", d)
+	}
+	if got := r.Manifest.UpgradeCode(); got != "{11111111-2222-3333-4444-555555555555}" {
+		t.Errorf("UpgradeCode = %q", got)
+	}
+	p := r.Manifest.Chain.Packages[0]
+	if p.Kind() != "ExePackage" || p.InstallArguments != "/s" || len(p.CommandLines) != 1 || p.CommandLines[0].InstallArgument != "/x" {
+		t.Errorf("package = %+v", p)
+	}
+	if f := r.Files()[2]; f.Hash != hex.EncodeToString(sum[:]) {
+		t.Errorf("tool.exe Hash = %q, want the SHA-512", f.Hash)
+	}
 }
