@@ -246,7 +246,7 @@ func (r *Reader) place() error {
 		var payload string
 		if pl != nil {
 			payload = pl.ID
-			if pl.FileSize != "" && pl.FileSize != strconv.FormatInt(ce.f.Size, 10) {
+			if n, err := strconv.ParseInt(strings.TrimSpace(pl.FileSize), 10, 64); pl.FileSize != "" && (err != nil || n != ce.f.Size) {
 				return errs.Format(p, -1, "payload %q is %d bytes in container %d, the manifest says %s", payload, ce.f.Size, ci, pl.FileSize)
 			}
 		}
