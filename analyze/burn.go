@@ -67,6 +67,11 @@ func openBurn(a *Analyzer, f io.ReaderAt, size int64, name string, dir string) (
 			if ms.URL != "" {
 				what += " from " + ms.URL
 			}
+			if ms.LayoutOnly {
+				// Copied by a /layout run, never installed: not a gap in what installs.
+				inv.Notes = append(inv.Notes, fmt.Sprintf("Burn layout-only payload %q (%s, %s) is not in the bundle; the engine never installs it", ms.Payload, ms.FilePath, what))
+				continue
+			}
 			inv.Skipped = append(inv.Skipped, inventory.Skip{Path: strings.ReplaceAll(ms.FilePath, `\`, "/"),
 				Reason: fmt.Sprintf("Burn payload %q is not in the bundle (%s): its content was not inventoried", ms.Payload, what)})
 		}

@@ -115,6 +115,8 @@ type Missing struct {
 	FilePath  string
 	Packaging string // "external", "download", "detached container", "absent container"
 	URL       string // DownloadUrl, when the manifest gives one
+	// LayoutOnly: the engine only copies it in a /layout run and never installs it.
+	LayoutOnly bool
 }
 
 // File is one exposed payload.

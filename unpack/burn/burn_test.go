@@ -216,7 +216,8 @@ func TestNames(t *testing.T) {
 	st := stub(t)
 	m := manifest(`<Payload Id="p" FilePath="dir\x.msi" Packaging="embedded" SourcePath="a0" Container="WixAttachedContainer"/>` +
 		`<Payload Id="q" FilePath="dir/x.msi" Packaging="embedded" SourcePath="a1" Container="WixAttachedContainer"/>` +
-		`<Payload Id="d" FilePath="d.exe" Packaging="download" DownloadUrl="https://example.invalid/d.exe"/>`)
+		`<Payload Id="d" FilePath="d.exe" Packaging="download" DownloadUrl="https://example.invalid/d.exe"/>` +
+		`<Payload Id="l" FilePath="l.txt" Packaging="external" LayoutOnly="yes"/>`)
 	b := assemble(t, st, storedCab([2]string{"0", m}), storedCab([2]string{"a0", "one"}, [2]string{"a1", "two"}, [2]string{"a2", "three"}))
 	r, err := NewReader(bytes.NewReader(b), int64(len(b)))
 	if err != nil {
@@ -230,7 +231,9 @@ func TestNames(t *testing.T) {
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("paths (-want +got)\n%s", d)
 	}
-	if d := cmp.Diff([]Missing{{Payload: "d", FilePath: "d.exe", Packaging: "download", URL: "https://example.invalid/d.exe"}}, r.Missing); d != "" {
+	wantMissing := []Missing{{Payload: "d", FilePath: "d.exe", Packaging: "download", URL: "https://example.invalid/d.exe"},
+		{Payload: "l", FilePath: "l.txt", Packaging: "external", LayoutOnly: true}}
+	if d := cmp.Diff(wantMissing, r.Missing); d != "" {
 		t.Errorf("Missing (-want +got)\n%s", d)
 	}
 }

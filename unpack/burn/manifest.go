@@ -37,6 +37,8 @@ type Payload struct {
 	SourcePath  string `xml:"SourcePath,attr"`
 	Container   string `xml:"Container,attr"`
 	DownloadURL string `xml:"DownloadUrl,attr"`
+	// LayoutOnly payloads are only copied by a /layout run, never installed.
+	LayoutOnly string `xml:"LayoutOnly,attr"`
 }
 
 // ManContainer is a <Container> (container.cpp).
@@ -294,7 +296,8 @@ func (r *Reader) place() error {
 	}
 	for _, p := range m.Payloads {
 		if !strings.EqualFold(p.Packaging, "embedded") || p.Container == "" {
-			r.Missing = append(r.Missing, Missing{Payload: p.ID, FilePath: p.FilePath, Packaging: orElse(strings.ToLower(p.Packaging), "external"), URL: p.DownloadURL})
+			r.Missing = append(r.Missing, Missing{Payload: p.ID, FilePath: p.FilePath, Packaging: orElse(strings.ToLower(p.Packaging), "external"), URL: p.DownloadURL,
+				LayoutOnly: strings.EqualFold(p.LayoutOnly, "yes")})
 			continue
 		}
 		c, ok := containers[p.Container]
@@ -302,7 +305,8 @@ func (r *Reader) place() error {
 			return errs.Format(p.ID, -1, "payload %q names container %q, which the manifest does not declare", p.ID, p.Container)
 		}
 		if !strings.EqualFold(c.Attached, "yes") {
-			r.Missing = append(r.Missing, Missing{Payload: p.ID, FilePath: p.FilePath, Packaging: "detached container " + c.FilePath, URL: orElse(p.DownloadURL, c.DownloadURL)})
+			r.Missing = append(r.Missing, Missing{Payload: p.ID, FilePath: p.FilePath, Packaging: "detached container " + c.FilePath, URL: orElse(p.DownloadURL, c.DownloadURL),
+				LayoutOnly: strings.EqualFold(p.LayoutOnly, "yes")})
 			continue
 		}
 		ci := c.AttachedIndex
@@ -310,7 +314,8 @@ func (r *Reader) place() error {
 			return errs.Format(p.ID, -1, "container %q has AttachedIndex %d; the bundle declares %d containers", c.ID, ci, len(r.cabs))
 		}
 		if r.cabs[ci] == nil {
-			r.Missing = append(r.Missing, Missing{Payload: p.ID, FilePath: p.FilePath, Packaging: fmt.Sprintf("absent container %d", ci)})
+			r.Missing = append(r.Missing, Missing{Payload: p.ID, FilePath: p.FilePath, Packaging: fmt.Sprintf("absent container %d", ci),
+				LayoutOnly: strings.EqualFold(p.LayoutOnly, "yes")})
 			continue
 		}
 		ce := cabNames[ci][p.SourcePath]
