@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -154,5 +155,26 @@ func TestBurnPackageNames(t *testing.T) {
 	}
 	if _, ok := inv.Lookup("AcmePhone-1.1.0.msi"); !ok {
 		t.Errorf("no entry at the payload's FilePath AcmePhone-1.1.0.msi")
+	}
+}
+
+// TestBurnMalformed: a bundle cut inside its UX container, or whose payload does not match the
+// manifest's hash, is inconclusive, never an inventory that passes.
+func TestBurnMalformed(t *testing.T) {
+	b, err := os.ReadFile(burnFix + "acme-bundle-1.1.exe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	flipped := append([]byte(nil), b...)
+	flipped[len(flipped)-100] ^= 0xff // inside the attached container's last MSZIP block
+	for name, data := range map[string][]byte{"cut.exe": b[:5000], "flipped.exe": flipped} {
+		p := filepath.Join(t.TempDir(), name)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := unsafeAnalyzer(t).Installer(context.Background(), p)
+		if err == nil || !IsInconclusive(err) {
+			t.Errorf("Installer(%s) = %v, want an inconclusive error", name, err)
+		}
 	}
 }
