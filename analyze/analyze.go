@@ -574,6 +574,9 @@ func (r *run) walkInto(c *container, prefix string, depth int) error {
 		err = sub.err
 	}
 	if err != nil {
+		if prefix == "" {
+			return err // the installer's own overlay: its files are at their install paths
+		}
 		return fmt.Errorf("in %q: %w", strings.TrimSuffix(prefix, "/"), err)
 	}
 	inner := sub.entries
