@@ -41,7 +41,7 @@ func openBurn(a *Analyzer, f io.ReaderAt, size int64, name string, dir string) (
 		if up := m.UpgradeCode(); up != "" {
 			inv.Product = inventory.Product{Identity: "burn-bundle:" + strings.ToLower(up), UpgradeCode: up,
 				Name: arp.DisplayName, Version: firstNonEmpty(m.Registration.Version, arp.DisplayVersion),
-				Manufacturer: arp.Publisher, BundleID: r.Section.BundleID}
+				Manufacturer: arp.Publisher, ProductCode: r.Section.BundleID} // the per-build bundle id, as an MSI ProductCode
 		}
 		for _, p := range m.Chain.Packages {
 			switch p.Kind() {

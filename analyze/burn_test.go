@@ -32,7 +32,7 @@ func TestBurnBundle(t *testing.T) {
 	}
 	wantProd := inventory.Product{Identity: "burn-bundle:{5b1c2d4e-7a8f-4c3b-9e1d-0a2b3c4d5e6f}", Name: "Acme Softphone",
 		Version: "1.1.0.0", Manufacturer: "Acme Softphone Ltd", UpgradeCode: "{5B1C2D4E-7A8F-4C3B-9E1D-0A2B3C4D5E6F}",
-		BundleID: "{0F7E3B6C-2A1D-4B8E-9C5F-3D2E1A0B9C8D}"}
+		ProductCode: "{0F7E3B6C-2A1D-4B8E-9C5F-3D2E1A0B9C8D}"}
 	if d := cmp.Diff(wantProd, inv.Product); d != "" {
 		t.Errorf("Product (-want +got)\n%s", d)
 	}
