@@ -122,7 +122,23 @@ type run struct {
 	// captured holds small metadata files (Info.plist, CodeResources) by inventory path for
 	// the post-passes that judge bundles as a whole.
 	captured map[string][]byte
+	// chain says the container being walked runs the packages it carries (a Burn bundle):
+	// a nested package's tables, shortcuts and skipped parts are then gathered in pkgs.
+	chain bool
+	pkgs  packageFacts
+	// packages names, by inventory path, the packages of the container being walked (a Burn
+	// chain's "burn-MsiPackage/ID"): their custom actions are named by it, not by the
+	// payload's file name, which often carries the version.
+	packages map[string]string
 	err      error
+}
+
+// caPrefix is the name a nested package's custom actions are listed under.
+func (r *run) caPrefix(p string) string {
+	if n, ok := r.packages[p]; ok {
+		return n
+	}
+	return p
 }
 
 // MaxCapturedBytes bounds one captured metadata file; larger ones are not captured.
@@ -257,6 +273,7 @@ func (a *Analyzer) installer(ctx context.Context, p string, side *[]string) (*in
 	}
 	inv.Entries = append(r.entries, self)
 	inv.CustomActions = append(inv.CustomActions, r.cas...)
+	r.pkgs.mergeInto(inv)
 	inv.Sort()
 	// The MSI passes are the analyzer's own: every MSI needs them.
 	for _, pass := range []PostPass{msiFileKeys, msiFileCopies} {
@@ -435,6 +452,7 @@ func (r *run) codeFacts(e *inventory.Entry, ra io.ReaderAt, size int64, p string
 		if rng, ok := bzImagePayload(ra, size); ok {
 			skip = append(skip, rng)
 		}
+		skip = append(skip, burnContainers(e, ra, size)...)
 		e.Endpoints = scan.Endpoints(skip...)
 	case inventory.KindMachO:
 		if scan == nil {
@@ -525,8 +543,13 @@ func (r *run) nested(e *inventory.Entry, f *os.File, size int64, depth int) erro
 		e.Signature = self.Signature
 		r.mu.Lock()
 		for _, ca := range sub.CustomActions {
-			ca.Action = e.Path + "/" + ca.Action
+			ca.Action = r.caPrefix(e.Path) + "/" + ca.Action
 			r.cas = append(r.cas, ca)
+		}
+		// What a nested reader could not inventory is a gap of the whole installer.
+		r.pkgs.addSkipped(e.Path+"/", sub.Skipped)
+		if r.chain {
+			r.pkgs.add(e.Path+"/", &sub)
 		}
 		r.mu.Unlock()
 	}
@@ -536,7 +559,13 @@ func (r *run) nested(e *inventory.Entry, f *os.File, size int64, depth int) erro
 // walkInto inventories every file of an opened container under prefix, inline (the calling
 // goroutine already holds a worker slot), and merges them into r.
 func (r *run) walkInto(c *container, prefix string, depth int) error {
-	sub := &run{a: r.a, ctx: r.ctx, tmp: r.tmp, sem: make(chan struct{}, 1), captured: map[string][]byte{}, left: r.left}
+	sub := &run{a: r.a, ctx: r.ctx, tmp: r.tmp, sem: make(chan struct{}, 1), captured: map[string][]byte{}, left: r.left, chain: c.runsPackages}
+	if len(c.packages) > 0 {
+		sub.packages = map[string]string{}
+		for p, n := range c.packages {
+			sub.packages[prefix+p] = n
+		}
+	}
 	err := c.walker.Walk(func(name string, sz int64, rd io.Reader) error {
 		return sub.file(prefix+name, sz, rd, depth+1)
 	})
@@ -545,6 +574,9 @@ func (r *run) walkInto(c *container, prefix string, depth int) error {
 		err = sub.err
 	}
 	if err != nil {
+		if prefix == "" {
+			return err // the installer's own overlay: its files are at their install paths
+		}
 		return fmt.Errorf("in %q: %w", strings.TrimSuffix(prefix, "/"), err)
 	}
 	inner := sub.entries
@@ -555,13 +587,14 @@ func (r *run) walkInto(c *container, prefix string, depth int) error {
 		r.captured[k] = v
 	}
 	r.cas = append(r.cas, sub.cas...)
+	r.pkgs.merge(&sub.pkgs)
 	r.mu.Unlock()
 	return nil
 }
 
 // overlayReaders maps an overlay's format (analyze's overlayFormat) to the container format
 // that reads it.
-var overlayReaders = map[string]string{"msi": "cfb", "cab": "cab", "nsis": "nsis"}
+var overlayReaders = map[string]string{"msi": "cfb", "cab": "cab", "nsis": "nsis", "burn": "burn"}
 
 // OverlayPath is the inventory path of the container found in a PE's overlay, under the PE's
 // own path: "(installer)/(overlay)" for the installer itself.
@@ -586,8 +619,10 @@ func (r *run) overlay(e *inventory.Entry, ra io.ReaderAt, size int64, prefix str
 	}
 	var src io.ReaderAt = io.NewSectionReader(ra, o.Offset, o.Size)
 	n := o.Size
-	if o.Format == "nsis" {
-		src, n = ra, size // the NSIS reader finds its firstheader and the stub itself
+	if o.Format == "nsis" || o.Format == "burn" {
+		// The NSIS reader finds its firstheader and the stub itself; a Burn bundle's
+		// containers are placed by the stub's .wixburn header, some after the signature.
+		src, n = ra, size
 	}
 	c, err := open(r.a, src, n, e.Path, "")
 	if err != nil {
@@ -609,9 +644,10 @@ func (r *run) overlay(e *inventory.Entry, ra io.ReaderAt, size int64, prefix str
 		if into == nil {
 			r.mu.Lock()
 			for _, ca := range sub.CustomActions {
-				ca.Action = e.Path + "/" + ca.Action
+				ca.Action = r.caPrefix(e.Path) + "/" + ca.Action
 				r.cas = append(r.cas, ca)
 			}
+			r.pkgs.addSkipped(e.Path+"/", sub.Skipped)
 			r.mu.Unlock()
 		}
 	}

@@ -18,6 +18,12 @@ type container struct {
 	// side, when set, lists the files beside the installer the reader asked for (an MSI's
 	// external cabinets and uncompressed sources), found or not.
 	side *sideFS
+	// runsPackages: installing the container runs the installers it carries (a Burn
+	// bundle's chain), so their MSI tables, shortcuts and gaps are the container's own.
+	runsPackages bool
+	// packages names the packages the container runs by their path in it ("burn-MsiPackage/ID"
+	// for a Burn chain): a nested package's custom actions are listed under that name.
+	packages map[string]string
 }
 
 // opener opens one format. dir is the folder holding the installer (for external cabinets),
@@ -40,7 +46,7 @@ var (
 )
 
 // DefaultFormats returns every format rollgate reads.
-func DefaultFormats() []Format { return []Format{MSI, CAB, Pkg, Asar, DMG, NSIS, MSIX} }
+func DefaultFormats() []Format { return []Format{MSI, CAB, Pkg, Asar, DMG, NSIS, MSIX, Burn} }
 
 // openContainer opens f with the reader for its format, or returns nil when no reader
 // applies (a bare PE, a data file).

@@ -36,6 +36,9 @@ func FuzzInstaller(f *testing.F) {
 	// A self-extracting cabinet: a PE stub whose overlay is a cabinet.
 	sfx, _ := filepath.Glob(filepath.Join("..", "testdata", "fixtures", "win", "sfx", "*.exe"))
 	seeds = append(seeds, sfx...)
+	// WiX Burn bundles: a PE stub whose .wixburn header places cabinet containers.
+	seeds = append(seeds, filepath.Join("..", "unpack", "burn", "testdata", "acme-bundle-1.1-exepackage.exe"),
+		filepath.Join("..", "unpack", "burn", "testdata", "acme-bundle-1.1-external.exe"))
 	if dir := testutil.Samples(f); dir != "" {
 		for _, sub := range []string{"msi", "cab", "macho"} {
 			filepath.WalkDir(filepath.Join(dir, sub), func(p string, d fs.DirEntry, err error) error {

@@ -13,6 +13,8 @@ import (
 	pelog "github.com/saferwall/pe/log"
 
 	"github.com/rollgate/rollgate/inventory"
+	"github.com/rollgate/rollgate/unpack"
+	"github.com/rollgate/rollgate/unpack/burn"
 )
 
 // peFacts fills version, imports and machine of a PE entry from the spooled file at p.
@@ -139,6 +141,9 @@ func peOverlay(p string, f *pe.File) (*inventory.Overlay, error) {
 	if rng, ok := certTableRange(fh, size); ok {
 		stop = rng[0]
 	}
+	if hasSection(f, ".wixburn") {
+		return burnOverlay(fh, size)
+	}
 	if end <= 0 || end >= stop {
 		return nil, nil
 	}
@@ -148,6 +153,33 @@ func peOverlay(p string, f *pe.File) (*inventory.Overlay, error) {
 		o.Format = overlayFormat(head[:n])
 	}
 	return o, nil
+}
+
+// burnOverlay is the container area of a WiX Burn bundle: everything after the stub, whose
+// size the .wixburn header gives (the engine reads the UX container there whatever the
+// sections say, and the attached containers after the engine's signature). A .wixburn
+// section whose header cannot be read is an error, never a plain PE: the engine would still
+// look for containers the inventory would then not list.
+func burnOverlay(r io.ReaderAt, size int64) (*inventory.Overlay, error) {
+	sec, err := burn.ReadSection(r, size)
+	if err != nil {
+		return nil, fmt.Errorf("pe: a .wixburn section (a WiX Burn bundle) whose header cannot be read: %w", err)
+	}
+	if sec.StubSize == 0 || int64(sec.StubSize) >= size {
+		return nil, fmt.Errorf("pe: a WiX Burn bundle whose stub (%d bytes) leaves no room for its containers in the %d-byte file: %w",
+			sec.StubSize, size, unpack.ErrFormat)
+	}
+	return &inventory.Overlay{Offset: int64(sec.StubSize), Size: size - int64(sec.StubSize), Format: "burn"}, nil
+}
+
+// hasSection reports whether the PE has a section of that name.
+func hasSection(f *pe.File, name string) bool {
+	for _, s := range f.Sections {
+		if strings.TrimRight(string(s.Header.Name[:]), "\x00") == name {
+			return true
+		}
+	}
+	return false
 }
 
 // overlayFormat names the container an overlay starts with, by its magic number: compound

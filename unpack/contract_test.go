@@ -17,6 +17,7 @@ import (
 	"github.com/rollgate/rollgate/internal/testutil"
 	"github.com/rollgate/rollgate/unpack"
 	"github.com/rollgate/rollgate/unpack/asar"
+	"github.com/rollgate/rollgate/unpack/burn"
 	"github.com/rollgate/rollgate/unpack/cab"
 	"github.com/rollgate/rollgate/unpack/cfb"
 	"github.com/rollgate/rollgate/unpack/dmg"
@@ -60,6 +61,9 @@ var readers = []struct {
 	// checked against 7-Zip's there; "./" marks a path in this repository.
 	// MSIX packages are built and signed by unpack/msix/testdata/gen.sh (no public samples).
 	{"msix", as(msix.NewReader), []string{"./msix/testdata/acme-signed.msix", "./msix/testdata/acme-bundle-signed.msixbundle"}},
+	// WiX Burn bundles are assembled by unpack/burn/testdata/gen/gen.sh around the committed
+	// Windows fixtures; real bundles are checked in unpack/burn's conformance test.
+	{"burn", as(burn.NewReader), []string{"./burn/testdata/acme-bundle-1.1-exepackage.exe", "./burn/testdata/acme-bundle-1.1-external.exe"}},
 	{"nsis", as(nsis.NewReader), []string{"./nsis/testdata/acme-5.2.0-setup.exe", "./nsis/testdata/acme-zlib-ansi.exe", "./nsis/testdata/acme-bzip2.exe"}},
 }
 

@@ -1,0 +1,180 @@
+package analyze
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/rollgate/rollgate/inventory"
+	"github.com/rollgate/rollgate/unpack"
+)
+
+const burnFix = "../unpack/burn/testdata/"
+
+// TestBurnBundle inventories the generated bundles (unpack/burn/testdata/gen): the payloads at
+// their FilePath, the embedded MSI opened as an MSI with its tables merged into the bundle's,
+// the ExePackage as a custom action, an external payload as a Skip, and the upgrade code as
+// the product.
+func TestBurnBundle(t *testing.T) {
+	a := unsafeAnalyzer(t)
+	inv, err := a.Installer(context.Background(), burnFix+"acme-bundle-1.1-exepackage.exe")
+	if err != nil {
+		t.Fatalf("Installer = %v", err)
+	}
+	if inv.Format != "burn" {
+		t.Errorf("Format = %q, want burn", inv.Format)
+	}
+	wantProd := inventory.Product{Identity: "burn-bundle:{5b1c2d4e-7a8f-4c3b-9e1d-0a2b3c4d5e6f}", Name: "Acme Softphone",
+		Version: "1.1.0.0", Manufacturer: "Acme Softphone Ltd", UpgradeCode: "{5B1C2D4E-7A8F-4C3B-9E1D-0A2B3C4D5E6F}",
+		ProductCode: "{0F7E3B6C-2A1D-4B8E-9C5F-3D2E1A0B9C8D}"}
+	if d := cmp.Diff(wantProd, inv.Product); d != "" {
+		t.Errorf("Product (-want +got)\n%s", d)
+	}
+	kinds := map[string]string{}
+	for _, e := range inv.Entries {
+		kinds[e.Path] = string(e.Kind) + "/" + e.Container
+	}
+	for p, want := range map[string]string{
+		inventory.InstallerPath:                     "pe/",
+		inventory.InstallerPath + "/" + OverlayPath: "archive/burn",
+		"(ux)/mbapreq.dll":                          "pe/",
+		"AcmePhone.msi":                             "archive/msi",
+		"redist/AcmeHelper.exe":                     "pe/",
+	} {
+		if kinds[p] != want {
+			t.Errorf("entry %q = %q, want %q", p, kinds[p], want)
+		}
+	}
+	var nested int
+	for p := range kinds {
+		if len(p) > len("AcmePhone.msi/") && p[:len("AcmePhone.msi/")] == "AcmePhone.msi/" {
+			nested++
+		}
+	}
+	if nested == 0 {
+		t.Errorf("no file of the embedded MSI is inventoried: %v", kinds)
+	}
+	want := inventory.CustomAction{Action: "burn-ExePackage/AcmeHelper", Source: "redist/AcmeHelper.exe", Target: "/quiet /autostart"}
+	found := false
+	for _, ca := range inv.CustomActions {
+		found = found || ca == want
+	}
+	if !found {
+		t.Errorf("CustomActions = %+v, want one %+v", inv.CustomActions, want)
+	}
+	if inv.MSI == nil {
+		t.Fatalf("MSI tables = nil, want the embedded MSI's")
+	}
+
+	// The Run value of the embedded MSI reaches the bundle's tables, also from a bundle
+	// carried by the bundle as an ExePackage; the row id names the package it comes from.
+	for file, id := range map[string]string{
+		"acme-bundle-1.1-runkey.exe": "AcmePhone.msi/",
+		"acme-bundle-1.1-nested.exe": "redist/AcmeRuntime.exe/AcmePhone.msi/",
+	} {
+		inv, err = a.Installer(context.Background(), burnFix+file)
+		if err != nil {
+			t.Fatalf("Installer(%s) = %v", file, err)
+		}
+		var run []string
+		for _, v := range inv.MSI.Registry {
+			if v.Key == `Software\Microsoft\Windows\CurrentVersion\Run` {
+				run = append(run, v.ID)
+			}
+		}
+		if len(run) != 1 || !strings.HasPrefix(run[0], id) {
+			t.Errorf("%s: Run rows %q, want one with an id under %q", file, run, id)
+		}
+	}
+
+	inv, err = a.Installer(context.Background(), burnFix+"acme-bundle-1.1-external.exe")
+	if err != nil {
+		t.Fatalf("Installer(external) = %v", err)
+	}
+	wantSkip := []inventory.Skip{{Path: "redist/AcmeHelper.exe", Reason: `Burn payload "AcmeHelper" is not in the bundle (external): its content was not inventoried`}}
+	if d := cmp.Diff(wantSkip, inv.Skipped); d != "" {
+		t.Errorf("Skipped (-want +got)\n%s", d)
+	}
+}
+
+// TestBurnOverlay: a PE with a .wixburn section is a bundle whatever its sections say: the
+// container area starts at the stub size the header gives, and a header that cannot be read
+// is an error (analysis.incomplete), never a plain PE.
+func TestBurnOverlay(t *testing.T) {
+	b, err := os.ReadFile(burnFix + "acme-bundle-1.1.exe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := burnOverlay(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatalf("burnOverlay = %v", err)
+	}
+	if d := cmp.Diff(&inventory.Overlay{Offset: 3584, Size: int64(len(b)) - 3584, Format: "burn"}, o); d != "" {
+		t.Errorf("overlay (-want +got)\n%s", d)
+	}
+	bad := append([]byte(nil), b...)
+	copy(bad[0x600:], "\x00\x00\x00\x00") // the magic
+	if _, err := burnOverlay(bytes.NewReader(bad), int64(len(bad))); !errors.Is(err, unpack.ErrFormat) {
+		t.Errorf("burnOverlay(bad magic) = %v, want ErrFormat", err)
+	}
+	cut := b[:3584]
+	if _, err := burnOverlay(bytes.NewReader(cut), int64(len(cut))); !errors.Is(err, unpack.ErrFormat) {
+		t.Errorf("burnOverlay(stub only) = %v, want ErrFormat", err)
+	}
+}
+
+// TestBurnPackageNames: an embedded MSI's custom actions are named by its package Id, not by
+// the payload's file name (which carries the version in acme-bundle-1.1-renamed.exe), and the
+// containers' compressed bytes are not scanned as the stub's strings.
+func TestBurnPackageNames(t *testing.T) {
+	a := unsafeAnalyzer(t)
+	inv, err := a.Installer(context.Background(), burnFix+"acme-bundle-1.1-customaction.exe")
+	if err != nil {
+		t.Fatalf("Installer = %v", err)
+	}
+	var actions []string
+	for _, ca := range inv.CustomActions {
+		actions = append(actions, ca.Action)
+	}
+	if d := cmp.Diff([]string{"burn-MsiPackage/AcmePhone/AcmeRegister"}, actions); d != "" {
+		t.Errorf("custom actions (-want +got)\n%s", d)
+	}
+	inv, err = a.Installer(context.Background(), burnFix+"acme-bundle-1.1-renamed.exe")
+	if err != nil {
+		t.Fatalf("Installer = %v", err)
+	}
+	self, _ := inv.Lookup(inventory.InstallerPath)
+	if self == nil || len(self.Endpoints) != 0 {
+		t.Errorf("installer endpoints = %v, want none (the stub has no URL; the MSI's are its own)", self)
+	}
+	if _, ok := inv.Lookup("AcmePhone-1.1.0.msi"); !ok {
+		t.Errorf("no entry at the payload's FilePath AcmePhone-1.1.0.msi")
+	}
+}
+
+// TestBurnMalformed: a bundle cut inside its UX container, or whose payload does not match the
+// manifest's hash, is inconclusive, never an inventory that passes.
+func TestBurnMalformed(t *testing.T) {
+	b, err := os.ReadFile(burnFix + "acme-bundle-1.1.exe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	flipped := append([]byte(nil), b...)
+	flipped[len(flipped)-100] ^= 0xff // inside the attached container's last MSZIP block
+	for name, data := range map[string][]byte{"cut.exe": b[:5000], "flipped.exe": flipped} {
+		p := filepath.Join(t.TempDir(), name)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := unsafeAnalyzer(t).Installer(context.Background(), p)
+		if err == nil || !IsInconclusive(err) {
+			t.Errorf("Installer(%s) = %v, want an inconclusive error", name, err)
+		}
+	}
+}
