@@ -1,0 +1,354 @@
+package inno
+
+import (
+	"bytes"
+	"compress/zlib"
+	"crypto/sha1"
+	"encoding/binary"
+	"hash/crc32"
+	"testing"
+	"unicode/utf16"
+
+	"github.com/ulikunitz/xz/lzma"
+)
+
+// A builder of small synthetic Inno Setup 6.1.0 (Unicode) installers, written from the
+// layout innoextract reads (see the package comment). It exercises the reader's decoding
+// paths and hostile-input handling; conformance is checked on real installers against
+// innoextract (conformance_test.go), never on these.
+
+type synthFile struct {
+	dest     string
+	data     []byte
+	chunk    int  // chunk index
+	location int  // data entry; -1: a new one
+	filter   bool // stored through the CALL filter
+	temp     bool // deleteafterinstall
+}
+
+type synth struct {
+	version      string // 64-byte version string
+	appID        string
+	files        []synthFile
+	compressed   bool // header blocks LZMA-compressed
+	encrypted    bool // chunk 0 marked encrypted
+	chunkZlib    []bool
+	corruptSum   int // data entry whose checksum is wrong (-1: none)
+	noData       bool
+	reg          [][4]string // hive, key, name, value
+	runs         [][2]string
+	icons        [][2]string
+	dataSumBytes int
+}
+
+type wbuf struct{ bytes.Buffer }
+
+func (w *wbuf) u8(v uint8)   { w.WriteByte(v) }
+func (w *wbuf) u16(v uint16) { w.Write(binary.LittleEndian.AppendUint16(nil, v)) }
+func (w *wbuf) u32(v uint32) { w.Write(binary.LittleEndian.AppendUint32(nil, v)) }
+func (w *wbuf) u64(v uint64) { w.Write(binary.LittleEndian.AppendUint64(nil, v)) }
+func (w *wbuf) zeros(n int)  { w.Write(make([]byte, n)) }
+func (w *wbuf) bin(b []byte) { w.u32(uint32(len(b))); w.Write(b) }
+func (w *wbuf) str(s string) { w.bin(utf16le(s)) }
+
+func utf16le(s string) []byte {
+	var b []byte
+	for _, u := range utf16.Encode([]rune(s)) {
+		b = binary.LittleEndian.AppendUint16(b, u)
+	}
+	return b
+}
+
+// block encodes a header block: stored or LZMA1 (Inno's 5-byte properties, end marker).
+func block(t testing.TB, content []byte, compress bool) []byte {
+	stored := content
+	if compress {
+		var out bytes.Buffer
+		lw, err := lzma.WriterConfig{DictCap: 1 << 16, Size: -1, EOSMarker: true}.NewWriter(&out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lw.Write(content)
+		if err := lw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		b := out.Bytes()
+		stored = append(append([]byte{}, b[:5]...), b[13:]...)
+	}
+	var chunks []byte
+	for len(stored) > 0 {
+		n := min(len(stored), blockChunk)
+		chunks = binary.LittleEndian.AppendUint32(chunks, crc32.ChecksumIEEE(stored[:n]))
+		chunks = append(chunks, stored[:n]...)
+		stored = stored[n:]
+	}
+	var h wbuf
+	h.u32(uint32(len(chunks)))
+	if compress {
+		h.u8(1)
+	} else {
+		h.u8(0)
+	}
+	out := binary.LittleEndian.AppendUint32(nil, crc32.ChecksumIEEE(h.Bytes()))
+	out = append(out, h.Bytes()...)
+	return append(out, chunks...)
+}
+
+// encodeCalls applies Inno's CALL filter (the 5309 variant), the inverse of callFilter.
+func encodeCalls(in []byte) []byte {
+	b := bytes.Clone(in)
+	var offset uint32
+	for i := 0; i < len(b); {
+		c := b[i]
+		i++
+		offset++
+		if c != 0xe8 && c != 0xe9 {
+			continue
+		}
+		if filterBlock-(offset-1)%filterBlock < 5 || i+4 > len(b) {
+			continue
+		}
+		offset += 4
+		op := b[i : i+4]
+		i += 4
+		if op[3] != 0 && op[3] != 0xff {
+			continue
+		}
+		rel := uint32(op[0]) | uint32(op[1])<<8 | uint32(op[2])<<16
+		abs := rel + offset&0xffffff
+		if rel&0x800000 != 0 {
+			op[3] = ^op[3]
+		}
+		op[0], op[1], op[2] = byte(abs), byte(abs>>8), byte(abs>>16)
+	}
+	return b
+}
+
+func defaultSynth() *synth {
+	exe := append([]byte("MZ fake program "), bytes.Repeat([]byte{0xe8, 0x10, 0x20, 0x00, 0x00, 0x90, 0xe9, 0xf0, 0xff, 0xff, 0xff}, 300)...)
+	return &synth{
+		version: "Inno Setup Setup Data (6.1.0) (u)",
+		appID:   "{{6F1C7A52-0000-4000-8000-ACME00000001}",
+		files: []synthFile{
+			{dest: `{app}\bin\acme.exe`, data: exe, chunk: 0, location: -1, filter: true},
+			{dest: `{app}\readme.txt`, data: []byte("Acme Softphone\r\n"), chunk: 0, location: -1},
+			{dest: `{sys}\acmehook.dll`, data: []byte("MZ hook"), chunk: 1, location: -1},
+			{dest: `{tmp}\helper.exe`, chunk: 0, location: 0, temp: true},
+			{dest: `{app}\..\..\evil.txt`, data: []byte("climb"), chunk: 1, location: -1},
+		},
+		chunkZlib:  []bool{true, false},
+		corruptSum: -1,
+		reg: [][4]string{{"HKCU", `Software\Microsoft\Windows\CurrentVersion\Run`, "Acme", `"{app}\bin\acme.exe" --tray`},
+			{"HKA", `Software\Acme`, "Path", `{app}`}},
+		runs:         [][2]string{{`{app}\bin\acme.exe`, "--first-run"}},
+		icons:        [][2]string{{`{userstartup}\Acme`, `{app}\bin\acme.exe`}, {`{group}\Acme`, `{app}\bin\acme.exe`}},
+		dataSumBytes: 20,
+	}
+}
+
+// build lays out the installer: a DOS header with the "Inno" pointer at 0x30, the loader
+// table, setup-0 and setup-1.
+func (s *synth) build(t testing.TB) []byte {
+	// Data entries and chunks.
+	type loc struct {
+		chunk       int
+		offset      int
+		size        int
+		sum         []byte
+		filter      bool
+		compressed  bool
+		encrypted   bool
+		chunkOffset int
+		chunkSize   int
+	}
+	var locs []*loc
+	raw := make([][]byte, len(s.chunkZlib))
+	fileLoc := make([]int, len(s.files))
+	for i, f := range s.files {
+		if f.location >= 0 {
+			fileLoc[i] = f.location
+			continue
+		}
+		sum := sha1.Sum(f.data)
+		stored := f.data
+		if f.filter {
+			stored = encodeCalls(f.data)
+		}
+		l := &loc{chunk: f.chunk, offset: len(raw[f.chunk]), size: len(f.data), sum: sum[:], filter: f.filter,
+			compressed: s.chunkZlib[f.chunk], encrypted: s.encrypted && f.chunk == 0}
+		raw[f.chunk] = append(raw[f.chunk], stored...)
+		fileLoc[i] = len(locs)
+		locs = append(locs, l)
+	}
+	var setup1 wbuf
+	chunkAt := make([]int, len(raw))
+	chunkLen := make([]int, len(raw))
+	for c, data := range raw {
+		chunkAt[c] = setup1.Len()
+		setup1.WriteString("zlb\x1a")
+		body := data
+		if s.chunkZlib[c] {
+			var z bytes.Buffer
+			zw := zlib.NewWriter(&z)
+			zw.Write(data)
+			zw.Close()
+			body = z.Bytes()
+		}
+		chunkLen[c] = len(body)
+		setup1.Write(body)
+	}
+	for i, l := range locs {
+		l.chunkOffset, l.chunkSize = chunkAt[l.chunk], chunkLen[l.chunk]
+		if i == s.corruptSum {
+			l.sum = bytes.Repeat([]byte{0xAA}, 20)
+		}
+	}
+
+	// First header block.
+	var h wbuf
+	for _, v := range []string{"Acme Softphone", "Acme Softphone 5.2.0", s.appID, "(c) Acme", "Acme Corp",
+		"https://acme.test/", "", "", "", "5.2.0", `{autopf}\Acme`, "Acme", "acme-setup", `{app}`, "unins"} {
+		h.str(v)
+	}
+	for i := 0; i < 10+1+1+1+2+3+1; i++ {
+		h.bin(nil)
+	}
+	counts := []int{1, 0, 0, 0, 0, 0, 0, len(s.files), len(locs), len(s.icons), 0, len(s.reg), 0, 0, len(s.runs), 0}
+	for _, n := range counts {
+		h.u32(uint32(n))
+	}
+	h.zeros(winverBytes)
+	h.zeros(8)     // back colours
+	h.zeros(1 + 8) // wizard style, resize
+	h.zeros(1)     // alpha
+	h.zeros(20 + 8)
+	h.zeros(8 + 4)
+	h.zeros(2)
+	h.u8(2) // admin
+	h.zeros(1)
+	h.zeros(2)
+	h.u8(1) // zlib
+	h.zeros(2)
+	h.zeros(2)
+	h.zeros(8)
+	var flags [6]byte // 48 header flags in 6.1.0 Unicode
+	if s.encrypted {
+		flags[36/8] |= 1 << (36 % 8)
+	}
+	h.Write(flags[:])
+	// One language.
+	for i := 0; i < 10; i++ {
+		h.bin(nil)
+	}
+	h.u32(0x409)
+	h.zeros(16 + 1)
+	for i, f := range s.files {
+		h.bin([]byte("src")) // source (UTF-16 not required for an unread field)
+		h.str(f.dest)
+		h.bin(nil)
+		h.bin(nil)
+		for k := 0; k < 6; k++ {
+			h.bin(nil)
+		}
+		h.zeros(winverBytes)
+		h.u32(uint32(fileLoc[i]))
+		h.zeros(4 + 8 + 2)
+		var ff uint32
+		if f.temp {
+			ff |= 1 << 3
+		}
+		h.u32(ff)
+		h.u8(0)
+	}
+	for _, ic := range s.icons {
+		h.str(ic[0])
+		h.str(ic[1])
+		for k := 0; k < 4+6+1; k++ {
+			h.bin(nil)
+		}
+		h.zeros(16 + winverBytes + 4 + 4 + 1 + 2 + 1)
+	}
+	hives := map[string]uint32{"HKCR": 0x80000000, "HKCU": 0x80000001, "HKLM": 0x80000002, "HKA": 1}
+	for _, r := range s.reg {
+		h.str(r[1])
+		h.str(r[2])
+		h.bin(utf16le(r[3]))
+		for k := 0; k < 6; k++ {
+			h.bin(nil)
+		}
+		h.zeros(winverBytes)
+		h.u32(hives[r[0]])
+		h.zeros(2)
+		h.u8(1) // string
+		h.zeros(2)
+	}
+	for _, r := range s.runs {
+		h.str(r[0])
+		h.str(r[1])
+		for k := 0; k < 5+6; k++ {
+			h.bin(nil)
+		}
+		h.zeros(winverBytes + 4 + 1)
+		h.u16(1 << 2) // postinstall
+	}
+	h.u32(0) // wizard images
+	h.u32(0) // small wizard images
+	h.bin(nil)
+	if s.encrypted {
+		h.bin(nil) // decryption DLL
+	}
+
+	// Second block: data entries.
+	var d wbuf
+	for _, l := range locs {
+		d.u32(0)
+		d.u32(0)
+		d.u32(uint32(l.chunkOffset))
+		d.u64(uint64(l.offset))
+		d.u64(uint64(l.size))
+		d.u64(uint64(l.chunkSize))
+		d.Write(l.sum)
+		d.u64(133000000000000000) // 2022
+		d.u64(0)
+		var fl uint16
+		if l.filter {
+			fl |= 1 << 4
+		}
+		if l.encrypted {
+			fl |= 1 << 6
+		}
+		if l.compressed {
+			fl |= 1 << 7
+		}
+		d.u16(fl)
+	}
+
+	var setup0 wbuf
+	var ver [64]byte
+	copy(ver[:], s.version)
+	setup0.Write(ver[:])
+	setup0.Write(block(t, h.Bytes(), s.compressed))
+	setup0.Write(block(t, d.Bytes(), s.compressed))
+
+	const tableAt, setup0At = 0x40, 0x100
+	setup1At := setup0At + setup0.Len()
+	if s.noData {
+		setup1At = 0
+	}
+	out := make([]byte, setup0At)
+	copy(out, "MZ")
+	copy(out[0x30:], "Inno")
+	binary.LittleEndian.PutUint32(out[0x34:], tableAt)
+	binary.LittleEndian.PutUint32(out[0x38:], ^uint32(tableAt))
+	tab := []byte("rDlPtS\xcd\xe6\xd7{\x0b*")
+	for _, v := range []uint32{1, 0, 0, 0, 0, setup0At, uint32(setup1At)} {
+		tab = binary.LittleEndian.AppendUint32(tab, v)
+	}
+	tab = binary.LittleEndian.AppendUint32(tab, crc32.ChecksumIEEE(tab))
+	copy(out[tableAt:], tab)
+	out = append(out, setup0.Bytes()...)
+	if !s.noData {
+		out = append(out, setup1.Bytes()...)
+	}
+	return out
+}

@@ -1,0 +1,335 @@
+package inno
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+	"testing/fstest"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/rollgate/rollgate/unpack"
+)
+
+func sum(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
+
+// walkAll walks r and returns path → SHA-256.
+func walkAll(t testing.TB, r *Reader) (map[string]string, error) {
+	t.Helper()
+	got := map[string]string{}
+	err := r.Walk(func(p string, size int64, rd io.Reader) error {
+		b, err := io.ReadAll(rd)
+		if err != nil {
+			return err
+		}
+		if int64(len(b)) != size {
+			t.Errorf("Walk: %q yields %d bytes, announced %d", p, len(b), size)
+		}
+		got[p] = sum(b)
+		return nil
+	})
+	return got, err
+}
+
+func TestSynthetic(t *testing.T) {
+	for _, compressed := range []bool{false, true} {
+		s := defaultSynth()
+		s.compressed = compressed
+		data := s.build(t)
+		r, err := NewReader(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			t.Fatalf("compressed=%v: NewReader = %v", compressed, err)
+		}
+		got, err := walkAll(t, r)
+		if err != nil {
+			t.Fatalf("compressed=%v: Walk = %v", compressed, err)
+		}
+		want := map[string]string{
+			"app/bin/acme.exe": sum(s.files[0].data),
+			"app/readme.txt":   sum(s.files[1].data),
+			"sys/acmehook.dll": sum(s.files[2].data),
+			"tmp/helper.exe":   sum(s.files[0].data),
+			"evil.txt":         sum(s.files[4].data),
+		}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Errorf("compressed=%v: Walk (-want +got)\n%s", compressed, d)
+		}
+		names := make([]string, 0, len(want))
+		for p := range want {
+			names = append(names, p)
+		}
+		sort.Strings(names)
+		if err := fstest.TestFS(r, names...); err != nil {
+			t.Errorf("fstest.TestFS: %v", err)
+		}
+		if r.Version.String() != "6.1.0 (unicode)" {
+			t.Errorf("Version = %s", r.Version)
+		}
+		wantHeader := Header{AppName: "Acme Softphone", AppVersionedName: "Acme Softphone 5.2.0",
+			AppID: "{{6F1C7A52-0000-4000-8000-ACME00000001}", AppVersion: "5.2.0", AppPublisher: "Acme Corp",
+			AppCopyright: "(c) Acme", AppPublisherURL: "https://acme.test/", DefaultDirName: `{autopf}\Acme`,
+			DefaultGroupName: "Acme", UninstallName: "unins", BaseFilename: "acme-setup", Compression: "zlib",
+			PrivilegesRequired: 2}
+		if d := cmp.Diff(wantHeader, r.Header, cmp.AllowUnexported(Header{}), cmp.FilterPath(func(p cmp.Path) bool {
+			return p.Last().String() == ".counts"
+		}, cmp.Ignore())); d != "" {
+			t.Errorf("Header (-want +got)\n%s", d)
+		}
+	}
+}
+
+func TestScriptFacts(t *testing.T) {
+	s := defaultSynth()
+	data := s.build(t)
+	r, err := NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantReg := []RegistryEntry{
+		{Hive: "HKCU", Key: `Software\Microsoft\Windows\CurrentVersion\Run`, Name: "Acme", Type: "string", Value: `"{app}\bin\acme.exe" --tray`},
+		{Hive: "HKA", Key: `Software\Acme`, Name: "Path", Type: "string", Value: "{app}"},
+	}
+	if d := cmp.Diff(wantReg, r.Registry); d != "" {
+		t.Errorf("Registry (-want +got)\n%s", d)
+	}
+	wantRun := []RunEntry{{Filename: `{app}\bin\acme.exe`, Parameters: "--first-run", PostInstall: true}}
+	if d := cmp.Diff(wantRun, r.Runs); d != "" {
+		t.Errorf("Runs (-want +got)\n%s", d)
+	}
+	wantIcons := []Icon{{Name: `{userstartup}\Acme`, Filename: `{app}\bin\acme.exe`}, {Name: `{group}\Acme`, Filename: `{app}\bin\acme.exe`}}
+	if d := cmp.Diff(wantIcons, r.Icons); d != "" {
+		t.Errorf("Icons (-want +got)\n%s", d)
+	}
+	var temps []string
+	for _, f := range r.Files {
+		if f.Temporary {
+			temps = append(temps, f.Path)
+		}
+	}
+	if d := cmp.Diff([]string{"tmp/helper.exe"}, temps); d != "" {
+		t.Errorf("temporary files (-want +got)\n%s", d)
+	}
+}
+
+func TestInstallPath(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`{app}\bin\x.dll`, "app/bin/x.dll"},
+		{`{sys}\y.dll`, "sys/y.dll"},
+		{`{commonappdata}\Acme\cfg.ini`, "commonappdata/Acme/cfg.ini"},
+		{`{code:GetDir|x}\a.txt`, "code$GetDir$x/a.txt"},
+		{`{app}\{{braces}\b`, "app/{braces}/b"},
+		{`{app}\..\..\..\up.txt`, "up.txt"},
+		{`{app}\.\a\\b`, "app/a/b"},
+		{`{app}\what?.txt`, "app/what$.txt"},
+		{`{app}\ünï.txt`, "app/ünï.txt"},
+		{`{app}`, "app"},
+		{`..`, ""},
+		{`{{{{{{{{{{{{{{{{{{{{{{{{{{`, "{{{{{{{{{{{{{"},
+		{`{{{{{{{{{{{{{{{{{{{{{{{{{`, "{{{{{{{{{{{{"},
+	} {
+		if got := InstallPath(tc.in); got != tc.want {
+			t.Errorf("InstallPath(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestCallFilterRoundTrip(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, size := range []int{0, 1, 4, 5, 6, 100, filterBlock - 3, filterBlock + 7, 3*filterBlock + 11} {
+		orig := make([]byte, size)
+		for i := range orig {
+			switch rng.IntN(6) {
+			case 0:
+				orig[i] = 0xe8
+			case 1:
+				orig[i] = 0xe9
+			case 2:
+				orig[i] = 0xff
+			case 3:
+				orig[i] = 0
+			default:
+				orig[i] = byte(rng.UintN(256))
+			}
+		}
+		enc := encodeCalls(orig)
+		// Read through small buffers so operands straddle reads.
+		got, err := io.ReadAll(io.LimitReader(newCallFilter(&oneByte{bytes.NewReader(enc)}, true), 1<<30))
+		if err != nil {
+			t.Fatalf("size %d: %v", size, err)
+		}
+		if !bytes.Equal(got, orig) {
+			t.Errorf("size %d: filter does not restore the input", size)
+		}
+	}
+}
+
+// oneByte reads at most three bytes at a time.
+type oneByte struct{ r io.Reader }
+
+func (o *oneByte) Read(p []byte) (int, error) { return o.r.Read(p[:min(len(p), 3)]) }
+
+func TestErrors(t *testing.T) {
+	tests := []struct {
+		name     string
+		mutate   func(s *synth)
+		corrupt  func(b []byte)
+		sentinel error
+		open     bool // NewReader succeeds; reading fails
+		entry    string
+	}{
+		{name: "checksum", mutate: func(s *synth) { s.corruptSum = 1 }, sentinel: unpack.ErrFormat, open: true, entry: "app/readme.txt"},
+		{name: "old version", mutate: func(s *synth) { s.version = "Inno Setup Setup Data (5.2.3)" }, sentinel: unpack.ErrUnsupported},
+		{name: "newer version", mutate: func(s *synth) { s.version = "Inno Setup Setup Data (6.5.0)" }, sentinel: unpack.ErrUnsupported},
+		{name: "not a version", mutate: func(s *synth) { s.version = "Nullsoft (1.2.3)" }, sentinel: unpack.ErrFormat},
+		{name: "setup-1.bin", mutate: func(s *synth) { s.noData = true }, sentinel: unpack.ErrUnsupported, open: true},
+		{name: "block CRC", corrupt: func(b []byte) { b[0x100+64+9+4] ^= 1 }, sentinel: unpack.ErrFormat, entry: "setup header"},
+		{name: "block header CRC", corrupt: func(b []byte) { b[0x100+64+4] ^= 1 }, sentinel: unpack.ErrFormat, entry: "setup header"},
+		{name: "table CRC", corrupt: func(b []byte) { b[0x40+20] ^= 1 }, sentinel: unpack.ErrFormat, entry: "loader table"},
+		{name: "chunk magic", corrupt: func(b []byte) {
+			i := bytes.LastIndex(b, []byte("zlb\x1a"))
+			b[i] = 'Z'
+		}, sentinel: unpack.ErrFormat, open: true, entry: "sys/acmehook.dll"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := defaultSynth()
+			if tc.mutate != nil {
+				tc.mutate(s)
+			}
+			data := s.build(t)
+			if tc.corrupt != nil {
+				tc.corrupt(data)
+			}
+			r, err := NewReader(bytes.NewReader(data), int64(len(data)))
+			if tc.open {
+				if err != nil {
+					t.Fatalf("NewReader = %v, want success", err)
+				}
+				_, err = walkAll(t, r)
+			}
+			if !errors.Is(err, tc.sentinel) {
+				t.Fatalf("error = %v, want %v", err, tc.sentinel)
+			}
+			var fe *unpack.FormatError
+			if !errors.As(err, &fe) {
+				t.Fatalf("error %v is not a FormatError", err)
+			}
+			if tc.entry != "" && fe.Entry != tc.entry {
+				t.Errorf("error names %q, want %q (%v)", fe.Entry, tc.entry, err)
+			}
+		})
+	}
+}
+
+func TestEncrypted(t *testing.T) {
+	s := defaultSynth()
+	s.encrypted = true
+	data := s.build(t)
+	r, err := NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Header.EncryptionUsed {
+		t.Errorf("EncryptionUsed = false")
+	}
+	got, err := walkAll(t, r)
+	if err != nil {
+		t.Fatalf("Walk = %v", err)
+	}
+	if d := cmp.Diff([]string{"evil.txt", "sys/acmehook.dll"}, sortedKeys(got)); d != "" {
+		t.Errorf("walked (-want +got)\n%s", d)
+	}
+	if d := cmp.Diff([]string{"app/bin/acme.exe", "app/readme.txt", "tmp/helper.exe"}, sortedKeys(r.Skipped())); d != "" {
+		t.Errorf("Skipped (-want +got)\n%s", d)
+	}
+	if _, err := fs.ReadFile(r, "app/readme.txt"); !errors.Is(err, unpack.ErrUnsupported) {
+		t.Errorf("ReadFile(encrypted) = %v, want ErrUnsupported", err)
+	}
+	if _, err := fs.Stat(r, "app/readme.txt"); err != nil {
+		t.Errorf("Stat(encrypted) = %v, want the entry listed", err)
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestNotInno(t *testing.T) {
+	for _, data := range [][]byte{nil, []byte("MZ"), bytes.Repeat([]byte("not an installer "), 100)} {
+		if _, err := NewReader(bytes.NewReader(data), int64(len(data))); !errors.Is(err, unpack.ErrFormat) {
+			t.Errorf("NewReader(%d bytes) = %v, want ErrFormat", len(data), err)
+		}
+	}
+}
+
+// TestCorrupted flips bytes across a synthetic installer: every result is a sentinel error
+// or a successful read, never a panic.
+func TestCorrupted(t *testing.T) {
+	data := defaultSynth().build(t)
+	for i := 0; i < len(data); i += 7 {
+		b := bytes.Clone(data)
+		b[i] ^= 0x5a
+		if err := readAll(b); err != nil && !refused(err) {
+			t.Fatalf("flip at %d: %v is not a sentinel error", i, err)
+		}
+	}
+}
+
+func refused(err error) bool {
+	return errors.Is(err, unpack.ErrFormat) || errors.Is(err, unpack.ErrUnsupported) ||
+		errors.Is(err, unpack.ErrLimit) || errors.Is(err, unpack.ErrInsecurePath)
+}
+
+func readAll(data []byte) error {
+	r, err := NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return err
+	}
+	err = r.Walk(func(p string, size int64, rd io.Reader) error {
+		_, err := io.Copy(io.Discard, rd)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return fs.WalkDir(r, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		_, err = fs.ReadFile(r, p)
+		if errors.Is(err, unpack.ErrUnsupported) {
+			return nil
+		}
+		return err
+	})
+}
+
+func FuzzReader(f *testing.F) {
+	for _, s := range []*synth{defaultSynth(), func() *synth { s := defaultSynth(); s.compressed = true; return s }()} {
+		f.Add(s.build(f))
+	}
+	seeds, _ := filepath.Glob("testdata/*.exe")
+	for _, p := range seeds {
+		if b, err := os.ReadFile(p); err == nil && len(b) < 1<<20 {
+			f.Add(b)
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if err := readAll(data); err != nil && !refused(err) {
+			t.Fatalf("%v is not a sentinel error", err)
+		}
+	})
+}
