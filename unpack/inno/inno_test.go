@@ -17,7 +17,18 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/rollgate/rollgate/unpack"
+	"github.com/rollgate/rollgate/unpack/inno/innotest"
 )
+
+// build lays out s after a bare DOS header.
+func build(t testing.TB, s *innotest.Synth) []byte {
+	t.Helper()
+	b, err := s.Build(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
 
 func sum(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
 
@@ -41,9 +52,9 @@ func walkAll(t testing.TB, r *Reader) (map[string]string, error) {
 
 func TestSynthetic(t *testing.T) {
 	for _, compressed := range []bool{false, true} {
-		s := defaultSynth()
-		s.compressed = compressed
-		data := s.build(t)
+		s := innotest.Acme()
+		s.Compressed = compressed
+		data := build(t, s)
 		r, err := NewReader(bytes.NewReader(data), int64(len(data)))
 		if err != nil {
 			t.Fatalf("compressed=%v: NewReader = %v", compressed, err)
@@ -53,11 +64,11 @@ func TestSynthetic(t *testing.T) {
 			t.Fatalf("compressed=%v: Walk = %v", compressed, err)
 		}
 		want := map[string]string{
-			"app/bin/acme.exe": sum(s.files[0].data),
-			"app/readme.txt":   sum(s.files[1].data),
-			"sys/acmehook.dll": sum(s.files[2].data),
-			"tmp/helper.exe":   sum(s.files[0].data),
-			"evil.txt":         sum(s.files[4].data),
+			"app/bin/acme.exe": sum(s.Files[0].Data),
+			"app/readme.txt":   sum(s.Files[1].Data),
+			"sys/acmehook.dll": sum(s.Files[2].Data),
+			"tmp/helper.exe":   sum(s.Files[0].Data),
+			"evil.txt":         sum(s.Files[4].Data),
 		}
 		if d := cmp.Diff(want, got); d != "" {
 			t.Errorf("compressed=%v: Walk (-want +got)\n%s", compressed, d)
@@ -87,8 +98,8 @@ func TestSynthetic(t *testing.T) {
 }
 
 func TestScriptFacts(t *testing.T) {
-	s := defaultSynth()
-	data := s.build(t)
+	s := innotest.Acme()
+	data := build(t, s)
 	r, err := NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		t.Fatal(err)
@@ -159,7 +170,7 @@ func TestCallFilterRoundTrip(t *testing.T) {
 				orig[i] = byte(rng.UintN(256))
 			}
 		}
-		enc := encodeCalls(orig)
+		enc := innotest.EncodeCalls(orig)
 		// Read through small buffers so operands straddle reads.
 		got, err := io.ReadAll(io.LimitReader(newCallFilter(&oneByte{bytes.NewReader(enc)}, true), 1<<30))
 		if err != nil {
@@ -179,19 +190,19 @@ func (o *oneByte) Read(p []byte) (int, error) { return o.r.Read(p[:min(len(p), 3
 func TestErrors(t *testing.T) {
 	tests := []struct {
 		name     string
-		mutate   func(s *synth)
+		mutate   func(s *innotest.Synth)
 		corrupt  func(b []byte)
 		sentinel error
 		open     bool // NewReader succeeds; reading fails
 		entry    string
 	}{
-		{name: "checksum", mutate: func(s *synth) { s.corruptSum = 1 }, sentinel: unpack.ErrFormat, open: true, entry: "app/readme.txt"},
-		{name: "old version", mutate: func(s *synth) { s.version = "Inno Setup Setup Data (5.2.3)" }, sentinel: unpack.ErrUnsupported},
-		{name: "newer version", mutate: func(s *synth) { s.version = "Inno Setup Setup Data (6.5.0)" }, sentinel: unpack.ErrUnsupported},
-		{name: "not a version", mutate: func(s *synth) { s.version = "Nullsoft (1.2.3)" }, sentinel: unpack.ErrFormat},
-		{name: "setup-1.bin", mutate: func(s *synth) { s.noData = true }, sentinel: unpack.ErrUnsupported, open: true},
-		{name: "block CRC", corrupt: func(b []byte) { b[0x100+64+9+4] ^= 1 }, sentinel: unpack.ErrFormat, entry: "setup header"},
-		{name: "block header CRC", corrupt: func(b []byte) { b[0x100+64+4] ^= 1 }, sentinel: unpack.ErrFormat, entry: "setup header"},
+		{name: "checksum", mutate: func(s *innotest.Synth) { s.CorruptSum = 1 }, sentinel: unpack.ErrFormat, open: true, entry: "app/readme.txt"},
+		{name: "old version", mutate: func(s *innotest.Synth) { s.Version = "Inno Setup Setup Data (5.2.3)" }, sentinel: unpack.ErrUnsupported},
+		{name: "newer version", mutate: func(s *innotest.Synth) { s.Version = "Inno Setup Setup Data (6.5.0)" }, sentinel: unpack.ErrUnsupported},
+		{name: "not a version", mutate: func(s *innotest.Synth) { s.Version = "Nullsoft (1.2.3)" }, sentinel: unpack.ErrFormat},
+		{name: "setup-1.bin", mutate: func(s *innotest.Synth) { s.NoData = true }, sentinel: unpack.ErrUnsupported, open: true},
+		{name: "block CRC", corrupt: func(b []byte) { b[0xc0+9+4] ^= 1 }, sentinel: unpack.ErrFormat, entry: "setup header"},
+		{name: "block header CRC", corrupt: func(b []byte) { b[0xc0+4] ^= 1 }, sentinel: unpack.ErrFormat, entry: "setup header"},
 		{name: "table CRC", corrupt: func(b []byte) { b[0x40+20] ^= 1 }, sentinel: unpack.ErrFormat, entry: "loader table"},
 		{name: "chunk magic", corrupt: func(b []byte) {
 			i := bytes.LastIndex(b, []byte("zlb\x1a"))
@@ -200,11 +211,11 @@ func TestErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := defaultSynth()
+			s := innotest.Acme()
 			if tc.mutate != nil {
 				tc.mutate(s)
 			}
-			data := s.build(t)
+			data := build(t, s)
 			if tc.corrupt != nil {
 				tc.corrupt(data)
 			}
@@ -230,9 +241,9 @@ func TestErrors(t *testing.T) {
 }
 
 func TestEncrypted(t *testing.T) {
-	s := defaultSynth()
-	s.encrypted = true
-	data := s.build(t)
+	s := innotest.Acme()
+	s.Encrypted = true
+	data := build(t, s)
 	r, err := NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		t.Fatal(err)
@@ -278,7 +289,7 @@ func TestNotInno(t *testing.T) {
 // TestCorrupted flips bytes across a synthetic installer: every result is a sentinel error
 // or a successful read, never a panic.
 func TestCorrupted(t *testing.T) {
-	data := defaultSynth().build(t)
+	data := build(t, innotest.Acme())
 	for i := 0; i < len(data); i += 7 {
 		b := bytes.Clone(data)
 		b[i] ^= 0x5a
@@ -318,8 +329,8 @@ func readAll(data []byte) error {
 }
 
 func FuzzReader(f *testing.F) {
-	for _, s := range []*synth{defaultSynth(), func() *synth { s := defaultSynth(); s.compressed = true; return s }()} {
-		f.Add(s.build(f))
+	for _, s := range []*innotest.Synth{innotest.Acme(), func() *innotest.Synth { s := innotest.Acme(); s.Compressed = true; return s }()} {
+		f.Add(build(f, s))
 	}
 	seeds, _ := filepath.Glob("testdata/*.exe")
 	for _, p := range seeds {

@@ -1,4 +1,10 @@
-package inno
+// Package innotest builds small synthetic Inno Setup 6.1.0 (Unicode) installers for tests,
+// written from the layout innoextract reads (see package unpack/inno): the loader table
+// reached through the "Inno" pointer at 0x30 of a stub's DOS header, setup-0 (version
+// string, two header blocks, stored or LZMA1) and setup-1 (stored and zlib chunks, the CALL
+// filter). They exercise the reader's decoding paths, hostile-input handling and analyze's
+// glue; conformance is checked on real installers against innoextract, never on these.
+package innotest
 
 import (
 	"bytes"
@@ -6,39 +12,40 @@ import (
 	"crypto/sha1"
 	"encoding/binary"
 	"hash/crc32"
-	"testing"
 	"unicode/utf16"
 
 	"github.com/ulikunitz/xz/lzma"
 )
 
-// A builder of small synthetic Inno Setup 6.1.0 (Unicode) installers, written from the
-// layout innoextract reads (see the package comment). It exercises the reader's decoding
-// paths and hostile-input handling; conformance is checked on real installers against
-// innoextract (conformance_test.go), never on these.
+const (
+	blockChunk  = 4096
+	filterBlock = 0x10000
+	winverBytes = 20
+)
 
-type synthFile struct {
-	dest     string
-	data     []byte
-	chunk    int  // chunk index
-	location int  // data entry; -1: a new one
-	filter   bool // stored through the CALL filter
-	temp     bool // deleteafterinstall
+// File is one file the installer carries.
+type File struct {
+	Dest     string // destination as the script spells it
+	Data     []byte
+	Chunk    int  // chunk index
+	Location int  // data entry; -1: a new one
+	Filter   bool // stored through the CALL filter
+	Temp     bool // deleteafterinstall
 }
 
-type synth struct {
-	version      string // 64-byte version string
-	appID        string
-	files        []synthFile
-	compressed   bool // header blocks LZMA-compressed
-	encrypted    bool // chunk 0 marked encrypted
-	chunkZlib    []bool
-	corruptSum   int // data entry whose checksum is wrong (-1: none)
-	noData       bool
-	reg          [][4]string // hive, key, name, value
-	runs         [][2]string
-	icons        [][2]string
-	dataSumBytes int
+// Synth describes an installer.
+type Synth struct {
+	Version    string // the 64-byte version string
+	AppID      string
+	Files      []File
+	Compressed bool // header blocks LZMA-compressed
+	Encrypted  bool // chunk 0 marked encrypted
+	ChunkZlib  []bool
+	CorruptSum int // data entry whose checksum is wrong (-1: none)
+	NoData     bool
+	Registry   [][4]string // hive, key, name, value
+	Runs       [][2]string // filename, parameters
+	Icons      [][2]string // name, filename
 }
 
 type wbuf struct{ bytes.Buffer }
@@ -60,17 +67,17 @@ func utf16le(s string) []byte {
 }
 
 // block encodes a header block: stored or LZMA1 (Inno's 5-byte properties, end marker).
-func block(t testing.TB, content []byte, compress bool) []byte {
+func block(content []byte, compress bool) ([]byte, error) {
 	stored := content
 	if compress {
 		var out bytes.Buffer
 		lw, err := lzma.WriterConfig{DictCap: 1 << 16, Size: -1, EOSMarker: true}.NewWriter(&out)
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		lw.Write(content)
 		if err := lw.Close(); err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		b := out.Bytes()
 		stored = append(append([]byte{}, b[:5]...), b[13:]...)
@@ -91,11 +98,11 @@ func block(t testing.TB, content []byte, compress bool) []byte {
 	}
 	out := binary.LittleEndian.AppendUint32(nil, crc32.ChecksumIEEE(h.Bytes()))
 	out = append(out, h.Bytes()...)
-	return append(out, chunks...)
+	return append(out, chunks...), nil
 }
 
-// encodeCalls applies Inno's CALL filter (the 5309 variant), the inverse of callFilter.
-func encodeCalls(in []byte) []byte {
+// EncodeCalls applies Inno's CALL filter (the 5309 variant), the inverse of callFilter.
+func EncodeCalls(in []byte) []byte {
 	b := bytes.Clone(in)
 	var offset uint32
 	for i := 0; i < len(b); {
@@ -124,31 +131,34 @@ func encodeCalls(in []byte) []byte {
 	return b
 }
 
-func defaultSynth() *synth {
+// Acme returns the installer the tests share: Acme Softphone 5.2.0 with a CALL-filtered
+// program and a readme in a solid zlib chunk, a DLL for {sys} in a stored chunk, a temporary
+// file sharing the program's data, a destination that climbs out of {app}, a Run key, an
+// HKA value, a [Run] entry and shortcuts in the Startup folder and the program group.
+func Acme() *Synth {
 	exe := append([]byte("MZ fake program "), bytes.Repeat([]byte{0xe8, 0x10, 0x20, 0x00, 0x00, 0x90, 0xe9, 0xf0, 0xff, 0xff, 0xff}, 300)...)
-	return &synth{
-		version: "Inno Setup Setup Data (6.1.0) (u)",
-		appID:   "{{6F1C7A52-0000-4000-8000-ACME00000001}",
-		files: []synthFile{
-			{dest: `{app}\bin\acme.exe`, data: exe, chunk: 0, location: -1, filter: true},
-			{dest: `{app}\readme.txt`, data: []byte("Acme Softphone\r\n"), chunk: 0, location: -1},
-			{dest: `{sys}\acmehook.dll`, data: []byte("MZ hook"), chunk: 1, location: -1},
-			{dest: `{tmp}\helper.exe`, chunk: 0, location: 0, temp: true},
-			{dest: `{app}\..\..\evil.txt`, data: []byte("climb"), chunk: 1, location: -1},
+	return &Synth{
+		Version: "Inno Setup Setup Data (6.1.0) (u)",
+		AppID:   "{{6F1C7A52-0000-4000-8000-ACME00000001}",
+		Files: []File{
+			{Dest: `{app}\bin\acme.exe`, Data: exe, Chunk: 0, Location: -1, Filter: true},
+			{Dest: `{app}\readme.txt`, Data: []byte("Acme Softphone\r\n"), Chunk: 0, Location: -1},
+			{Dest: `{sys}\acmehook.dll`, Data: []byte("MZ hook"), Chunk: 1, Location: -1},
+			{Dest: `{tmp}\helper.exe`, Chunk: 0, Location: 0, Temp: true},
+			{Dest: `{app}\..\..\evil.txt`, Data: []byte("climb"), Chunk: 1, Location: -1},
 		},
-		chunkZlib:  []bool{true, false},
-		corruptSum: -1,
-		reg: [][4]string{{"HKCU", `Software\Microsoft\Windows\CurrentVersion\Run`, "Acme", `"{app}\bin\acme.exe" --tray`},
+		ChunkZlib:  []bool{true, false},
+		CorruptSum: -1,
+		Registry: [][4]string{{"HKCU", `Software\Microsoft\Windows\CurrentVersion\Run`, "Acme", `"{app}\bin\acme.exe" --tray`},
 			{"HKA", `Software\Acme`, "Path", `{app}`}},
-		runs:         [][2]string{{`{app}\bin\acme.exe`, "--first-run"}},
-		icons:        [][2]string{{`{userstartup}\Acme`, `{app}\bin\acme.exe`}, {`{group}\Acme`, `{app}\bin\acme.exe`}},
-		dataSumBytes: 20,
+		Runs:  [][2]string{{`{app}\bin\acme.exe`, "--first-run"}},
+		Icons: [][2]string{{`{userstartup}\Acme`, `{app}\bin\acme.exe`}, {`{group}\Acme`, `{app}\bin\acme.exe`}},
 	}
 }
 
-// build lays out the installer: a DOS header with the "Inno" pointer at 0x30, the loader
-// table, setup-0 and setup-1.
-func (s *synth) build(t testing.TB) []byte {
+// Build lays out the installer after stub (a PE whose DOS header gets the "Inno" pointer at
+// 0x30; nil: a bare DOS header): the loader table, setup-0 and setup-1.
+func (s *Synth) Build(stub []byte) ([]byte, error) {
 	// Data entries and chunks.
 	type loc struct {
 		chunk       int
@@ -162,21 +172,21 @@ func (s *synth) build(t testing.TB) []byte {
 		chunkSize   int
 	}
 	var locs []*loc
-	raw := make([][]byte, len(s.chunkZlib))
-	fileLoc := make([]int, len(s.files))
-	for i, f := range s.files {
-		if f.location >= 0 {
-			fileLoc[i] = f.location
+	raw := make([][]byte, len(s.ChunkZlib))
+	fileLoc := make([]int, len(s.Files))
+	for i, f := range s.Files {
+		if f.Location >= 0 {
+			fileLoc[i] = f.Location
 			continue
 		}
-		sum := sha1.Sum(f.data)
-		stored := f.data
-		if f.filter {
-			stored = encodeCalls(f.data)
+		sum := sha1.Sum(f.Data)
+		stored := f.Data
+		if f.Filter {
+			stored = EncodeCalls(f.Data)
 		}
-		l := &loc{chunk: f.chunk, offset: len(raw[f.chunk]), size: len(f.data), sum: sum[:], filter: f.filter,
-			compressed: s.chunkZlib[f.chunk], encrypted: s.encrypted && f.chunk == 0}
-		raw[f.chunk] = append(raw[f.chunk], stored...)
+		l := &loc{chunk: f.Chunk, offset: len(raw[f.Chunk]), size: len(f.Data), sum: sum[:], filter: f.Filter,
+			compressed: s.ChunkZlib[f.Chunk], encrypted: s.Encrypted && f.Chunk == 0}
+		raw[f.Chunk] = append(raw[f.Chunk], stored...)
 		fileLoc[i] = len(locs)
 		locs = append(locs, l)
 	}
@@ -187,7 +197,7 @@ func (s *synth) build(t testing.TB) []byte {
 		chunkAt[c] = setup1.Len()
 		setup1.WriteString("zlb\x1a")
 		body := data
-		if s.chunkZlib[c] {
+		if s.ChunkZlib[c] {
 			var z bytes.Buffer
 			zw := zlib.NewWriter(&z)
 			zw.Write(data)
@@ -199,21 +209,21 @@ func (s *synth) build(t testing.TB) []byte {
 	}
 	for i, l := range locs {
 		l.chunkOffset, l.chunkSize = chunkAt[l.chunk], chunkLen[l.chunk]
-		if i == s.corruptSum {
+		if i == s.CorruptSum {
 			l.sum = bytes.Repeat([]byte{0xAA}, 20)
 		}
 	}
 
 	// First header block.
 	var h wbuf
-	for _, v := range []string{"Acme Softphone", "Acme Softphone 5.2.0", s.appID, "(c) Acme", "Acme Corp",
+	for _, v := range []string{"Acme Softphone", "Acme Softphone 5.2.0", s.AppID, "(c) Acme", "Acme Corp",
 		"https://acme.test/", "", "", "", "5.2.0", `{autopf}\Acme`, "Acme", "acme-setup", `{app}`, "unins"} {
 		h.str(v)
 	}
 	for i := 0; i < 10+1+1+1+2+3+1; i++ {
 		h.bin(nil)
 	}
-	counts := []int{1, 0, 0, 0, 0, 0, 0, len(s.files), len(locs), len(s.icons), 0, len(s.reg), 0, 0, len(s.runs), 0}
+	counts := []int{1, 0, 0, 0, 0, 0, 0, len(s.Files), len(locs), len(s.Icons), 0, len(s.Registry), 0, 0, len(s.Runs), 0}
 	for _, n := range counts {
 		h.u32(uint32(n))
 	}
@@ -232,7 +242,7 @@ func (s *synth) build(t testing.TB) []byte {
 	h.zeros(2)
 	h.zeros(8)
 	var flags [6]byte // 48 header flags in 6.1.0 Unicode
-	if s.encrypted {
+	if s.Encrypted {
 		flags[36/8] |= 1 << (36 % 8)
 	}
 	h.Write(flags[:])
@@ -242,9 +252,9 @@ func (s *synth) build(t testing.TB) []byte {
 	}
 	h.u32(0x409)
 	h.zeros(16 + 1)
-	for i, f := range s.files {
+	for i, f := range s.Files {
 		h.bin([]byte("src")) // source (UTF-16 not required for an unread field)
-		h.str(f.dest)
+		h.str(f.Dest)
 		h.bin(nil)
 		h.bin(nil)
 		for k := 0; k < 6; k++ {
@@ -254,13 +264,13 @@ func (s *synth) build(t testing.TB) []byte {
 		h.u32(uint32(fileLoc[i]))
 		h.zeros(4 + 8 + 2)
 		var ff uint32
-		if f.temp {
+		if f.Temp {
 			ff |= 1 << 3
 		}
 		h.u32(ff)
 		h.u8(0)
 	}
-	for _, ic := range s.icons {
+	for _, ic := range s.Icons {
 		h.str(ic[0])
 		h.str(ic[1])
 		for k := 0; k < 4+6+1; k++ {
@@ -269,7 +279,7 @@ func (s *synth) build(t testing.TB) []byte {
 		h.zeros(16 + winverBytes + 4 + 4 + 1 + 2 + 1)
 	}
 	hives := map[string]uint32{"HKCR": 0x80000000, "HKCU": 0x80000001, "HKLM": 0x80000002, "HKA": 1}
-	for _, r := range s.reg {
+	for _, r := range s.Registry {
 		h.str(r[1])
 		h.str(r[2])
 		h.bin(utf16le(r[3]))
@@ -282,7 +292,7 @@ func (s *synth) build(t testing.TB) []byte {
 		h.u8(1) // string
 		h.zeros(2)
 	}
-	for _, r := range s.runs {
+	for _, r := range s.Runs {
 		h.str(r[0])
 		h.str(r[1])
 		for k := 0; k < 5+6; k++ {
@@ -294,7 +304,7 @@ func (s *synth) build(t testing.TB) []byte {
 	h.u32(0) // wizard images
 	h.u32(0) // small wizard images
 	h.bin(nil)
-	if s.encrypted {
+	if s.Encrypted {
 		h.bin(nil) // decryption DLL
 	}
 
@@ -325,30 +335,40 @@ func (s *synth) build(t testing.TB) []byte {
 
 	var setup0 wbuf
 	var ver [64]byte
-	copy(ver[:], s.version)
+	copy(ver[:], s.Version)
 	setup0.Write(ver[:])
-	setup0.Write(block(t, h.Bytes(), s.compressed))
-	setup0.Write(block(t, d.Bytes(), s.compressed))
+	for _, b := range [][]byte{h.Bytes(), d.Bytes()} {
+		blk, err := block(b, s.Compressed)
+		if err != nil {
+			return nil, err
+		}
+		setup0.Write(blk)
+	}
 
-	const tableAt, setup0At = 0x40, 0x100
+	if stub == nil {
+		stub = make([]byte, 0x40)
+		copy(stub, "MZ")
+	}
+	tableAt := len(stub)
+	setup0At := tableAt + 0x40
 	setup1At := setup0At + setup0.Len()
-	if s.noData {
+	if s.NoData {
 		setup1At = 0
 	}
 	out := make([]byte, setup0At)
-	copy(out, "MZ")
+	copy(out, stub)
 	copy(out[0x30:], "Inno")
-	binary.LittleEndian.PutUint32(out[0x34:], tableAt)
+	binary.LittleEndian.PutUint32(out[0x34:], uint32(tableAt))
 	binary.LittleEndian.PutUint32(out[0x38:], ^uint32(tableAt))
 	tab := []byte("rDlPtS\xcd\xe6\xd7{\x0b*")
-	for _, v := range []uint32{1, 0, 0, 0, 0, setup0At, uint32(setup1At)} {
+	for _, v := range []uint32{1, 0, 0, 0, 0, uint32(setup0At), uint32(setup1At)} {
 		tab = binary.LittleEndian.AppendUint32(tab, v)
 	}
 	tab = binary.LittleEndian.AppendUint32(tab, crc32.ChecksumIEEE(tab))
 	copy(out[tableAt:], tab)
 	out = append(out, setup0.Bytes()...)
-	if !s.noData {
+	if !s.NoData {
 		out = append(out, setup1.Bytes()...)
 	}
-	return out
+	return out, nil
 }
