@@ -20,6 +20,7 @@ import (
 	"github.com/rollgate/rollgate/unpack/cab"
 	"github.com/rollgate/rollgate/unpack/cfb"
 	"github.com/rollgate/rollgate/unpack/dmg"
+	"github.com/rollgate/rollgate/unpack/inno"
 	"github.com/rollgate/rollgate/unpack/msi"
 	"github.com/rollgate/rollgate/unpack/msix"
 	"github.com/rollgate/rollgate/unpack/nsis"
@@ -61,6 +62,9 @@ var readers = []struct {
 	// MSIX packages are built and signed by unpack/msix/testdata/gen.sh (no public samples).
 	{"msix", as(msix.NewReader), []string{"./msix/testdata/acme-signed.msix", "./msix/testdata/acme-bundle-signed.msixbundle"}},
 	{"nsis", as(nsis.NewReader), []string{"./nsis/testdata/acme-5.2.0-setup.exe", "./nsis/testdata/acme-zlib-ansi.exe", "./nsis/testdata/acme-bzip2.exe"}},
+	// Inno Setup: synthetic installers (unpack/inno/testdata/gen.go); the real-installer
+	// conformance against innoextract is unpack/inno's TestConformance.
+	{"inno", as(inno.NewReader), []string{"./inno/testdata/acme-synth-stored.exe", "./inno/testdata/acme-synth-lzma.exe"}},
 }
 
 // TestReaderContract runs every reader through fstest.TestFS, checks that walking yields what
