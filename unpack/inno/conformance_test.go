@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -117,6 +118,7 @@ func TestConformance(t *testing.T) {
 			defer rc.Close()
 			r := rc.Reader
 			walked := map[string]content{}
+			var order []string // data order: reading in it decompresses each chunk once
 			renamed := 0
 			err = r.Walk(func(p string, size int64, rd io.Reader) error {
 				h := sha256.New()
@@ -135,16 +137,31 @@ func TestConformance(t *testing.T) {
 					return nil
 				}
 				walked[p] = content{n, hex.EncodeToString(h.Sum(nil))}
+				order = append(order, p)
 				return nil
 			})
 			if err != nil {
 				t.Fatalf("Walk = %v", err)
 			}
+			// innoextract keys the data it writes by (chunk, offset, size, checksum), so of
+			// several files whose data entries agree on all four (empty files, in practice)
+			// it writes only the last entry's: the others are kept here and checked to be
+			// such twins of a file it does write.
+			twins := 0
+			for p := range walked {
+				if _, ok := g.files[p]; !ok && r.twinOfListed(p, g.files) {
+					delete(walked, p)
+					twins++
+				}
+			}
 			if d := cmp.Diff(g.files, walked); d != "" {
 				t.Errorf("Walk vs %s (-want +got)\n%s", g.tool, d)
 			}
 			opened := map[string]content{}
-			for p := range g.files {
+			for _, p := range order {
+				if _, ok := g.files[p]; !ok {
+					continue
+				}
 				b, err := fs.ReadFile(r, p)
 				if err != nil {
 					t.Errorf("ReadFile(%q) = %v", p, err)
@@ -156,7 +173,32 @@ func TestConformance(t *testing.T) {
 			if d := cmp.Diff(g.files, opened); d != "" {
 				t.Errorf("ReadFile vs %s (-want +got)\n%s", g.tool, d)
 			}
-			t.Logf("%s: %d files as %s extracts them, %d renamed collisions", r.Version, len(walked), g.tool, renamed)
+			t.Logf("%s: %d files as %s extracts them, %d renamed collisions, %d data twins it does not write",
+				r.Version, len(walked), g.tool, renamed, twins)
 		})
 	}
+}
+
+// twinOfListed reports whether the file at p has data that agrees in chunk, offset, size and
+// checksum with that of a file listed in files.
+func (r *Reader) twinOfListed(p string, files map[string]content) bool {
+	var f *File
+	for _, x := range r.Files {
+		if x.Path == p {
+			f = x
+		}
+	}
+	if f == nil {
+		return false
+	}
+	key := func(d *dataEntry) string {
+		return fmt.Sprintf("%d/%d/%d/%d/%x", d.firstSlice, d.chunkOffset, d.offset, d.size, d.sum)
+	}
+	k := key(&r.data[f.Location])
+	for _, x := range r.Files {
+		if _, ok := files[x.Path]; ok && x.Location != f.Location && key(&r.data[x.Location]) == k {
+			return true
+		}
+	}
+	return false
 }

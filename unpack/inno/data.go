@@ -203,21 +203,42 @@ func (v *verified) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// open returns a file's content, decompressing its chunk from the start.
+// open returns a file's content. Its chunk is decompressed from the start, or from where the
+// file last closed left it when that was before this file's data (the chunk is parked on
+// Close), so files opened in data order decompress a solid chunk once.
 func (r *Reader) open(n *fstree.Node) (io.ReadCloser, error) {
 	f := n.Data.(*File)
 	if err := r.unreadable(f); err != nil {
 		return nil, err
 	}
-	c, err := r.openChunk(&r.data[f.Location], f.Path)
-	if err != nil {
-		return nil, err
+	d := &r.data[f.Location]
+	c := r.parked
+	r.parked = nil
+	if c == nil || c.key != [2]uint64{uint64(d.firstSlice), uint64(d.chunkOffset)} || d.offset < c.pos {
+		var err error
+		if c, err = r.openChunk(d, f.Path); err != nil {
+			return nil, err
+		}
 	}
 	rd, err := r.content(c, f)
 	if err != nil {
 		return nil, err
 	}
-	return io.NopCloser(rd), nil
+	return &parking{Reader: rd, r: r, c: c}, nil
+}
+
+// parking is an opened file; Close parks its chunk for the next open.
+type parking struct {
+	io.Reader
+	r *Reader
+	c *chunk
+}
+
+func (p *parking) Close() error {
+	if p.c != nil {
+		p.r.parked, p.c = p.c, nil
+	}
+	return nil
 }
 
 // Open implements fs.FS. Opening a file of a solid chunk decompresses the chunk from its

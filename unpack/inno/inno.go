@@ -99,8 +99,9 @@ type Reader struct {
 	Icons    []Icon
 	INI      []INIEntry
 
-	data []dataEntry
-	tree *fstree.Tree
+	data   []dataEntry
+	tree   *fstree.Tree
+	parked *chunk // the chunk the last closed file read, kept for the next open
 }
 
 // File is one file the installer extracts.
