@@ -46,13 +46,19 @@ func (r *Reader) openBlock(off int64, what string) (io.Reader, int64, error) {
 		if _, err := io.ReadFull(cr, props[:]); err != nil {
 			return nil, 0, wrapDecode(what, start, fmt.Errorf("LZMA properties: %w", err))
 		}
-		d, err := newLZMA1(cr, props, MaxHeaderBytes)
+		d, err := newLZMA1(cr, props, expansion(stored, MaxHeaderBytes))
 		if err != nil {
 			return nil, 0, wrapDecode(what, start, err)
 		}
 		rd = d
 	}
-	return &limited{r: rd, left: MaxHeaderBytes, what: what}, start + stored, nil
+	return &limited{r: rd, left: expansion(stored, MaxHeaderBytes), what: what}, start + stored, nil
+}
+
+// expansion is the most a stream of n compressed bytes may decompress to: MaxRatio bytes
+// per byte plus 1 MiB, and never more than limit.
+func expansion(n, limit int64) int64 {
+	return min(limit, 1<<20+min(n, 1<<40)*MaxRatio)
 }
 
 // newLZMA1 returns an LZMA1 decoder whose window is the declared dictionary, or less when
@@ -116,7 +122,8 @@ func (l *limited) Read(p []byte) (int, error) {
 		return 0, nil
 	}
 	if l.left <= 0 {
-		return 0, errs.Limit(l.what, -1, "more than %d decompressed bytes", int64(MaxHeaderBytes))
+		return 0, errs.Limit(l.what, -1, "header block decompresses to more than %d bytes (limits: %d, %d per stored byte)",
+			int64(MaxHeaderBytes), int64(MaxHeaderBytes), MaxRatio)
 	}
 	if int64(len(p)) > l.left {
 		p = p[:l.left]

@@ -76,7 +76,7 @@ func (r *Reader) openChunk(d *dataEntry, what string) (*chunk, error) {
 	if d.compressed {
 		method = r.Header.Compression
 	}
-	most := r.mostFromChunk(d)
+	most := min(r.mostFromChunk(d), expansion(int64(d.chunkSize), MaxExpanded))
 	switch method {
 	case "zlib":
 		z, err := zlib.NewReader(src)
@@ -117,7 +117,8 @@ func (r *Reader) openChunk(d *dataEntry, what string) (*chunk, error) {
 		}
 		rd = z
 	}
-	return &chunk{key: [2]uint64{uint64(d.firstSlice), uint64(d.chunkOffset)}, rd: &budget{r: rd, left: MaxExpanded, what: what}}, nil
+	return &chunk{key: [2]uint64{uint64(d.firstSlice), uint64(d.chunkOffset)},
+		rd: &budget{r: rd, left: expansion(int64(d.chunkSize), MaxExpanded), what: what}}, nil
 }
 
 // budget fails a decode that goes past MaxExpanded bytes.
@@ -132,7 +133,7 @@ func (b *budget) Read(p []byte) (int, error) {
 		return 0, nil
 	}
 	if b.left <= 0 {
-		return 0, errs.Limit(b.what, -1, "more than %d decompressed bytes", int64(MaxExpanded))
+		return 0, errs.Limit(b.what, -1, "chunk decompresses past its limit (%d bytes, %d per compressed byte)", int64(MaxExpanded), MaxRatio)
 	}
 	if int64(len(p)) > b.left {
 		p = p[:b.left]

@@ -56,7 +56,12 @@ import (
 const (
 	// MaxHeaderBytes bounds one decompressed header block (real installers: KiB to a few
 	// MiB; the compiled Pascal script and wizard images are the large parts).
-	MaxHeaderBytes = 256 << 20
+	MaxHeaderBytes = 64 << 20
+	// MaxRatio bounds the bytes one compressed byte may decompress to, in a header block or
+	// a chunk (plus 1 MiB of slack): above LZMA's own maximum (about 7000 for runs of one
+	// byte) and zlib's (1032), so only a bzip2 chunk of long runs could reach it. It keeps
+	// a small hostile input from decoding gigabytes.
+	MaxRatio = 8192
 	// MaxStringBytes bounds one string in the header (the compiled script, a wizard image).
 	MaxStringBytes = 64 << 20
 	// MaxEntries bounds each entry count in the setup header.

@@ -3,6 +3,7 @@ package inno
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"io"
@@ -295,6 +296,37 @@ func TestCorrupted(t *testing.T) {
 		b[i] ^= 0x5a
 		if err := readAll(b); err != nil && !refused(err) {
 			t.Fatalf("flip at %d: %v is not a sentinel error", i, err)
+		}
+	}
+}
+
+// TestMutated applies the mutations a fuzzer would (interesting 32-bit values, truncation,
+// duplicated ranges, random bytes) to both synthetic installers, from a fixed seed: every
+// result is a sentinel error or a successful read.
+func TestMutated(t *testing.T) {
+	for _, compressed := range []bool{false, true} {
+		s := innotest.Acme()
+		s.Compressed = compressed
+		data := build(t, s)
+		rng := rand.New(rand.NewPCG(3, 4))
+		for i := 0; i < 2000; i++ {
+			b := bytes.Clone(data)
+			switch rng.IntN(4) {
+			case 0:
+				binary.LittleEndian.PutUint32(b[rng.IntN(len(b)-4):], []uint32{0xffffffff, 0x7fffffff, 0x80000000, 0, 1 << 20}[rng.IntN(5)])
+			case 1:
+				b = b[:rng.IntN(len(b))]
+			case 2:
+				p := rng.IntN(len(b))
+				n := rng.IntN(len(b) - p)
+				q := rng.IntN(len(b))
+				b = append(b[:q:q], append(bytes.Clone(data[p:p+n]), data[q:]...)...)
+			default:
+				b[rng.IntN(len(b))] = byte(rng.UintN(256))
+			}
+			if err := readAll(b); err != nil && !refused(err) {
+				t.Fatalf("compressed=%v mutation %d: %v is not a sentinel error", compressed, i, err)
+			}
 		}
 	}
 }
