@@ -163,7 +163,7 @@ func (r *Reader) content(c *chunk, f *File) (io.Reader, error) {
 	if len(d.sum) == sha256.Size {
 		h = sha256.New()
 	}
-	return &verified{r: rd, h: h, want: d.sum, what: f.Path}, nil
+	return &verified{r: rd, h: h, want: d.sum, what: f.Path, off: r.DataOffset + int64(d.chunkOffset)}, nil
 }
 
 type counting struct {
@@ -183,6 +183,7 @@ type verified struct {
 	h    hash.Hash
 	want []byte
 	what string
+	off  int64 // the chunk's file offset, for errors
 	err  error
 }
 
@@ -194,7 +195,7 @@ func (v *verified) Read(p []byte) (int, error) {
 	v.h.Write(p[:n])
 	if err == io.EOF {
 		if got := v.h.Sum(nil); !bytes.Equal(got, v.want) {
-			v.err = errs.Format(v.what, -1, "checksum mismatch: content hashes to %x, the setup data says %x", got, v.want)
+			v.err = errs.Format(v.what, v.off, "checksum mismatch in the chunk: content hashes to %x, the setup data says %x", got, v.want)
 			return n, v.err
 		}
 	}

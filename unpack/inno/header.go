@@ -614,21 +614,12 @@ func regTypeName(t uint8) string {
 	return fmt.Sprintf("type-%d", t)
 }
 
-// regValue renders a registry value: string types as text (constants unexpanded), others as
-// the text or hex the compiler stored.
+// regValue renders a registry value as the compiler stored it: text for the string and
+// number types (Inno keeps ValueData as written, constants unexpanded, and converts numbers
+// at install time), hex for binary.
 func regValue(s *stream, typ uint8, raw []byte) string {
-	switch typ {
-	case 1, 2, 5:
-		return s.decode(raw)
-	case 3, 6:
-		if len(raw) == 4 || len(raw) == 8 {
-			var n uint64
-			for i := len(raw) - 1; i >= 0; i-- {
-				n = n<<8 | uint64(raw[i])
-			}
-			return strconv.FormatUint(n, 10)
-		}
-		return s.decode(raw)
+	if typ == 4 {
+		return fmt.Sprintf("%x", raw)
 	}
-	return fmt.Sprintf("%x", raw)
+	return s.decode(raw)
 }
