@@ -37,6 +37,7 @@ type File struct {
 type Synth struct {
 	Version    string // the 64-byte version string
 	AppID      string
+	AppVersion string
 	Files      []File
 	Compressed bool // header blocks LZMA-compressed
 	Encrypted  bool // chunk 0 marked encrypted
@@ -138,8 +139,9 @@ func EncodeCalls(in []byte) []byte {
 func Acme() *Synth {
 	exe := append([]byte("MZ fake program "), bytes.Repeat([]byte{0xe8, 0x10, 0x20, 0x00, 0x00, 0x90, 0xe9, 0xf0, 0xff, 0xff, 0xff}, 300)...)
 	return &Synth{
-		Version: "Inno Setup Setup Data (6.1.0) (u)",
-		AppID:   "{{6F1C7A52-0000-4000-8000-ACME00000001}",
+		Version:    "Inno Setup Setup Data (6.1.0) (u)",
+		AppID:      "{{6F1C7A52-0000-4000-8000-ACME00000001}",
+		AppVersion: "5.2.0",
 		Files: []File{
 			{Dest: `{app}\bin\acme.exe`, Data: exe, Chunk: 0, Location: -1, Filter: true},
 			{Dest: `{app}\readme.txt`, Data: []byte("Acme Softphone\r\n"), Chunk: 0, Location: -1},
@@ -216,8 +218,8 @@ func (s *Synth) Build(stub []byte) ([]byte, error) {
 
 	// First header block.
 	var h wbuf
-	for _, v := range []string{"Acme Softphone", "Acme Softphone 5.2.0", s.AppID, "(c) Acme", "Acme Corp",
-		"https://acme.test/", "", "", "", "5.2.0", `{autopf}\Acme`, "Acme", "acme-setup", `{app}`, "unins"} {
+	for _, v := range []string{"Acme Softphone", "Acme Softphone " + s.AppVersion, s.AppID, "(c) Acme", "Acme Corp",
+		"https://acme.test/", "", "", "", s.AppVersion, `{autopf}\Acme`, "Acme", "acme-setup", `{app}`, "unins"} {
 		h.str(v)
 	}
 	for i := 0; i < 10+1+1+1+2+3+1; i++ {
