@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 	"testing/fstest"
 
@@ -375,4 +376,43 @@ func FuzzReader(f *testing.F) {
 			t.Fatalf("%v is not a sentinel error", err)
 		}
 	})
+}
+
+// TestTruncatedHeader cuts the first header block of a synthetic installer at every length:
+// each cut is a FormatError that names the entry being read and an offset within the cut.
+func TestTruncatedHeader(t *testing.T) {
+	data := build(t, innotest.Acme())
+	r := &Reader{r: bytes.NewReader(data), size: int64(len(data)), HeaderOffset: 0x80}
+	v, err := parseVersion(data[0x80 : 0x80+64])
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd, _, err := r.openBlock(0x80+64, "setup header")
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, err := io.ReadAll(rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	named := map[string]bool{}
+	for cut := 0; cut < len(block); cut++ {
+		p := &Reader{Version: v}
+		s := &stream{r: bytes.NewReader(block[:cut]), what: "setup header", unicode: true}
+		p.readHeader(s)
+		p.readEntries(s)
+		var fe *unpack.FormatError
+		if !errors.As(s.err, &fe) || !errors.Is(s.err, unpack.ErrFormat) {
+			t.Fatalf("cut at %d: %v, want a FormatError", cut, s.err)
+		}
+		if fe.Offset < 0 || fe.Offset > int64(cut) {
+			t.Errorf("cut at %d: error at offset %d", cut, fe.Offset)
+		}
+		named[strings.TrimRight(fe.Entry, "0123456789")] = true
+	}
+	want := map[string]bool{"setup header": true, "language entry ": true, "file entry ": true,
+		"icon entry ": true, "registry entry ": true, "run entry ": true, "wizard images": true}
+	if d := cmp.Diff(want, named); d != "" {
+		t.Errorf("entries named by truncation errors (-want +got)\n%s", d)
+	}
 }
