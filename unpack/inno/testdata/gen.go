@@ -6,11 +6,12 @@
 //
 //   - acme-synth-stored.exe, acme-synth-lzma.exe: innotest.Acme after a bare DOS header,
 //     with stored and with LZMA-compressed header blocks (the contract test, FuzzReader);
+//
 //   - acme-5.1.0-inno.exe, acme-5.2.0-inno.exe: two releases after the unsigned AcmePhone
 //     stub (testdata/fixtures/win/pe), for the gate's end-to-end test: 5.2.0 adds a Run
 //     key, a [Run] entry and a Startup-folder shortcut.
 //
-//	cd unpack/inno/testdata && go run gen.go
+//     cd unpack/inno/testdata && go run gen.go
 package main
 
 import (
