@@ -62,6 +62,9 @@ func TestInno(t *testing.T) {
 	if inv.Format != "inno" {
 		t.Errorf("Format = %q, want inno", inv.Format)
 	}
+	if self, _ := inv.Lookup(inventory.InstallerPath); self == nil || self.Overlay == nil || self.Overlay.Format != "inno" {
+		t.Errorf("installer overlay = %+v, want the Inno setup data recognised by the loader table", self)
+	}
 	wantProduct := inventory.Product{Identity: "inno-uninstall:{6f1c7a52-0000-4000-8000-acme00000001}",
 		Name: "Acme Softphone", Version: "5.2.0", Manufacturer: "Acme Corp"}
 	if d := cmp.Diff(wantProduct, inv.Product); d != "" {
