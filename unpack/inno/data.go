@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/bzip2"
 	"compress/zlib"
+	"crypto/md5"
 	"crypto/sha1"
 	"crypto/sha256"
 	"fmt"
@@ -157,11 +158,16 @@ func (r *Reader) content(c *chunk, f *File) (io.Reader, error) {
 	}
 	var rd io.Reader = &counting{r: fstree.ExactReader(c.rd, int64(d.size), "inno", f.Path), pos: &c.pos}
 	if d.callFilter {
-		rd = newCallFilter(rd, true)
+		rd = newCallFilter(rd, d.flipFilter)
 	}
-	var h hash.Hash = sha1.New()
-	if len(d.sum) == sha256.Size {
+	var h hash.Hash
+	switch len(d.sum) {
+	case sha256.Size:
 		h = sha256.New()
+	case md5.Size:
+		h = md5.New()
+	default:
+		h = sha1.New()
 	}
 	return &verified{r: rd, h: h, want: d.sum, what: f.Path, off: r.DataOffset + int64(d.chunkOffset)}, nil
 }

@@ -29,9 +29,10 @@ func (v Version) String() string {
 	return s
 }
 
-// The versions read: 5.5.0 up to the last 6.4 release (6.5 changed the loader table).
+// The versions read: 5.2.5 (strings after the counts, strong assembly names) up to the last
+// 6.4 release (6.5 changed the loader table).
 var (
-	minVersion = ver(5, 5, 0, 0)
+	minVersion = ver(5, 2, 5, 0)
 	endVersion = ver(6, 5, 0, 0)
 )
 
@@ -90,6 +91,10 @@ func parseVersion(raw []byte) (Version, error) {
 // versions (a variant that kept an older version string) are retried as the next ones.
 func candidates(v uint32) []uint32 {
 	switch v {
+	case ver(5, 3, 10, 0):
+		return []uint32{v, ver(5, 3, 10, 1)}
+	case ver(5, 4, 2, 0):
+		return []uint32{v, ver(5, 4, 2, 1)}
 	case ver(5, 5, 0, 0):
 		return []uint32{v, ver(5, 5, 0, 1)}
 	case ver(5, 5, 7, 0):
@@ -134,7 +139,7 @@ func (r *Reader) readSetup0() error {
 		return errs.Format("setup-0", r.HeaderOffset, "%v", err)
 	}
 	if v.V < minVersion || v.V >= endVersion {
-		return errs.Unsupported("setup-0", r.HeaderOffset, "setup data version %s (this reader reads 5.5.0 to 6.4)", v)
+		return errs.Unsupported("setup-0", r.HeaderOffset, "setup data version %s (this reader reads 5.2.5 to 6.4)", v)
 	}
 	var first error
 	for _, c := range candidates(v.V) {
@@ -181,7 +186,7 @@ func (r *Reader) readHeaders() error {
 	return r.resolveFiles()
 }
 
-// readHeader reads the setup header (innoextract src/setup/header.cpp, versions 5.5.0+).
+// readHeader reads the setup header (innoextract src/setup/header.cpp, versions 5.2.5+).
 func (r *Reader) readHeader(s *stream) {
 	v := r.Version.V
 	h := &r.Header
@@ -200,10 +205,17 @@ func (r *Reader) readHeader(s *stream) {
 	h.BaseFilename = s.str()
 	s.skipBin() // uninstall files dir
 	h.UninstallName = s.str()
-	n := 10 // uninstall icon, mutex, user name, organisation, serial, readme, contact,
-	// comments, modify path, create uninstall key
-	n++ // uninstallable
-	n++ // close applications filter
+	n := 9 // uninstall icon, mutex, user name, organisation, serial, readme, contact,
+	// comments, modify path
+	if v >= ver(5, 3, 8, 0) {
+		n++ // create uninstall registry key
+	}
+	if v >= ver(5, 3, 10, 0) {
+		n++ // uninstallable
+	}
+	if v >= ver(5, 5, 0, 0) {
+		n++ // close applications filter
+	}
 	if v >= ver(5, 5, 6, 0) {
 		n++ // setup mutex
 	}
@@ -214,7 +226,10 @@ func (r *Reader) readHeader(s *stream) {
 		n += 2 // architecture expressions
 	}
 	n += 3 // license, info before, info after
-	n++    // compiled code
+	if v < ver(5, 3, 10, 0) {
+		n++ // uninstaller signature
+	}
+	n++ // compiled code
 	for i := 0; i < n; i++ {
 		s.skipBin()
 	}
@@ -240,10 +255,13 @@ func (r *Reader) readHeader(s *stream) {
 	if v >= ver(5, 5, 7, 0) {
 		s.skip(1) // image alpha format
 	}
-	if v >= ver(6, 4, 0, 0) {
+	switch {
+	case v >= ver(6, 4, 0, 0):
 		s.skip(4 + 44) // password check, PBKDF2 salt, iterations and nonce
-	} else {
+	case v >= ver(5, 3, 9, 0):
 		s.skip(20 + 8) // SHA-1 password hash, salt
+	default:
+		s.skip(16 + 8) // MD5 password hash, salt
 	}
 	s.skip(8 + 4) // extra disk space, slices per disk
 	s.skip(2)     // uninstall log mode, dir exists warning
@@ -261,14 +279,28 @@ func (r *Reader) readHeader(s *stream) {
 	if v < ver(6, 3, 0, 0) {
 		s.skip(2) // architectures allowed, installed in 64-bit mode
 	}
-	s.skip(2) // disable dir page, disable program group page
-	s.skip(8) // uninstall display size
-	if v == ver(5, 5, 0, 1) {
-		s.skip(1)
+	if v < ver(5, 3, 10, 0) {
+		s.skip(8) // signed uninstaller size and header checksum
+	}
+	if v >= ver(5, 3, 3, 0) {
+		s.skip(2) // disable dir page, disable program group page
+	}
+	switch {
+	case v >= ver(5, 5, 0, 0):
+		s.skip(8) // uninstall display size
+	case v >= ver(5, 3, 6, 0):
+		s.skip(4)
+	}
+	if v == ver(5, 3, 10, 1) || v == ver(5, 4, 2, 1) || v == ver(5, 5, 0, 1) {
+		s.skip(1) // the BlackBox variant's extra byte
 	}
 	var f flagSet
-	for _, name := range []string{"DisableStartupPrompt", "CreateAppDir", "AllowNoIcons", "AlwaysRestart",
-		"AlwaysUsePersonalGroup"} {
+	f.add("DisableStartupPrompt", true)
+	f.add("Uninstallable", v < ver(5, 3, 10, 0))
+	f.add("CreateAppDir", true)
+	f.add("DisableDirPage", v < ver(5, 3, 3, 0))
+	f.add("DisableProgramGroupPage", v < ver(5, 3, 3, 0))
+	for _, name := range []string{"AllowNoIcons", "AlwaysRestart", "AlwaysUsePersonalGroup"} {
 		f.add(name, true)
 	}
 	for _, name := range []string{"WindowVisible", "WindowShowCaption", "WindowResizable", "WindowStartMaximized"} {
@@ -278,6 +310,7 @@ func (r *Reader) readHeader(s *stream) {
 		f.add(name, true)
 	}
 	f.add("ChangesAssociations", v < ver(5, 6, 1, 0))
+	f.add("CreateUninstallRegKey", v < ver(5, 3, 8, 0))
 	f.add("UsePreviousAppDir", true)
 	f.add("BackColorHorizontal", v < ver(6, 4, 0, 1))
 	for _, name := range []string{"UsePreviousGroup", "UpdateUninstallLogAppName", "UsePreviousSetupType",
@@ -290,9 +323,12 @@ func (r *Reader) readHeader(s *stream) {
 	}
 	f.add("ChangesEnvironment", v < ver(5, 6, 1, 0))
 	f.add("ShowUndisplayableLanguages", !r.Version.Unicode)
-	for _, name := range []string{"SetupLogging", "SignedUninstaller", "UsePreviousLanguage", "DisableWelcomePage",
-		"CloseApplications", "RestartApplications", "AllowNetworkDrive"} {
-		f.add(name, true)
+	f.add("SetupLogging", true)
+	f.add("SignedUninstaller", true)
+	f.add("UsePreviousLanguage", v >= ver(5, 3, 8, 0))
+	f.add("DisableWelcomePage", v >= ver(5, 3, 9, 0))
+	for _, name := range []string{"CloseApplications", "RestartApplications", "AllowNetworkDrive"} {
+		f.add(name, v >= ver(5, 5, 0, 0))
 	}
 	f.add("ForceCloseApplications", v >= ver(5, 5, 7, 0))
 	for _, name := range []string{"AppNameHasConsts", "UsePreviousPrivileges", "WizardResizable"} {
@@ -334,8 +370,8 @@ func (r *Reader) readEntries(s *stream) {
 			s.skipBin()
 		}
 		s.skip(4) // language id
-		if !r.Version.Unicode {
-			s.skip(4) // codepage
+		if !r.Version.Unicode || v < ver(5, 3, 0, 0) {
+			s.skip(4) // codepage (ignored by Unicode installers before 5.3.0)
 		}
 		s.skip(16) // font sizes
 		if v == ver(5, 5, 7, 1) {
@@ -389,7 +425,9 @@ func (r *Reader) readEntries(s *stream) {
 		s.skipBin() // icon file
 		s.skipBin() // comment
 		s.conditions()
-		s.skipBin() // AppUserModelID
+		if v >= ver(5, 3, 5, 0) {
+			s.skipBin() // AppUserModelID
+		}
 		if v >= ver(6, 1, 0, 0) {
 			s.skip(16) // toast activator CLSID
 		}
@@ -399,8 +437,8 @@ func (r *Reader) readEntries(s *stream) {
 			fl.add(name, true)
 		}
 		fl.add("FolderShortcut", v < ver(6, 3, 0, 0))
-		fl.add("ExcludeFromShowInNewInstall", true)
-		fl.add("PreventPinning", true)
+		fl.add("ExcludeFromShowInNewInstall", v >= ver(5, 4, 2, 0))
+		fl.add("PreventPinning", v >= ver(5, 5, 0, 0))
 		fl.add("HasAppUserModelToastActivatorCLSID", v >= ver(6, 1, 0, 0))
 		s.flags(fl.n)
 		if s.err == nil {
@@ -493,7 +531,7 @@ func (r *Reader) readEntries(s *stream) {
 	}
 }
 
-// fileFlags numbers the file entry flags of versions 5.5.0 and later.
+// fileFlags numbers the file entry flags of versions 5.2.5 and later.
 var fileFlags = func() flagSet {
 	var ff flagSet
 	for _, name := range []string{"ConfirmOverwrite", "NeverUninstall", "RestartReplace", "DeleteAfterInstall",
@@ -515,13 +553,14 @@ type dataEntry struct {
 	chunkOffset           uint32
 	offset, size          uint64 // in the decompressed chunk
 	chunkSize             uint64 // compressed
-	sum                   []byte // SHA-1 (SHA-256 from 6.4)
+	sum                   []byte // MD5 before 5.3.9, SHA-1, SHA-256 from 6.4
 	filetime              int64
 	fileVersion           uint64
 	versionValid          bool
 	encrypted             bool
 	compressed            bool
 	callFilter            bool
+	flipFilter            bool // the 5.3.9 variant of the CALL filter
 }
 
 // readDataEntries reads the second header block.
@@ -534,9 +573,12 @@ func (r *Reader) readDataEntries(s *stream) {
 	}
 	fl.add("Sign", v >= ver(5, 5, 7, 0) && v < ver(6, 3, 0, 0))
 	fl.add("SignOnce", v >= ver(5, 5, 7, 0) && v < ver(6, 3, 0, 0))
-	sumLen := 20
-	if v >= ver(6, 4, 0, 0) {
-		sumLen = 32
+	sumLen := 20 // SHA-1
+	switch {
+	case v >= ver(6, 4, 0, 0):
+		sumLen = 32 // SHA-256
+	case v < ver(5, 3, 9, 0):
+		sumLen = 16 // MD5
 	}
 	for i := 0; i < r.Header.counts.data && s.err == nil; i++ {
 		s.what = fmt.Sprintf("data entry %d", i)
@@ -556,6 +598,7 @@ func (r *Reader) readDataEntries(s *stream) {
 		d.encrypted = fl.has(bits, "ChunkEncrypted")
 		d.compressed = fl.has(bits, "ChunkCompressed")
 		d.callFilter = fl.has(bits, "CallInstructionOptimized")
+		d.flipFilter = v >= ver(5, 3, 9, 0)
 		if s.err == nil && (d.size > unpack.MaxExpandedBytes || d.offset > unpack.MaxExpandedBytes) {
 			s.err = errs.Limit(s.what, s.off, "file of %d bytes at %d in its chunk (limit %d)", d.size, d.offset, int64(unpack.MaxExpandedBytes))
 		}

@@ -1,4 +1,4 @@
-// Package inno reads Inno Setup installers (setup data versions 5.5.0 to 6.4.x, Unicode and
+// Package inno reads Inno Setup installers (setup data versions 5.2.5 to 6.4.x, Unicode and
 // ANSI) over hostile input and exposes the files they install as an fs.FS and an
 // unpack.Walker, plus the script's registry writes, [Run] entries and shortcuts as facts.
 //
@@ -19,9 +19,9 @@
 //   - setup-1 holds chunks: "zlb\x1a", then the chunk's compressed bytes (stored, zlib,
 //     bzip2, LZMA1 with Inno's 5-byte properties, LZMA2 with a 1-byte property). A solid
 //     chunk holds many files at their offsets; an executable may be stored through the x86
-//     CALL/JMP address filter (innoextract's 5200/5309 variants), and every file's
-//     checksum (SHA-1 before 6.4, SHA-256 from 6.4) is verified over the restored bytes: a
-//     mismatch is a FormatError naming the file.
+//     CALL/JMP address filter (innoextract's 5200 variant, 5309 from 5.3.9), and every
+//     file's checksum (MD5 before 5.3.9, SHA-1, SHA-256 from 6.4) is verified over the
+//     restored bytes: a mismatch is a FormatError naming the file.
 //
 // Install paths are innoextract's: the destination's constants keep their names as the
 // first path component without braces ("{app}\bin\x.dll" is app/bin/x.dll, "{sys}\y.dll"
@@ -33,11 +33,15 @@
 // 1-based place among the losers. Temporary files (deleteafterinstall) are listed, as
 // innoextract 1.9 extracts them. Files without data (external copies) are not listed.
 //
-// Not read: setup data older than 5.5.0 or newer than 6.4 (unpack.ErrUnsupported), data in
+// Held against innoextract on real installers of data versions 5.4.2 (u), 5.5.0, 5.5.7,
+// 5.5.7 (u), 6.1.0 (u) and 6.4.0.1 (conformance_test.go); 5.2.5 to 5.4.1 follow innoextract
+// untested. Not read: setup data older than 5.2.5 or newer than 6.4 (unpack.ErrUnsupported;
+// 6.5 changed the loader table to revision 2), data in
 // separate setup-N.bin slices (the reader opens; reading a file is ErrUnsupported),
 // encrypted chunks (each such file stays listed, Open fails with ErrUnsupported, Walk skips
-// it and Reader.Skipped names it), and the ambiguous 5.5.0.1/5.5.7.1 variants beyond the
-// retry innoextract also makes. ANSI strings are decoded as Windows-1252.
+// it and Reader.Skipped names it), and the modified 5.3.10.1/5.4.2.1/5.5.0.1/5.5.7.1
+// variants beyond the retry innoextract also makes (a version string that fails to parse is
+// read again as the variant). ANSI strings are decoded as Windows-1252.
 package inno
 
 import (

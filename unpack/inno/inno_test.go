@@ -172,14 +172,16 @@ func TestCallFilterRoundTrip(t *testing.T) {
 				orig[i] = byte(rng.UintN(256))
 			}
 		}
-		enc := innotest.EncodeCalls(orig)
-		// Read through small buffers so operands straddle reads.
-		got, err := io.ReadAll(io.LimitReader(newCallFilter(&oneByte{bytes.NewReader(enc)}, true), 1<<30))
-		if err != nil {
-			t.Fatalf("size %d: %v", size, err)
-		}
-		if !bytes.Equal(got, orig) {
-			t.Errorf("size %d: filter does not restore the input", size)
+		for _, flip := range []bool{false, true} {
+			enc := innotest.EncodeCalls(orig, flip)
+			// Read through small buffers so operands straddle reads.
+			got, err := io.ReadAll(newCallFilter(&oneByte{bytes.NewReader(enc)}, flip))
+			if err != nil {
+				t.Fatalf("size %d flip %v: %v", size, flip, err)
+			}
+			if !bytes.Equal(got, orig) {
+				t.Errorf("size %d flip %v: filter does not restore the input", size, flip)
+			}
 		}
 	}
 }

@@ -102,8 +102,9 @@ func block(content []byte, compress bool) ([]byte, error) {
 	return append(out, chunks...), nil
 }
 
-// EncodeCalls applies Inno's CALL filter (the 5309 variant), the inverse of callFilter.
-func EncodeCalls(in []byte) []byte {
+// EncodeCalls applies Inno's CALL filter, the inverse of unpack/inno's decoder: the 5309
+// variant (5.3.9 and later) when flip is set, the 5200 variant otherwise.
+func EncodeCalls(in []byte, flip bool) []byte {
 	b := bytes.Clone(in)
 	var offset uint32
 	for i := 0; i < len(b); {
@@ -124,7 +125,7 @@ func EncodeCalls(in []byte) []byte {
 		}
 		rel := uint32(op[0]) | uint32(op[1])<<8 | uint32(op[2])<<16
 		abs := rel + offset&0xffffff
-		if rel&0x800000 != 0 {
+		if flip && rel&0x800000 != 0 {
 			op[3] = ^op[3]
 		}
 		op[0], op[1], op[2] = byte(abs), byte(abs>>8), byte(abs>>16)
@@ -184,7 +185,7 @@ func (s *Synth) Build(stub []byte) ([]byte, error) {
 		sum := sha1.Sum(f.Data)
 		stored := f.Data
 		if f.Filter {
-			stored = EncodeCalls(f.Data)
+			stored = EncodeCalls(f.Data, true)
 		}
 		l := &loc{chunk: f.Chunk, offset: len(raw[f.Chunk]), size: len(f.Data), sum: sum[:], filter: f.Filter,
 			compressed: s.ChunkZlib[f.Chunk], encrypted: s.Encrypted && f.Chunk == 0}
