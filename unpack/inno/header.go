@@ -225,6 +225,9 @@ func (r *Reader) readHeader(s *stream) {
 	if v >= ver(6, 3, 0, 0) {
 		n += 2 // architecture expressions
 	}
+	if v >= ver(6, 4, 2, 0) {
+		n++ // close applications filter excludes (issrc Shared.Struct.pas, is-6_4_2)
+	}
 	n += 3 // license, info before, info after
 	if v < ver(5, 3, 10, 0) {
 		n++ // uninstaller signature
@@ -567,12 +570,21 @@ type dataEntry struct {
 func (r *Reader) readDataEntries(s *stream) {
 	v := r.Version.V
 	var fl flagSet
-	for _, name := range []string{"VersionInfoValid", "VersionInfoNotValid", "TimeStampInUTC", "IsUninstallerExe",
-		"CallInstructionOptimized", "Touch", "ChunkEncrypted", "ChunkCompressed", "SolidBreak"} {
-		fl.add(name, true)
+	if v >= ver(6, 4, 3, 0) {
+		// 6.4.3 dropped the flags it no longer used and the sign mode (issrc
+		// Shared.Struct.pas, is-6_4_3: TSetupFileLocationEntry.Flags).
+		for _, name := range []string{"VersionInfoValid", "TimeStampInUTC", "CallInstructionOptimized",
+			"ChunkEncrypted", "ChunkCompressed"} {
+			fl.add(name, true)
+		}
+	} else {
+		for _, name := range []string{"VersionInfoValid", "VersionInfoNotValid", "TimeStampInUTC", "IsUninstallerExe",
+			"CallInstructionOptimized", "Touch", "ChunkEncrypted", "ChunkCompressed", "SolidBreak"} {
+			fl.add(name, true)
+		}
+		fl.add("Sign", v >= ver(5, 5, 7, 0) && v < ver(6, 3, 0, 0))
+		fl.add("SignOnce", v >= ver(5, 5, 7, 0) && v < ver(6, 3, 0, 0))
 	}
-	fl.add("Sign", v >= ver(5, 5, 7, 0) && v < ver(6, 3, 0, 0))
-	fl.add("SignOnce", v >= ver(5, 5, 7, 0) && v < ver(6, 3, 0, 0))
 	sumLen := 20 // SHA-1
 	switch {
 	case v >= ver(6, 4, 0, 0):
@@ -591,7 +603,7 @@ func (r *Reader) readDataEntries(s *stream) {
 		ms, ls := s.u32(), s.u32()
 		d.fileVersion = uint64(ms)<<32 | uint64(ls)
 		bits := s.flags(fl.n)
-		if v >= ver(6, 3, 0, 0) {
+		if v >= ver(6, 3, 0, 0) && v < ver(6, 4, 3, 0) {
 			s.skip(1) // sign mode
 		}
 		d.versionValid = fl.has(bits, "VersionInfoValid")
