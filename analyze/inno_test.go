@@ -128,10 +128,14 @@ func TestInnoEncrypted(t *testing.T) {
 // TestInnoUnsupported: setup data of a version the reader does not read is an inconclusive
 // error (unpack.ErrUnsupported), not a bare PE that passes.
 func TestInnoUnsupported(t *testing.T) {
-	s := innotest.Acme()
-	s.Version = "Inno Setup Setup Data (5.2.3)"
-	_, err := unsafeAnalyzer(t).Installer(context.Background(), innoInstaller(t, s))
-	if err == nil || !IsInconclusive(err) {
-		t.Fatalf("Installer(5.2.3) = %v, want an inconclusive error", err)
+	old := innotest.Acme()
+	old.Version = "Inno Setup Setup Data (5.2.3)"
+	newer := innotest.Acme()
+	newer.LoaderRevision = 2 // Inno Setup 6.5 and later
+	for name, s := range map[string]*innotest.Synth{"5.2.3": old, "6.5 loader": newer} {
+		_, err := unsafeAnalyzer(t).Installer(context.Background(), innoInstaller(t, s))
+		if err == nil || !IsInconclusive(err) {
+			t.Errorf("Installer(%s) = %v, want an inconclusive error", name, err)
+		}
 	}
 }

@@ -169,11 +169,21 @@ func NewReader(r io.ReaderAt, size int64) (*Reader, error) {
 func Open(name string) (*unpack.ReadCloser[*Reader], error) { return unpack.OpenFile(name, NewReader) }
 
 // IsInstaller reports whether r carries an Inno Setup loader offset table (analyze uses it
-// to recognise the setup stub, whose overlay starts with no fixed magic).
+// to recognise the setup stub, whose overlay starts with no fixed magic). It is true for a
+// table NewReader refuses as unsupported (an older loader, Inno Setup 6.5's revision 2), so
+// such an installer is reported as not analysed rather than passed as a bare PE.
 func IsInstaller(r io.ReaderAt, size int64) bool {
 	ir := &Reader{r: r, size: size}
-	_, err := ir.locate()
-	return err == nil
+	pos, err := ir.findTable()
+	if err != nil {
+		return false
+	}
+	var m [12]byte
+	if _, err := r.ReadAt(m[:], pos); err != nil {
+		return false
+	}
+	_, known := loaderMagics[string(m[:])]
+	return known
 }
 
 // offsets is the setup loader's offset table.
@@ -201,18 +211,24 @@ const (
 
 // locate finds the loader's offset table and reads it.
 func (r *Reader) locate() (offsets, error) {
-	var m [12]byte
-	if _, err := r.r.ReadAt(m[:], loaderMagicOffset); err == nil && string(m[:4]) == "Inno" {
-		pos := binary.LittleEndian.Uint32(m[4:])
-		if pos == ^binary.LittleEndian.Uint32(m[8:]) {
-			return r.readLoaderTable(int64(pos))
-		}
-	}
-	pos, err := findResource(r.r, r.size, 10, resourceInstaller)
+	pos, err := r.findTable()
 	if err != nil {
 		return offsets{}, err
 	}
 	return r.readLoaderTable(pos)
+}
+
+// findTable returns the file offset of the loader's offset table: behind the "Inno" pointer
+// at 0x30 (loaders before 5.1.5), else in the PE resource RCDATA #11111.
+func (r *Reader) findTable() (int64, error) {
+	var m [12]byte
+	if _, err := r.r.ReadAt(m[:], loaderMagicOffset); err == nil && string(m[:4]) == "Inno" {
+		pos := binary.LittleEndian.Uint32(m[4:])
+		if pos == ^binary.LittleEndian.Uint32(m[8:]) {
+			return int64(pos), nil
+		}
+	}
+	return findResource(r.r, r.size, 10, resourceInstaller)
 }
 
 func (r *Reader) readLoaderTable(pos int64) (offsets, error) {

@@ -204,6 +204,7 @@ func TestErrors(t *testing.T) {
 		{name: "old version", mutate: func(s *innotest.Synth) { s.Version = "Inno Setup Setup Data (5.2.3)" }, sentinel: unpack.ErrUnsupported},
 		{name: "newer version", mutate: func(s *innotest.Synth) { s.Version = "Inno Setup Setup Data (6.5.0)" }, sentinel: unpack.ErrUnsupported},
 		{name: "not a version", mutate: func(s *innotest.Synth) { s.Version = "Nullsoft (1.2.3)" }, sentinel: unpack.ErrFormat},
+		{name: "loader revision 2", mutate: func(s *innotest.Synth) { s.LoaderRevision = 2 }, sentinel: unpack.ErrUnsupported, entry: "loader table"},
 		{name: "setup-1.bin", mutate: func(s *innotest.Synth) { s.NoData = true }, sentinel: unpack.ErrUnsupported, open: true},
 		{name: "block CRC", corrupt: func(b []byte) { b[0xc0+9+4] ^= 1 }, sentinel: unpack.ErrFormat, entry: "setup header"},
 		{name: "block header CRC", corrupt: func(b []byte) { b[0xc0+4] ^= 1 }, sentinel: unpack.ErrFormat, entry: "setup header"},
@@ -280,6 +281,21 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// TestIsInstaller: a loader table the reader refuses (6.5's revision 2, an old version) still
+// marks an Inno Setup installer, so analyze reports it unread instead of a bare PE.
+func TestIsInstaller(t *testing.T) {
+	for _, s := range []*innotest.Synth{innotest.Acme(), func() *innotest.Synth { s := innotest.Acme(); s.LoaderRevision = 2; return s }()} {
+		b := build(t, s)
+		if !IsInstaller(bytes.NewReader(b), int64(len(b))) {
+			t.Errorf("IsInstaller(revision %d) = false", s.LoaderRevision)
+		}
+	}
+	junk := bytes.Repeat([]byte("MZ not an installer "), 100)
+	if IsInstaller(bytes.NewReader(junk), int64(len(junk))) {
+		t.Errorf("IsInstaller(junk) = true")
+	}
 }
 
 func TestNotInno(t *testing.T) {

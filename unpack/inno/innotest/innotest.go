@@ -47,6 +47,8 @@ type Synth struct {
 	Registry   [][4]string // hive, key, name, value
 	Runs       [][2]string // filename, parameters
 	Icons      [][2]string // name, filename
+	// LoaderRevision is the loader table's revision (0: 1, what 5.1.5 to 6.4 write).
+	LoaderRevision uint32
 }
 
 type wbuf struct{ bytes.Buffer }
@@ -364,7 +366,11 @@ func (s *Synth) Build(stub []byte) ([]byte, error) {
 	binary.LittleEndian.PutUint32(out[0x34:], uint32(tableAt))
 	binary.LittleEndian.PutUint32(out[0x38:], ^uint32(tableAt))
 	tab := []byte("rDlPtS\xcd\xe6\xd7{\x0b*")
-	for _, v := range []uint32{1, 0, 0, 0, 0, uint32(setup0At), uint32(setup1At)} {
+	rev := s.LoaderRevision
+	if rev == 0 {
+		rev = 1
+	}
+	for _, v := range []uint32{rev, 0, 0, 0, 0, uint32(setup0At), uint32(setup1At)} {
 		tab = binary.LittleEndian.AppendUint32(tab, v)
 	}
 	tab = binary.LittleEndian.AppendUint32(tab, crc32.ChecksumIEEE(tab))
