@@ -37,7 +37,14 @@ func innoInstaller(t *testing.T, s *innotest.Synth) string {
 // innoextract's install paths, the script's registry writes, [Run] entries and shortcuts
 // become the facts the MSI rules judge, and the AppId's uninstall key names the product.
 func TestInno(t *testing.T) {
-	s := innotest.Acme()
+	for _, v67 := range []bool{false, true} {
+		s := innotest.Acme()
+		s.V67 = v67
+		t.Run(map[bool]string{false: "6.1.0", true: "6.7.0"}[v67], func(t *testing.T) { testInno(t, s) })
+	}
+}
+
+func testInno(t *testing.T, s *innotest.Synth) {
 	inv, err := unsafeAnalyzer(t).Installer(context.Background(), innoInstaller(t, s))
 	if err != nil {
 		t.Fatalf("Installer = %v", err)
@@ -131,8 +138,8 @@ func TestInnoUnsupported(t *testing.T) {
 	old := innotest.Acme()
 	old.Version = "Inno Setup Setup Data (5.2.3)"
 	newer := innotest.Acme()
-	newer.LoaderRevision = 2 // Inno Setup 6.5 and later
-	for name, s := range map[string]*innotest.Synth{"5.2.3": old, "6.5 loader": newer} {
+	newer.LoaderRevision = 3 // a loader table revision no release writes
+	for name, s := range map[string]*innotest.Synth{"5.2.3": old, "loader revision 3": newer} {
 		_, err := unsafeAnalyzer(t).Installer(context.Background(), innoInstaller(t, s))
 		if err == nil || !IsInconclusive(err) {
 			t.Errorf("Installer(%s) = %v, want an inconclusive error", name, err)

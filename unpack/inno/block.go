@@ -23,19 +23,32 @@ const blockChunk = 4096
 
 // openBlock opens the header block at off: a reader of its content and the offset after it.
 func (r *Reader) openBlock(off int64, what string) (io.Reader, int64, error) {
-	var h [9]byte
-	if off+9 > r.size {
+	n := 9 // CRC32, 32-bit stored size, compressed flag
+	if r.Version.V >= ver(6, 5, 0, 0) {
+		n = 13 // the stored size is 64-bit
+	}
+	h := make([]byte, n)
+	if off+int64(n) > r.size {
 		return nil, 0, errs.Format(what, off, "header block beyond the end of the file")
 	}
-	if _, err := r.r.ReadAt(h[:], off); err != nil {
+	if _, err := r.r.ReadAt(h, off); err != nil {
 		return nil, 0, errs.Format(what, off, "reading the block header: %v", err)
 	}
-	if crc32.ChecksumIEEE(h[4:]) != binary.LittleEndian.Uint32(h[:]) {
+	if crc32.ChecksumIEEE(h[4:]) != binary.LittleEndian.Uint32(h) {
 		return nil, 0, errs.Format(what, off, "block header CRC32 mismatch")
 	}
-	stored := int64(binary.LittleEndian.Uint32(h[4:]))
-	compressed := h[8] != 0
-	start := off + 9
+	var stored int64
+	if n == 13 {
+		u := binary.LittleEndian.Uint64(h[4:])
+		if u > uint64(r.size) {
+			return nil, 0, errs.Format(what, off+4, "block of %d bytes beyond the end of the file", u)
+		}
+		stored = int64(u)
+	} else {
+		stored = int64(binary.LittleEndian.Uint32(h[4:]))
+	}
+	compressed := h[n-1] != 0
+	start := off + int64(n)
 	if stored > r.size-start {
 		return nil, 0, errs.Format(what, off+4, "block of %d bytes beyond the end of the file", stored)
 	}

@@ -115,11 +115,12 @@ type Header struct {
 	// PrivilegesRequired: 0 none, 1 power user, 2 admin, 3 lowest.
 	PrivilegesRequired int
 
-	counts headerCounts
+	counts   headerCounts
+	sevenZip bool // 6.7: a 7-Zip library is stored after the wizard images
 }
 
 type headerCounts struct {
-	languages, messages, permissions, types, components, tasks, dirs, files, data,
+	languages, messages, permissions, types, components, tasks, dirs, issigKeys, files, data,
 	icons, ini, registry, deletes, uninstallDeletes, runs, uninstallRuns int
 }
 
@@ -138,8 +139,8 @@ func (r *Reader) readSetup0() error {
 	if err != nil {
 		return errs.Format("setup-0", r.HeaderOffset, "%v", err)
 	}
-	if v.V < minVersion || v.V >= endVersion {
-		return errs.Unsupported("setup-0", r.HeaderOffset, "setup data version %s (this reader reads 5.2.5 to 6.4)", v)
+	if v.V < minVersion || v.V >= endVersion && v.V != v670 {
+		return errs.Unsupported("setup-0", r.HeaderOffset, "setup data version %s (this reader reads 5.2.5 to 6.4.3 and 6.7.0)", v)
 	}
 	var first error
 	for _, c := range candidates(v.V) {
@@ -162,13 +163,25 @@ func (r *Reader) readSetup0() error {
 func (r *Reader) readHeaders() error {
 	r.Files, r.Registry, r.Runs, r.Icons, r.INI, r.data = nil, nil, nil, nil, nil, nil
 	off := r.HeaderOffset + 64
+	v67 := r.Version.V == v670
+	if v67 {
+		var err error
+		if off, err = r.readEncryptionHeader(); err != nil {
+			return err
+		}
+	}
 	b1, next, err := r.openBlock(off, "setup header")
 	if err != nil {
 		return err
 	}
 	s := &stream{r: b1, what: "setup header", unicode: r.Version.Unicode}
-	r.readHeader(s)
-	r.readEntries(s)
+	if v67 {
+		r.readHeader67(s)
+		r.readEntries67(s)
+	} else {
+		r.readHeader(s)
+		r.readEntries(s)
+	}
 	s.atEnd()
 	if s.err != nil {
 		return s.err
@@ -178,7 +191,11 @@ func (r *Reader) readHeaders() error {
 		return err
 	}
 	s = &stream{r: b2, what: "data entries", unicode: r.Version.Unicode}
-	r.readDataEntries(s)
+	if v67 {
+		r.readDataEntries67(s)
+	} else {
+		r.readDataEntries(s)
+	}
 	s.atEnd()
 	if s.err != nil {
 		return s.err
@@ -553,7 +570,7 @@ var fileFlags = func() flagSet {
 // dataEntry is a file location: where one file's bytes are (innoextract src/setup/data.cpp).
 type dataEntry struct {
 	firstSlice, lastSlice uint32
-	chunkOffset           uint32
+	chunkOffset           uint64 // of the chunk, from setup-1's start
 	offset, size          uint64 // in the decompressed chunk
 	chunkSize             uint64 // compressed
 	sum                   []byte // MD5 before 5.3.9, SHA-1, SHA-256 from 6.4
@@ -596,7 +613,7 @@ func (r *Reader) readDataEntries(s *stream) {
 		s.what = fmt.Sprintf("data entry %d", i)
 		var d dataEntry
 		d.firstSlice, d.lastSlice = s.u32(), s.u32()
-		d.chunkOffset = s.u32()
+		d.chunkOffset = uint64(s.u32())
 		d.offset, d.size, d.chunkSize = s.u64(), s.u64(), s.u64()
 		d.sum = bytes.Clone(s.read(sumLen))
 		d.filetime = int64(s.u64())

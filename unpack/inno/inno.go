@@ -1,5 +1,5 @@
-// Package inno reads Inno Setup installers (setup data versions 5.2.5 to 6.4.x, Unicode and
-// ANSI) over hostile input and exposes the files they install as an fs.FS and an
+// Package inno reads Inno Setup installers (setup data versions 5.2.5 to 6.4.3 and 6.7.0,
+// Unicode and ANSI) over hostile input and exposes the files they install as an fs.FS and an
 // unpack.Walker, plus the script's registry writes, [Run] entries and shortcuts as facts.
 //
 // It follows the format as innoextract (github.com/dscharrer/innoextract, src/loader,
@@ -38,11 +38,13 @@
 // untested. innoextract reads no data version after 6.4.0.1: the 6.4.2 header string and
 // the 6.4.3 file location flags follow Inno Setup's own Shared.Struct.pas (jrsoftware/issrc,
 // tags is-6_4_2 and is-6_4_3), checked on real 6.4.2 and 6.4.3 installers by every file's
-// own SHA-256. Not read: setup data older than 5.2.5 or newer than 6.4 (unpack.ErrUnsupported;
-// 6.5 changed the loader table to revision 2), data in
+// own SHA-256; data version 6.7.0 (Inno Setup 6.7.x) likewise from is-6_7_0 (v67.go),
+// checked on four real installers. Not read: setup data older than 5.2.5, 6.5.x and 6.6.x
+// (other layouts again) and any later than 6.7.0 (unpack.ErrUnsupported), data in
 // separate setup-N.bin slices (the reader opens; reading a file is ErrUnsupported),
-// encrypted chunks (each such file stays listed, Open fails with ErrUnsupported, Walk skips
-// it and Reader.Skipped names it), and the modified 5.3.10.1/5.4.2.1/5.5.0.1/5.5.7.1
+// 6.7's fully encrypted headers (ErrUnsupported), encrypted chunks (each such file stays
+// listed, Open fails with ErrUnsupported, Walk skips it and Reader.Skipped names it), and
+// the modified 5.3.10.1/5.4.2.1/5.5.0.1/5.5.7.1
 // variants beyond the retry innoextract also makes (a version string that fails to parse is
 // read again as the variant). ANSI strings are decoded as Windows-1252.
 package inno
@@ -246,8 +248,12 @@ func (r *Reader) readLoaderTable(pos int64) (offsets, error) {
 	if !modern {
 		return offsets{}, errs.Unsupported("loader table", pos, "setup loader older than Inno Setup 5.1.5")
 	}
-	if rev := binary.LittleEndian.Uint32(b[12:]); rev != 1 {
-		return offsets{}, errs.Unsupported("loader table", pos+12, "setup loader table revision %d (Inno Setup 6.5 or newer)", rev)
+	switch rev := binary.LittleEndian.Uint32(b[12:]); rev {
+	case 1:
+	case 2:
+		return r.readLoaderTable2(pos) // 6.5 and later
+	default:
+		return offsets{}, errs.Unsupported("loader table", pos+12, "setup loader table revision %d", rev)
 	}
 	if crc32.ChecksumIEEE(b[:40]) != binary.LittleEndian.Uint32(b[40:]) {
 		return offsets{}, errs.Format("loader table", pos+40, "offset table CRC32 mismatch")

@@ -52,10 +52,29 @@ func walkAll(t testing.TB, r *Reader) (map[string]string, error) {
 	return got, err
 }
 
+// variants are the synthetic layouts every test runs on: 6.1.0 and 6.7.0 data, with stored
+// and LZMA-compressed header blocks.
+var variants = []struct {
+	name            string
+	compressed, v67 bool
+	version         string
+}{
+	{"6.1.0-stored", false, false, "6.1.0 (unicode)"},
+	{"6.1.0-lzma", true, false, "6.1.0 (unicode)"},
+	{"6.7.0-stored", false, true, "6.7.0 (unicode)"},
+	{"6.7.0-lzma", true, true, "6.7.0 (unicode)"},
+}
+
+func variant(i int) *innotest.Synth {
+	s := innotest.Acme()
+	s.Compressed, s.V67 = variants[i].compressed, variants[i].v67
+	return s
+}
+
 func TestSynthetic(t *testing.T) {
-	for _, compressed := range []bool{false, true} {
-		s := innotest.Acme()
-		s.Compressed = compressed
+	for i, vt := range variants {
+		compressed := vt.name
+		s := variant(i)
 		data := build(t, s)
 		r, err := NewReader(bytes.NewReader(data), int64(len(data)))
 		if err != nil {
@@ -83,8 +102,8 @@ func TestSynthetic(t *testing.T) {
 		if err := fstest.TestFS(r, names...); err != nil {
 			t.Errorf("fstest.TestFS: %v", err)
 		}
-		if r.Version.String() != "6.1.0 (unicode)" {
-			t.Errorf("Version = %s", r.Version)
+		if r.Version.String() != vt.version {
+			t.Errorf("%s: Version = %s", vt.name, r.Version)
 		}
 		wantHeader := Header{AppName: "Acme Softphone", AppVersionedName: "Acme Softphone 5.2.0",
 			AppID: "{{6F1C7A52-0000-4000-8000-ACME00000001}", AppVersion: "5.2.0", AppPublisher: "Acme Corp",
@@ -100,7 +119,12 @@ func TestSynthetic(t *testing.T) {
 }
 
 func TestScriptFacts(t *testing.T) {
-	s := innotest.Acme()
+	for i := range variants {
+		scriptFacts(t, variant(i))
+	}
+}
+
+func scriptFacts(t *testing.T, s *innotest.Synth) {
 	data := build(t, s)
 	r, err := NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
@@ -204,7 +228,7 @@ func TestErrors(t *testing.T) {
 		{name: "old version", mutate: func(s *innotest.Synth) { s.Version = "Inno Setup Setup Data (5.2.3)" }, sentinel: unpack.ErrUnsupported},
 		{name: "newer version", mutate: func(s *innotest.Synth) { s.Version = "Inno Setup Setup Data (6.5.0)" }, sentinel: unpack.ErrUnsupported},
 		{name: "not a version", mutate: func(s *innotest.Synth) { s.Version = "Nullsoft (1.2.3)" }, sentinel: unpack.ErrFormat},
-		{name: "loader revision 2", mutate: func(s *innotest.Synth) { s.LoaderRevision = 2 }, sentinel: unpack.ErrUnsupported, entry: "loader table"},
+		{name: "loader revision 3", mutate: func(s *innotest.Synth) { s.LoaderRevision = 3 }, sentinel: unpack.ErrUnsupported, entry: "loader table"},
 		{name: "setup-1.bin", mutate: func(s *innotest.Synth) { s.NoData = true }, sentinel: unpack.ErrUnsupported, open: true},
 		{name: "block CRC", corrupt: func(b []byte) { b[0xc0+9+4] ^= 1 }, sentinel: unpack.ErrFormat, entry: "setup header"},
 		{name: "block header CRC", corrupt: func(b []byte) { b[0xc0+4] ^= 1 }, sentinel: unpack.ErrFormat, entry: "setup header"},
@@ -246,8 +270,14 @@ func TestErrors(t *testing.T) {
 }
 
 func TestEncrypted(t *testing.T) {
-	s := innotest.Acme()
-	s.Encrypted = true
+	for i := range variants {
+		s := variant(i)
+		s.Encrypted = true
+		encrypted(t, s)
+	}
+}
+
+func encrypted(t *testing.T, s *innotest.Synth) {
 	data := build(t, s)
 	r, err := NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
@@ -286,7 +316,7 @@ func sortedKeys[V any](m map[string]V) []string {
 // TestIsInstaller: a loader table the reader refuses (6.5's revision 2, an old version) still
 // marks an Inno Setup installer, so analyze reports it unread instead of a bare PE.
 func TestIsInstaller(t *testing.T) {
-	for _, s := range []*innotest.Synth{innotest.Acme(), func() *innotest.Synth { s := innotest.Acme(); s.LoaderRevision = 2; return s }()} {
+	for _, s := range []*innotest.Synth{innotest.Acme(), func() *innotest.Synth { s := innotest.Acme(); s.LoaderRevision = 3; return s }()} {
 		b := build(t, s)
 		if !IsInstaller(bytes.NewReader(b), int64(len(b))) {
 			t.Errorf("IsInstaller(revision %d) = false", s.LoaderRevision)
@@ -309,12 +339,14 @@ func TestNotInno(t *testing.T) {
 // TestCorrupted flips bytes across a synthetic installer: every result is a sentinel error
 // or a successful read, never a panic.
 func TestCorrupted(t *testing.T) {
-	data := build(t, innotest.Acme())
-	for i := 0; i < len(data); i += 7 {
-		b := bytes.Clone(data)
-		b[i] ^= 0x5a
-		if err := readAll(b); err != nil && !refused(err) {
-			t.Fatalf("flip at %d: %v is not a sentinel error", i, err)
+	for v := range variants {
+		data := build(t, variant(v))
+		for i := 0; i < len(data); i += 7 {
+			b := bytes.Clone(data)
+			b[i] ^= 0x5a
+			if err := readAll(b); err != nil && !refused(err) {
+				t.Fatalf("%s: flip at %d: %v is not a sentinel error", variants[v].name, i, err)
+			}
 		}
 	}
 }
@@ -323,10 +355,9 @@ func TestCorrupted(t *testing.T) {
 // duplicated ranges, random bytes) to both synthetic installers, from a fixed seed: every
 // result is a sentinel error or a successful read.
 func TestMutated(t *testing.T) {
-	for _, compressed := range []bool{false, true} {
-		s := innotest.Acme()
-		s.Compressed = compressed
-		data := build(t, s)
+	for v, vt := range variants {
+		compressed := vt.name
+		data := build(t, variant(v))
 		rng := rand.New(rand.NewPCG(3, 4))
 		for i := 0; i < 2000; i++ {
 			b := bytes.Clone(data)
@@ -344,7 +375,7 @@ func TestMutated(t *testing.T) {
 				b[rng.IntN(len(b))] = byte(rng.UintN(256))
 			}
 			if err := readAll(b); err != nil && !refused(err) {
-				t.Fatalf("compressed=%v mutation %d: %v is not a sentinel error", compressed, i, err)
+				t.Fatalf("%s mutation %d: %v is not a sentinel error", compressed, i, err)
 			}
 		}
 	}
@@ -380,8 +411,8 @@ func readAll(data []byte) error {
 }
 
 func FuzzReader(f *testing.F) {
-	for _, s := range []*innotest.Synth{innotest.Acme(), func() *innotest.Synth { s := innotest.Acme(); s.Compressed = true; return s }()} {
-		f.Add(build(f, s))
+	for i := range variants {
+		f.Add(build(f, variant(i)))
 	}
 	seeds, _ := filepath.Glob("testdata/*.exe")
 	for _, p := range seeds {
