@@ -135,8 +135,8 @@ func (l *limited) Read(p []byte) (int, error) {
 		return 0, nil
 	}
 	if l.left <= 0 {
-		return 0, errs.Limit(l.what, -1, "header block decompresses to more than %d bytes (limits: %d, %d per stored byte)",
-			int64(MaxHeaderBytes), int64(MaxHeaderBytes), MaxRatio)
+		return 0, errs.Limit(l.what, -1, "header block decompresses past its limit (MaxHeaderBytes %d, MaxRatio %d per stored byte)",
+			int64(MaxHeaderBytes), MaxRatio)
 	}
 	if int64(len(p)) > l.left {
 		p = p[:l.left]
