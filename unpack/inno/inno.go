@@ -34,7 +34,7 @@
 // innoextract 1.9 extracts them. Files without data (external copies) are not listed.
 //
 // Held against innoextract on real installers of data versions 5.4.2 (u), 5.5.0, 5.5.7,
-// 5.5.7 (u), 6.1.0 (u), 6.3.0 and 6.4.0.1 (conformance_test.go); 5.2.5 to 5.4.1 follow innoextract
+// 5.5.7 (u), 6.0.0 (u), 6.1.0 (u), 6.3.0 and 6.4.0.1 (conformance_test.go); 5.2.5 to 5.4.1 follow innoextract
 // untested. innoextract reads no data version after 6.4.0.1: the 6.4.2 header string and
 // the 6.4.3 file location flags follow Inno Setup's own Shared.Struct.pas (jrsoftware/issrc,
 // tags is-6_4_2 and is-6_4_3), checked on real 6.4.2 and 6.4.3 installers by every file's
