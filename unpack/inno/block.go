@@ -24,8 +24,8 @@ const blockChunk = 4096
 // openBlock opens the header block at off: a reader of its content and the offset after it.
 func (r *Reader) openBlock(off int64, what string) (io.Reader, int64, error) {
 	n := 9 // CRC32, 32-bit stored size, compressed flag
-	if r.Version.V >= ver(6, 5, 0, 0) {
-		n = 13 // the stored size is 64-bit
+	if layouts65[r.Version.V].blockSize64 {
+		n = 13 // the stored size is 64-bit (6.7)
 	}
 	h := make([]byte, n)
 	if off+int64(n) > r.size {

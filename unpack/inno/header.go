@@ -139,8 +139,8 @@ func (r *Reader) readSetup0() error {
 	if err != nil {
 		return errs.Format("setup-0", r.HeaderOffset, "%v", err)
 	}
-	if v.V < minVersion || v.V >= endVersion && v.V != v670 {
-		return errs.Unsupported("setup-0", r.HeaderOffset, "setup data version %s (this reader reads 5.2.5 to 6.4.3 and 6.7.0)", v)
+	if _, ok := layouts65[v.V]; v.V < minVersion || v.V >= endVersion && !ok {
+		return errs.Unsupported("setup-0", r.HeaderOffset, "setup data version %s (this reader reads 5.2.5 to 6.4.3, 6.5.2 and 6.7.0)", v)
 	}
 	var first error
 	for _, c := range candidates(v.V) {
@@ -163,7 +163,7 @@ func (r *Reader) readSetup0() error {
 func (r *Reader) readHeaders() error {
 	r.Files, r.Registry, r.Runs, r.Icons, r.INI, r.data = nil, nil, nil, nil, nil, nil
 	off := r.HeaderOffset + 64
-	v67 := r.Version.V == v670
+	_, v67 := layouts65[r.Version.V]
 	if v67 {
 		var err error
 		if off, err = r.readEncryptionHeader(); err != nil {

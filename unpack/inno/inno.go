@@ -1,5 +1,5 @@
-// Package inno reads Inno Setup installers (setup data versions 5.2.5 to 6.4.3 and 6.7.0,
-// Unicode and ANSI) over hostile input and exposes the files they install as an fs.FS and an
+// Package inno reads Inno Setup installers (setup data versions 5.2.5 to 6.4.3, 6.5.2 and
+// 6.7.0, Unicode and ANSI) over hostile input and exposes the files they install as an fs.FS and an
 // unpack.Walker, plus the script's registry writes, [Run] entries and shortcuts as facts.
 //
 // It follows the format as innoextract (github.com/dscharrer/innoextract, src/loader,
@@ -38,9 +38,10 @@
 // untested. innoextract reads no data version after 6.4.0.1: the 6.4.2 header string and
 // the 6.4.3 file location flags follow Inno Setup's own Shared.Struct.pas (jrsoftware/issrc,
 // tags is-6_4_2 and is-6_4_3), checked on real 6.4.2 and 6.4.3 installers by every file's
-// own SHA-256; data version 6.7.0 (Inno Setup 6.7.x) likewise from is-6_7_0 (v67.go),
-// checked on four real installers. Not read: setup data older than 5.2.5, 6.5.x and 6.6.x
-// (other layouts again) and any later than 6.7.0 (unpack.ErrUnsupported), data in
+// own SHA-256; data versions 6.5.2 (Inno Setup 6.5.2-6.5.4) and 6.7.0 (6.7.x) likewise
+// from is-6_5_2 and is-6_7_0 (v67.go), checked on one and eight real installers. Not read:
+// setup data older than 5.2.5, 6.5.0, 6.6.x and any later than 6.7.0
+// (unpack.ErrUnsupported), data in
 // separate setup-N.bin slices (the reader opens; reading a file is ErrUnsupported),
 // 6.7's fully encrypted headers (ErrUnsupported), encrypted chunks (each such file stays
 // listed, Open fails with ErrUnsupported, Walk skips it and Reader.Skipped names it), and

@@ -7,8 +7,9 @@ import (
 	"hash/crc32"
 )
 
-// Setup data 6.7.0 (Inno Setup 6.7.0 to 6.7.3), which innoextract does not read. It follows
-// Inno Setup's own sources at tag is-6_7_0 (jrsoftware/issrc): Shared.Struct.pas for the
+// Setup data 6.5.2 (Inno Setup 6.5.2 to 6.5.4) and 6.7.0 (6.7.0 to 6.7.3), which innoextract
+// does not read. It follows Inno Setup's own sources at tags is-6_5_2 and is-6_7_0
+// (jrsoftware/issrc): Shared.Struct.pas for the
 // records, Setup.MainFunc.pas for the order they are read in, Compression.Base.pas for the
 // block format and Setup.FileExtractor.pas for the chunks. Every record is written as its
 // String fields (a 32-bit byte length, then UTF-16LE), its AnsiString fields, then the
@@ -18,15 +19,46 @@ import (
 //   - the loader table (revision 2) has 64-bit offsets: ID, revision, total size, setup.e32
 //     offset, its size and CRC32, setup-0, setup-1, padding, the table's CRC32;
 //   - setup-0's version string is followed by an encryption header and its CRC32 (a full
-//     encryption of the headers is not read), and a block header's stored size is 64-bit;
+//     encryption of the headers is not read); from 6.7 a block header's stored size is
+//     64-bit;
 //   - new header strings and entries ([ISSigKeys]), file entries with download and archive
 //     fields, and file locations that name their chunk by a 64-bit start offset and the
 //     file by its offset in the decompressed chunk;
-//   - six wizard image lists (count -1: none) and an optional 7-Zip library.
+//   - an optional 7-Zip library after the wizard images (6.7: six image lists, count -1
+//     meaning none).
 //
-// Setup data 6.5.x and 6.6.x (other layouts again) are not read.
+// Setup data 6.5.0 and 6.6.x (other layouts again) are not read.
 
-var v670 = ver(6, 7, 0, 0)
+var (
+	v652 = ver(6, 5, 2, 0)
+	v670 = ver(6, 7, 0, 0)
+)
+
+// layout65 is what differs between the data versions read here: record sizes after the
+// strings (Delphi packed records: enums and Booleans 1 byte, sets ceil(n/8) bytes in the
+// 32-bit compiler), string counts and the wizard image lists.
+type layout65 struct {
+	headerStrings int  // String fields of TSetupHeader
+	headerPrePriv int  // bytes between the entry counts and PrivilegesRequired
+	headerOptions int  // bytes of the header option set
+	langStrings   int  // String fields of TSetupLanguageEntry
+	langRest      int  // its bytes after the strings
+	componentRest int  // TSetupComponentEntry's bytes after the strings
+	taskRest      int  // TSetupTaskEntry's
+	fileOptions   int  // bytes of the file entry option set
+	imageLists    int  // wizard image lists
+	darkImages    bool // a count of -1 means "same as the regular images"
+	blockSize64   bool // header blocks store a 64-bit size
+}
+
+// layouts65 are the data versions read here, from issrc's Shared.Struct.pas and
+// Setup.MainFunc.pas at is-6_5_2 (6.5.2 to 6.5.4) and is-6_7_0 (6.7.0 to 6.7.3).
+var layouts65 = map[uint32]layout65{
+	v652: {headerStrings: 34, headerPrePriv: 52, headerOptions: 6, langStrings: 6, langRest: 21,
+		componentRest: 42, taskRest: 26, fileOptions: 5, imageLists: 2},
+	v670: {headerStrings: 39, headerPrePriv: 71, headerOptions: 8, langStrings: 4, langRest: 19,
+		componentRest: 39, taskRest: 23, fileOptions: 8, imageLists: 6, darkImages: true, blockSize64: true},
+}
 
 const (
 	loaderTable2Bytes   = 64
@@ -94,9 +126,10 @@ func (s *stream) strings(n int, keep map[int]*string) {
 
 // readHeader67 reads TSetupHeader.
 func (r *Reader) readHeader67(s *stream) {
+	l := layouts65[r.Version.V]
 	h := &r.Header
 	var sevenZip string
-	s.strings(39, map[int]*string{0: &h.AppName, 1: &h.AppVersionedName, 2: &h.AppID, 3: &h.AppCopyright,
+	s.strings(l.headerStrings, map[int]*string{0: &h.AppName, 1: &h.AppVersionedName, 2: &h.AppID, 3: &h.AppCopyright,
 		4: &h.AppPublisher, 5: &h.AppPublisherURL, 9: &h.AppVersion, 10: &h.DefaultDirName,
 		11: &h.DefaultGroupName, 12: &h.BaseFilename, 14: &h.UninstallName, 33: &sevenZip})
 	h.sevenZip = sevenZip != ""
@@ -109,7 +142,7 @@ func (r *Reader) readHeader67(s *stream) {
 		&c.runs, &c.uninstallRuns} {
 		*p = s.count("entries")
 	}
-	s.skip(71) // versions, wizard sizes, styles, colours, opacity, disk space, slices, log mode, dir warning
+	s.skip(int64(l.headerPrePriv)) // versions, wizard sizes, styles, colours, disk space, slices, log mode, dir warning
 	h.PrivilegesRequired = int(s.u8())
 	s.skip(3) // overrides, language dialog, language detection
 	comp := int(s.u8())
@@ -118,11 +151,12 @@ func (r *Reader) readHeader67(s *stream) {
 	} else if s.err == nil {
 		s.err = errs.Format("setup header", s.off-1, "compression method %d", comp)
 	}
-	s.skip(2 + 8 + 8) // disable dir/group pages, uninstall display size, options
+	s.skip(2 + 8 + int64(l.headerOptions)) // disable dir/group pages, uninstall display size, options
 }
 
 // readEntries67 reads the entries of the first header block.
 func (r *Reader) readEntries67(s *stream) {
+	l := layouts65[r.Version.V]
 	c := r.Header.counts
 	each := func(what string, n int, fn func()) {
 		for i := 0; i < n && s.err == nil; i++ {
@@ -137,12 +171,12 @@ func (r *Reader) readEntries67(s *stream) {
 			s.skip(int64(rest))
 		}
 	}
-	each("language", c.languages, skipRecord(4, 4, 19))
+	each("language", c.languages, skipRecord(l.langStrings, 4, l.langRest))
 	each("message", c.messages, skipRecord(2, 0, 4))
 	each("permission", c.permissions, skipRecord(0, 1, 0))
 	each("type", c.types, skipRecord(4, 0, 30))
-	each("component", c.components, skipRecord(5, 0, 39))
-	each("task", c.tasks, skipRecord(6, 0, 23))
+	each("component", c.components, skipRecord(5, 0, l.componentRest))
+	each("task", c.tasks, skipRecord(6, 0, l.taskRest))
 	each("directory", c.dirs, skipRecord(7, 0, 27))
 	each("ISSig key", c.issigKeys, skipRecord(3, 0, 0))
 	each("file", c.files, func() {
@@ -153,7 +187,7 @@ func (r *Reader) readEntries67(s *stream) {
 		s.skip(20)     // versions
 		f.Location = int(int32(s.u32()))
 		s.skip(4 + 8 + 2) // attributes, external size, permission
-		f.flags = uint32(s.u64())
+		f.flags = uint32(s.flags(8 * l.fileOptions))
 		f.Temporary = fileFlags.has(uint64(f.flags), "DeleteAfterInstall")
 		s.skip(1) // file type
 		if s.err == nil {
@@ -211,9 +245,9 @@ func (r *Reader) readEntries67(s *stream) {
 	each("run", c.runs, run(false))
 	each("uninstall run", c.uninstallRuns, run(true))
 	s.what = "wizard images"
-	for k := 0; k < 6 && s.err == nil; k++ { // regular and dynamic-dark wizard, small and back images
+	for k := 0; k < l.imageLists && s.err == nil; k++ { // wizard, small (6.7: back, and dynamic-dark ones)
 		n := int32(s.u32())
-		if n == -1 {
+		if n == -1 && l.darkImages || n == 0 {
 			continue
 		}
 		if n < 0 || n > MaxEntries {
