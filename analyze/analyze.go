@@ -594,7 +594,7 @@ func (r *run) walkInto(c *container, prefix string, depth int) error {
 
 // overlayReaders maps an overlay's format (analyze's overlayFormat) to the container format
 // that reads it.
-var overlayReaders = map[string]string{"msi": "cfb", "cab": "cab", "nsis": "nsis", "burn": "burn"}
+var overlayReaders = map[string]string{"msi": "cfb", "cab": "cab", "nsis": "nsis", "burn": "burn", "inno": "inno"}
 
 // OverlayPath is the inventory path of the container found in a PE's overlay, under the PE's
 // own path: "(installer)/(overlay)" for the installer itself.
@@ -619,9 +619,10 @@ func (r *run) overlay(e *inventory.Entry, ra io.ReaderAt, size int64, prefix str
 	}
 	var src io.ReaderAt = io.NewSectionReader(ra, o.Offset, o.Size)
 	n := o.Size
-	if o.Format == "nsis" || o.Format == "burn" {
+	if o.Format == "nsis" || o.Format == "burn" || o.Format == "inno" {
 		// The NSIS reader finds its firstheader and the stub itself; a Burn bundle's
-		// containers are placed by the stub's .wixburn header, some after the signature.
+		// containers are placed by the stub's .wixburn header, some after the signature;
+		// Inno's loader table (in the stub's resources) gives offsets from the start of the file.
 		src, n = ra, size
 	}
 	c, err := open(r.a, src, n, e.Path, "")

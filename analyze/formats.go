@@ -46,7 +46,7 @@ var (
 )
 
 // DefaultFormats returns every format rollgate reads.
-func DefaultFormats() []Format { return []Format{MSI, CAB, Pkg, Asar, DMG, NSIS, MSIX, Burn} }
+func DefaultFormats() []Format { return []Format{MSI, CAB, Pkg, Asar, DMG, NSIS, Inno, MSIX, Burn} }
 
 // openContainer opens f with the reader for its format, or returns nil when no reader
 // applies (a bare PE, a data file).

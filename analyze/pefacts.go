@@ -15,6 +15,7 @@ import (
 	"github.com/rollgate/rollgate/inventory"
 	"github.com/rollgate/rollgate/unpack"
 	"github.com/rollgate/rollgate/unpack/burn"
+	"github.com/rollgate/rollgate/unpack/inno"
 )
 
 // peFacts fills version, imports and machine of a PE entry from the spooled file at p.
@@ -151,6 +152,11 @@ func peOverlay(p string, f *pe.File) (*inventory.Overlay, error) {
 	var head [20]byte
 	if n, _ := fh.ReadAt(head[:], end); n >= 8 {
 		o.Format = overlayFormat(head[:n])
+	}
+	if o.Format == "" && inno.IsInstaller(fh, size) {
+		// An Inno Setup stub: its overlay (the compressed setup program, setup-0,
+		// setup-1) opens with no magic; the loader table in its resources says where.
+		o.Format = "inno"
 	}
 	return o, nil
 }

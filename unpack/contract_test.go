@@ -21,6 +21,7 @@ import (
 	"github.com/rollgate/rollgate/unpack/cab"
 	"github.com/rollgate/rollgate/unpack/cfb"
 	"github.com/rollgate/rollgate/unpack/dmg"
+	"github.com/rollgate/rollgate/unpack/inno"
 	"github.com/rollgate/rollgate/unpack/msi"
 	"github.com/rollgate/rollgate/unpack/msix"
 	"github.com/rollgate/rollgate/unpack/nsis"
@@ -65,6 +66,9 @@ var readers = []struct {
 	// Windows fixtures; real bundles are checked in unpack/burn's conformance test.
 	{"burn", as(burn.NewReader), []string{"./burn/testdata/acme-bundle-1.1-exepackage.exe", "./burn/testdata/acme-bundle-1.1-external.exe"}},
 	{"nsis", as(nsis.NewReader), []string{"./nsis/testdata/acme-5.2.0-setup.exe", "./nsis/testdata/acme-zlib-ansi.exe", "./nsis/testdata/acme-bzip2.exe"}},
+	// Inno Setup: synthetic installers (unpack/inno/testdata/gen.go); the real-installer
+	// conformance against innoextract is unpack/inno's TestConformance.
+	{"inno", as(inno.NewReader), []string{"./inno/testdata/acme-synth-stored.exe", "./inno/testdata/acme-synth-lzma.exe"}},
 }
 
 // TestReaderContract runs every reader through fstest.TestFS, checks that walking yields what
