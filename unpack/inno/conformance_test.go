@@ -19,11 +19,12 @@ import (
 // golden is innoextract's extraction of one real installer, recorded by
 // testdata/record-innoextract.sh into testdata/innoextract/NAME.tsv.
 type golden struct {
-	cache  string // path under the real-file cache's files/
-	sha256 string // of the installer
-	ci     bool   // scripts/fetch-realfiles fetches it
-	tool   string
-	files  map[string]content
+	cache   string // path under the real-file cache's files/
+	fixture string // or path under testdata/ of a committed installer (testdata/iscc/gen.sh)
+	sha256  string // of the installer
+	ci      bool   // scripts/fetch-realfiles fetches it
+	tool    string
+	files   map[string]content
 }
 
 type content struct {
@@ -46,6 +47,8 @@ func readGolden(t *testing.T, p string) golden {
 			switch k {
 			case "cache":
 				g.cache = v
+			case "fixture":
+				g.fixture = v
 			case "sha256":
 				g.sha256 = v
 			case "ci":
@@ -65,7 +68,7 @@ func readGolden(t *testing.T, p string) golden {
 		}
 		g.files[fields[0]] = content{n, fields[2]}
 	}
-	if g.cache == "" || g.sha256 == "" || g.tool == "" {
+	if (g.cache == "") == (g.fixture == "") || g.sha256 == "" || g.tool == "" {
 		t.Fatalf("%s: header incomplete", p)
 	}
 	return g
@@ -81,9 +84,12 @@ func realFile(t *testing.T, g golden) string {
 		dir = filepath.Join(home, ".cache", "rollgate", "realfiles")
 	}
 	p := filepath.Join(dir, "files", filepath.FromSlash(g.cache))
+	if g.fixture != "" {
+		p = filepath.Join("testdata", filepath.FromSlash(g.fixture))
+	}
 	f, err := os.Open(p)
 	if err != nil {
-		if g.ci && os.Getenv("CI") == "true" {
+		if g.fixture != "" || g.ci && os.Getenv("CI") == "true" {
 			t.Fatalf("real installer missing at %s (CI=true); run scripts/fetch-realfiles: %v", p, err)
 		}
 		t.Skipf("real installer not in the cache at %s", p)
@@ -110,7 +116,7 @@ func TestConformance(t *testing.T) {
 	}
 	for _, gp := range goldens {
 		g := readGolden(t, gp)
-		t.Run(filepath.Base(g.cache), func(t *testing.T) {
+		t.Run(filepath.Base(g.cache+g.fixture), func(t *testing.T) {
 			rc, err := Open(realFile(t, g))
 			if err != nil {
 				t.Fatalf("Open = %v (%s reads it)", err, g.tool)
