@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
 
 	"github.com/rollgate/rollgate/inventory"
@@ -63,7 +64,9 @@ func createGuest(ctx context.Context, c engine, spec Spec, sinkID, name string, 
 	if err == nil {
 		return g.ID, dc, nil
 	}
-	if ctx.Err() != nil {
+	// Only an answer from the engine (it refused the option) is retried: after a transport
+	// error the first container may exist, and a second would leave it behind.
+	if ctx.Err() != nil || !(cerrdefs.IsInternal(err) || cerrdefs.IsInvalidArgument(err) || cerrdefs.IsNotImplemented(err)) {
 		return "", nil, err
 	}
 	refused := err
@@ -75,6 +78,15 @@ func createGuest(ctx context.Context, c engine, spec Spec, sinkID, name string, 
 	return g.ID, dc, nil
 }
 
+// Limits of the watchdog's looks.
+const (
+	// diskLookTimeout bounds one look (the engine walks the layer to answer).
+	diskLookTimeout = 10 * time.Second
+	// maxFailedLooks is how many looks in a row may fail before the guest is stopped: a guest
+	// whose disk use cannot be measured (millions of files, say) is not held to its cap.
+	maxFailedLooks = 3
+)
+
 // diskWatch is the watchdog over one guest's writable layer.
 type diskWatch struct {
 	c    engine
@@ -82,10 +94,15 @@ type diskWatch struct {
 	cap  int64
 	stop chan struct{}
 	done chan struct{}
+	once sync.Once
 
-	mu     sync.Mutex
-	over   int64 // the layer's size when first seen past the cap; 0 while under it
-	lookup error // the last failed look, if the engine could not say
+	mu      sync.Mutex
+	over    int64 // the layer's size when first seen past the cap; 0 while under it
+	lookup  error // the last failed look, if the engine could not say
+	failed  int   // failed looks in a row
+	blind   bool  // the guest was stopped after maxFailedLooks failed looks
+	reason  string
+	stopped bool
 }
 
 // watchDisk starts the watchdog; Stop ends it.
@@ -112,9 +129,10 @@ func watchDisk(c engine, id string, cap int64, every time.Duration) *diskWatch {
 	return w
 }
 
-// look asks the engine for the layer's size and reports whether it is past the cap.
+// look asks the engine for the layer's size and reports whether the guest must be stopped:
+// past the cap, or after maxFailedLooks failed looks in a row.
 func (w *diskWatch) look() bool {
-	ctx, cancel := context.WithTimeout(context.Background(), removeTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), diskLookTimeout)
 	defer cancel()
 	gi, err := w.c.ContainerInspect(ctx, w.id, client.ContainerInspectOptions{Size: true})
 	w.mu.Lock()
@@ -124,9 +142,14 @@ func (w *diskWatch) look() bool {
 		if err == nil {
 			w.lookup = fmt.Errorf("the engine gave no size for container %s", shortID(w.id))
 		}
+		w.failed++
+		if w.failed >= maxFailedLooks {
+			w.blind = true
+			return true
+		}
 		return false
 	}
-	w.lookup = nil
+	w.lookup, w.failed = nil, 0
 	if n := *gi.Container.SizeRw; n > w.cap {
 		if w.over == 0 {
 			w.over = n
@@ -137,21 +160,30 @@ func (w *diskWatch) look() bool {
 }
 
 // Stop ends the watchdog and takes one last look (the guest may have written past the cap
-// after the last poll). It returns what limited the run, "" when nothing did, and whether the
-// layer grew past the cap (the run is then inconclusive). A layer whose size the engine could
-// not give is said, but does not make the run inconclusive: the cap protects the engine's
-// disk, while what the guest did is observed either way.
-func (w *diskWatch) Stop() (reason string, over bool) {
-	close(w.stop)
-	<-w.done
-	w.look()
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	switch {
-	case w.over > 0:
-		return fmt.Sprintf("the guest's writable layer grew past its cap: %d MiB written, cap %d MiB", w.over>>20, w.cap>>20), true
-	case w.lookup != nil:
-		return fmt.Sprintf("the guest's disk use could not be read: %v", w.lookup), false
-	}
-	return "", false
+// after the last poll); call it once the guest is no longer running. It returns what limited
+// the run, "" when nothing did, and whether that makes the run inconclusive: the layer grew
+// past the cap, or the guest was stopped because its disk use could not be measured. A last
+// look that fails alone is said but is not inconclusive: what the guest did was observed.
+// Stop may be called more than once; later calls return the first answer.
+func (w *diskWatch) Stop() (reason string, inconclusive bool) {
+	w.once.Do(func() {
+		close(w.stop)
+		<-w.done
+		if !w.blind && w.over == 0 {
+			w.look()
+		}
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		switch {
+		case w.over > 0:
+			w.reason = fmt.Sprintf("the guest's writable layer grew past its cap: %d MiB written, cap %d MiB", w.over>>20, w.cap>>20)
+			w.stopped = true
+		case w.blind:
+			w.reason = fmt.Sprintf("the guest was stopped: its disk use could not be read %d times in a row (%v)", maxFailedLooks, w.lookup)
+			w.stopped = true
+		case w.lookup != nil:
+			w.reason = fmt.Sprintf("the guest's disk use could not be read: %v", w.lookup)
+		}
+	})
+	return w.reason, w.stopped
 }

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"slices"
@@ -9,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
+	gocmp "github.com/google/go-cmp/cmp"
 
 	"github.com/rollgate/rollgate/inventory"
 )
@@ -19,7 +20,6 @@ const installerBytes = int64(len("not really an msi"))
 
 func TestRunDiskCap(t *testing.T) {
 	defer func(d time.Duration) { diskPollInterval = d }(diskPollInterval)
-	diskPollInterval = 10 * time.Millisecond
 	capBytes := installerBytes + defaultGuestLimits.Disk
 	quota := map[string]string{"size": strconv.FormatInt(capBytes+diskQuotaHeadroom, 10)}
 	tests := []struct {
@@ -31,6 +31,7 @@ func TestRunDiskCap(t *testing.T) {
 		wantKill  bool
 		wantWhy   string // in Behaviour.Reason
 		wantNoWhy bool
+		poll      time.Duration // the watchdog's interval (default 10ms)
 	}{
 		{name: "engine with quotas",
 			f:        &fakeEngine{layer: 300 << 20},
@@ -51,16 +52,23 @@ func TestRunDiskCap(t *testing.T) {
 			wantCap:  &inventory.DiskCap{Bytes: capBytes, NoQuota: errQuota.Error()},
 			wantOpts: []map[string]string{quota, nil}},
 		{name: "past the cap at the last look",
+			poll:    time.Hour, // no poll before the guest exits
 			f:       &fakeEngine{layer: capBytes + diskQuotaHeadroom},
 			wantErr: ErrDiskLimit, wantWhy: "grew past its cap",
 			wantCap: &inventory.DiskCap{Bytes: capBytes, Quota: true}, wantOpts: []map[string]string{quota}},
-		{name: "engine gives no size: said, not inconclusive",
+		{name: "engine gives no size while the guest runs: stopped, inconclusive",
+			f:       &fakeEngine{noSize: true, block: true},
+			wantErr: ErrDiskLimit, wantKill: true, wantWhy: "could not be read 3 times",
+			wantCap: &inventory.DiskCap{Bytes: capBytes, Quota: true}, wantOpts: []map[string]string{quota}},
+		{name: "engine gives no size at the last look only: said, not inconclusive",
+			poll:    time.Hour,
 			f:       &fakeEngine{noSize: true},
 			wantWhy: "disk use could not be read",
 			wantCap: &inventory.DiskCap{Bytes: capBytes, Quota: true}, wantOpts: []map[string]string{quota}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			diskPollInterval = cmp.Or(tt.poll, 10*time.Millisecond)
 			tt.f.guestOut = frame(1, "rollgate: network ready\nrollgate: done\n")
 			b, err := run(context.Background(), tt.f, fakeSpec(t))
 			if tt.wantErr == nil && err != nil || tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
@@ -69,10 +77,10 @@ func TestRunDiskCap(t *testing.T) {
 			if b == nil {
 				t.Fatal("run returned no behaviour")
 			}
-			if d := cmp.Diff(tt.wantCap, b.DiskCap); d != "" {
+			if d := gocmp.Diff(tt.wantCap, b.DiskCap); d != "" {
 				t.Errorf("DiskCap (-want +got)\n%s", d)
 			}
-			if d := cmp.Diff(tt.wantOpts, tt.f.guestOpts); d != "" {
+			if d := gocmp.Diff(tt.wantOpts, tt.f.guestOpts); d != "" {
 				t.Errorf("guest StorageOpt per create (-want +got)\n%s", d)
 			}
 			if got := slices.Contains(tt.f.killed, "guest-id"); got != tt.wantKill {
@@ -96,7 +104,7 @@ func TestLimitsWithDefaults(t *testing.T) {
 	got := Limits{Disk: 1 << 20}.withDefaults(defaultGuestLimits)
 	want := defaultGuestLimits
 	want.Disk = 1 << 20
-	if d := cmp.Diff(want, got); d != "" {
+	if d := gocmp.Diff(want, got); d != "" {
 		t.Errorf("(-want +got)\n%s", d)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/google/go-cmp/cmp"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/storage"
@@ -54,7 +56,7 @@ type fakeEngine struct {
 
 // errQuota is what a storage driver without quotas answers a StorageOpt size (dockerd 20.10+
 // with overlay2 on ext4).
-var errQuota = errors.New("--storage-opt is supported only for overlay over xfs with 'pquota' mount option")
+var errQuota = fmt.Errorf("%w: --storage-opt is supported only for overlay over xfs with 'pquota' mount option", cerrdefs.ErrInternal)
 
 func (f *fakeEngine) kills() chan struct{} {
 	f.mu.Lock()

@@ -42,9 +42,9 @@ type Limits struct {
 	Memory   int64 // bytes (swap is not added: MemorySwap = Memory)
 	PIDs     int64 // processes and threads
 	NanoCPUs int64 // 1e9 = one CPU
-	// Disk bounds what the container writes to its writable layer beyond what is copied into
-	// it (the installer), in bytes; 0 leaves the layer uncapped (the sinkhole: read-only root).
-	// See diskCap for how it is enforced.
+	// Disk bounds what the guest writes to its writable layer beyond what is copied into it
+	// (the installer), in bytes; 0 takes the default. The sinkhole's root is read-only and
+	// this field is not used for it. See disk.go for how it is enforced.
 	Disk int64
 }
 

@@ -341,10 +341,10 @@ func run(ctx context.Context, c engine, spec Spec) (b *inventory.Behaviour, err 
 	var reasons []string
 	var runErr error
 	watch := watchDisk(c, guest.ID, diskCap, diskPollInterval)
+	defer watch.Stop() // on the early returns below; the run's own call comes first
 	wctx, cancel := context.WithTimeout(ctx, spec.Timeout)
 	code, werr := waitExit(wctx, c, guest.ID)
 	cancel()
-	diskReason, diskOver := watch.Stop()
 	switch {
 	case werr == nil:
 	case ctx.Err() != nil:
@@ -359,10 +359,13 @@ func run(ctx context.Context, c engine, spec Spec) (b *inventory.Behaviour, err 
 		return nil, fmt.Errorf("waiting for the guest: %w", werr)
 	}
 
+	// The guest is no longer running (exited, or killed above): the watchdog's last look sees
+	// everything it wrote.
+	diskReason, diskStopped := watch.Stop()
 	if diskReason != "" {
 		reasons = append(reasons, diskReason)
 	}
-	if diskOver && runErr == nil {
+	if diskStopped && runErr == nil {
 		runErr = ErrDiskLimit
 	}
 
