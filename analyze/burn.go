@@ -68,7 +68,8 @@ func openBurn(a *Analyzer, f io.ReaderAt, size int64, name string, dir string) (
 				what += " from " + ms.URL
 			}
 			if ms.LayoutOnly {
-				// Copied by a /layout run, never installed: not a gap in what installs.
+				// No chain package references it (the reader checks): copied by a /layout run,
+				// never installed, so not a gap in what installs.
 				inv.Notes = append(inv.Notes, fmt.Sprintf("Burn layout-only payload %q (%s, %s) is not in the bundle; the engine never installs it", ms.Payload, ms.FilePath, what))
 				continue
 			}

@@ -115,7 +115,9 @@ type Missing struct {
 	FilePath  string
 	Packaging string // "external", "download", "detached container", "absent container"
 	URL       string // DownloadUrl, when the manifest gives one
-	// LayoutOnly: the engine only copies it in a /layout run and never installs it.
+	// LayoutOnly: the manifest says LayoutOnly="yes" (exactly, as the engine reads it) and no
+	// chain package references it, so the engine only copies it in a /layout run and never
+	// installs it.
 	LayoutOnly bool
 }
 

@@ -217,7 +217,12 @@ func TestNames(t *testing.T) {
 	m := manifest(`<Payload Id="p" FilePath="dir\x.msi" Packaging="embedded" SourcePath="a0" Container="WixAttachedContainer"/>` +
 		`<Payload Id="q" FilePath="dir/x.msi" Packaging="embedded" SourcePath="a1" Container="WixAttachedContainer"/>` +
 		`<Payload Id="d" FilePath="d.exe" Packaging="download" DownloadUrl="https://example.invalid/d.exe"/>` +
-		`<Payload Id="l" FilePath="l.txt" Packaging="external" LayoutOnly="yes"/>`)
+		`<Payload Id="l" FilePath="l.txt" Packaging="external" LayoutOnly="yes"/>` +
+		`<Payload Id="lr" FilePath="lr.msi" Packaging="download" LayoutOnly="yes"/>` +
+		`<Payload Id="lc" FilePath="lc.txt" Packaging="external" LayoutOnly="Yes"/>` +
+		`<Container Id="C2" FilePath="c2.cab" AttachedIndex="1" Attached="Yes"/>` +
+		`<Payload Id="y" FilePath="y.txt" Packaging="embedded" SourcePath="a2" Container="C2"/>` +
+		`<Chain><MsiPackage Id="P"><PayloadRef Id="lr"/></MsiPackage></Chain>`)
 	b := assemble(t, st, storedCab([2]string{"0", m}), storedCab([2]string{"a0", "one"}, [2]string{"a1", "two"}, [2]string{"a2", "three"}))
 	r, err := NewReader(bytes.NewReader(b), int64(len(b)))
 	if err != nil {
@@ -232,7 +237,13 @@ func TestNames(t *testing.T) {
 		t.Errorf("paths (-want +got)\n%s", d)
 	}
 	wantMissing := []Missing{{Payload: "d", FilePath: "d.exe", Packaging: "download", URL: "https://example.invalid/d.exe"},
-		{Payload: "l", FilePath: "l.txt", Packaging: "external", LayoutOnly: true}}
+		{Payload: "l", FilePath: "l.txt", Packaging: "external", LayoutOnly: true},
+		// referenced by a chain package: the engine caches and installs it whatever LayoutOnly says
+		{Payload: "lr", FilePath: "lr.msi", Packaging: "download"},
+		// only the exact "yes" is true to the engine
+		{Payload: "lc", FilePath: "lc.txt", Packaging: "external"},
+		// Attached="Yes" is not attached to the engine: it looks for c2.cab beside the bundle
+		{Payload: "y", FilePath: "y.txt", Packaging: "detached container c2.cab"}}
 	if d := cmp.Diff(wantMissing, r.Missing); d != "" {
 		t.Errorf("Missing (-want +got)\n%s", d)
 	}

@@ -37,7 +37,8 @@ type Payload struct {
 	SourcePath  string `xml:"SourcePath,attr"`
 	Container   string `xml:"Container,attr"`
 	DownloadURL string `xml:"DownloadUrl,attr"`
-	// LayoutOnly payloads are only copied by a /layout run, never installed.
+	// LayoutOnly payloads are only copied by a /layout run, never installed, unless a chain
+	// package references them (the engine then caches and installs them all the same).
 	LayoutOnly string `xml:"LayoutOnly,attr"`
 }
 
@@ -294,19 +295,29 @@ func (r *Reader) place() error {
 	for _, c := range m.Containers {
 		containers[c.ID] = c
 	}
+	// The engine (plan.cpp) caches and runs every payload a chain package references, whatever
+	// its LayoutOnly says: only a payload no package references is copied by /layout alone.
+	// Like the engine's XmlGetYesNoAttribute, only the exact value "yes" is true.
+	referenced := map[string]bool{}
+	for _, pk := range m.Chain.Packages {
+		for _, ref := range pk.Payloads {
+			referenced[ref.ID] = true
+		}
+	}
+	layoutOnly := func(p Payload) bool { return p.LayoutOnly == "yes" && !referenced[p.ID] }
 	for _, p := range m.Payloads {
 		if !strings.EqualFold(p.Packaging, "embedded") || p.Container == "" {
 			r.Missing = append(r.Missing, Missing{Payload: p.ID, FilePath: p.FilePath, Packaging: orElse(strings.ToLower(p.Packaging), "external"), URL: p.DownloadURL,
-				LayoutOnly: strings.EqualFold(p.LayoutOnly, "yes")})
+				LayoutOnly: layoutOnly(p)})
 			continue
 		}
 		c, ok := containers[p.Container]
 		if !ok {
 			return errs.Format(p.ID, -1, "payload %q names container %q, which the manifest does not declare", p.ID, p.Container)
 		}
-		if !strings.EqualFold(c.Attached, "yes") {
+		if c.Attached != "yes" { // the engine's XmlGetYesNoAttribute: "Yes" is not attached
 			r.Missing = append(r.Missing, Missing{Payload: p.ID, FilePath: p.FilePath, Packaging: "detached container " + c.FilePath, URL: orElse(p.DownloadURL, c.DownloadURL),
-				LayoutOnly: strings.EqualFold(p.LayoutOnly, "yes")})
+				LayoutOnly: layoutOnly(p)})
 			continue
 		}
 		ci := c.AttachedIndex
@@ -315,7 +326,7 @@ func (r *Reader) place() error {
 		}
 		if r.cabs[ci] == nil {
 			r.Missing = append(r.Missing, Missing{Payload: p.ID, FilePath: p.FilePath, Packaging: fmt.Sprintf("absent container %d", ci),
-				LayoutOnly: strings.EqualFold(p.LayoutOnly, "yes")})
+				LayoutOnly: layoutOnly(p)})
 			continue
 		}
 		ce := cabNames[ci][p.SourcePath]
