@@ -3,6 +3,8 @@ package analyze
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
@@ -176,5 +178,70 @@ func TestBurnMalformed(t *testing.T) {
 		if err == nil || !IsInconclusive(err) {
 			t.Errorf("Installer(%s) = %v, want an inconclusive error", name, err)
 		}
+	}
+}
+
+// hideWixburn inserts before the .wixburn section header the crafted header of a review's
+// proof of concept (a .bss whose sizes and address saferwall/pe counts as three anomalies,
+// after which it lists no further section), shifting the later headers into the padding
+// before the first section's data.
+func hideWixburn(t *testing.T, b []byte) []byte {
+	t.Helper()
+	crafted, err := hex.DecodeString("2e6273730000000001000010000001100000000001000000000000000000000000000000800000c0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := append([]byte(nil), b...)
+	le := binary.LittleEndian
+	nt := int(le.Uint32(out[0x3c:]))
+	nsec := int(le.Uint16(out[nt+6:]))
+	tab := nt + 24 + int(le.Uint16(out[nt+20:]))
+	for i := 0; i < nsec; i++ {
+		h := tab + 40*i
+		if string(out[h:h+8]) != ".wixburn" {
+			continue
+		}
+		end := tab + 40*nsec
+		if !bytes.Equal(out[end:end+40], make([]byte, 40)) {
+			t.Fatal("no room for one more section header")
+		}
+		copy(out[h+40:end+40], out[h:end])
+		copy(out[h:], crafted)
+		le.PutUint16(out[nt+6:], uint16(nsec+1))
+		return out
+	}
+	t.Fatal("no .wixburn section")
+	return nil
+}
+
+// TestBurnHiddenSection: a section header saferwall/pe stops at does not hide the .wixburn
+// section after it: the bundle is still read as a bundle (its embedded MSI's Run value is
+// found), never as a plain PE.
+func TestBurnHiddenSection(t *testing.T) {
+	b, err := os.ReadFile(burnFix + "acme-bundle-1.1-runkey.exe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "hidden.exe")
+	if err := os.WriteFile(p, hideWixburn(t, b), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o, err := peOverlay(p)
+	if err != nil || o == nil || o.Format != "burn" {
+		t.Fatalf("peOverlay = %+v, %v; want the burn overlay", o, err)
+	}
+	inv, err := unsafeAnalyzer(t).Installer(context.Background(), p)
+	if err != nil {
+		t.Fatalf("Installer = %v", err)
+	}
+	if inv.Format != "burn" {
+		t.Errorf("Format = %q, want burn", inv.Format)
+	}
+	var run bool
+	for _, r := range inv.MSI.Registry {
+		run = run || strings.Contains(strings.ToLower(r.Key), `currentversion\run`)
+	}
+	if !run {
+		t.Errorf("no Run value among the bundle's registry rows %+v", inv.MSI.Registry)
 	}
 }

@@ -277,6 +277,14 @@ func readPE(r io.ReaderAt, size int64) (*pe, error) {
 	return nil, errs.Format("", tab, "no .wixburn section: not a Burn bundle")
 }
 
+// HasSection reports whether r (size bytes) is a PE whose section table names a .wixburn
+// section, by this package's own reading of the headers (as the engine's section.cpp finds
+// it), whatever else its section headers hold. It does not read the section.
+func HasSection(r io.ReaderAt, size int64) bool {
+	_, err := readPE(r, size)
+	return err == nil
+}
+
 // ReadSection reads the .wixburn header of the bundle r (size bytes) and places its
 // containers, without opening them.
 func ReadSection(r io.ReaderAt, size int64) (*Section, error) { return readSection(r, size) }
