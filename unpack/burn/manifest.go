@@ -96,6 +96,14 @@ type Package struct {
 	Payloads           []PayloadRef  `xml:"PayloadRef"`
 	CommandLines       []CommandLine `xml:"CommandLine"`
 	Properties         []MsiProperty `xml:"MsiProperty"`
+	// SlipstreamMsps are the patches the engine applies with an MsiPackage (PATCH=).
+	SlipstreamMsps []SlipstreamMsp `xml:"SlipstreamMsp"`
+	PatchCode      string          `xml:"PatchCode,attr"` // an MspPackage's patch code
+}
+
+// SlipstreamMsp names an MspPackage the engine applies together with an MsiPackage.
+type SlipstreamMsp struct {
+	ID string `xml:"Id,attr"`
 }
 
 // Kind is the package element's name: "ExePackage", "MsiPackage", ...
