@@ -22,7 +22,8 @@
 // the bootstrapper application's payloads (<UX><Payload SourcePath="u…">); the attached
 // containers hold the package payloads (<Payload Packaging="embedded" Container="…"
 // SourcePath="a…">, <Container Id AttachedIndex>). Payloads are exposed at install-relevant
-// names taken from the manifest's FilePath (backslashes read as separators):
+// names taken from the manifest's FilePath (backslashes read as separators, trailing periods
+// and spaces trimmed as Win32 trims them, unpack.WinComponents):
 //
 //	(ux)/(manifest)       the manifest itself
 //	(ux)/<FilePath>       a bootstrapper application payload

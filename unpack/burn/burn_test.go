@@ -193,6 +193,7 @@ func TestHostile(t *testing.T) {
 		{"other root", bundle("<Manifest/>"), unpack.ErrFormat},
 		{"too many elements", bundle("<BurnManifest>" + strings.Repeat("<a/>", MaxManifestElements) + "</BurnManifest>"), unpack.ErrLimit},
 		{"dot-dot path", bundle(manifest(`<Payload Id="p" FilePath="..\..\Windows\x.dll" Packaging="embedded" SourcePath="a0" Container="WixAttachedContainer"/>`)), unpack.ErrInsecurePath},
+		{"name Win32 trims away", bundle(manifest(`<Payload Id="p" FilePath="redist\. ." Packaging="embedded" SourcePath="a0" Container="WixAttachedContainer"/>`)), unpack.ErrInsecurePath},
 		{"absolute path", bundle(manifest(`<Payload Id="p" FilePath="C:\Windows\x.dll" Packaging="embedded" SourcePath="a0" Container="WixAttachedContainer"/>`)), unpack.ErrInsecurePath},
 		{"no such source", bundle(manifest(`<Payload Id="p" FilePath="p.msi" Packaging="embedded" SourcePath="a9" Container="WixAttachedContainer"/>`)), unpack.ErrFormat},
 		{"undeclared container", bundle(manifest(`<Payload Id="p" FilePath="p.msi" Packaging="embedded" SourcePath="a0" Container="Other"/>`)), unpack.ErrFormat},
@@ -210,7 +211,7 @@ func TestHostile(t *testing.T) {
 	}
 }
 
-// TestNames: duplicate FilePaths get "~N", files no payload names are exposed under
+// TestNames: duplicate FilePaths get "~N", names are spelled as Win32 creates them, files no payload names are exposed under
 // (unlisted)/<container>/, and a payload named twice in the manifest is refused.
 func TestNames(t *testing.T) {
 	st := stub(t)
@@ -218,6 +219,7 @@ func TestNames(t *testing.T) {
 		`<Payload Id="q" FilePath="dir/x.msi" Packaging="embedded" SourcePath="a1" Container="WixAttachedContainer"/>` +
 		`<Payload Id="d" FilePath="d.exe" Packaging="download" DownloadUrl="https://example.invalid/d.exe"/>` +
 		`<Payload Id="l" FilePath="l.txt" Packaging="external" LayoutOnly="yes"/>` +
+		`<Payload Id="v" FilePath="redist.\version.dll. ." Packaging="embedded" SourcePath="a2" Container="WixAttachedContainer"/>` +
 		`<Payload Id="lr" FilePath="lr.msi" Packaging="download" LayoutOnly="yes"/>` +
 		`<Payload Id="lc" FilePath="lc.txt" Packaging="external" LayoutOnly="Yes"/>` +
 		`<Container Id="C2" FilePath="c2.cab" AttachedIndex="1" Attached="Yes"/>` +
@@ -232,7 +234,8 @@ func TestNames(t *testing.T) {
 	for _, e := range walk(t, r) {
 		got = append(got, e.Path)
 	}
-	want := []string{ManifestPath, "dir/x.msi", "dir/x.msi~2", "(unlisted)/1/a2"}
+	// Win32 trims "redist." and "version.dll. ." to the names it creates
+	want := []string{ManifestPath, "dir/x.msi", "dir/x.msi~2", "redist/version.dll"}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("paths (-want +got)\n%s", d)
 	}

@@ -372,7 +372,9 @@ type cabEntry struct {
 	used bool
 }
 
-// installPath is a payload's FilePath as a local slash-separated path.
+// installPath is a payload's FilePath as a local slash-separated path, its components spelled
+// as Win32 creates them (unpack.WinComponents: "version.dll." is version.dll). A FilePath whose
+// last component Win32 trims away is refused.
 func installPath(p Payload) (string, error) {
 	fp := strings.ReplaceAll(p.FilePath, `\`, "/")
 	if fp == "" {
@@ -381,7 +383,12 @@ func installPath(p Payload) (string, error) {
 	if len(fp) >= 2 && fp[1] == ':' || strings.HasPrefix(fp, "/") {
 		return "", fmt.Errorf("burn: payload %q FilePath %q is absolute: %w", p.ID, p.FilePath, unpack.ErrInsecurePath)
 	}
-	c, err := fstree.Clean(fp)
+	comps := strings.Split(fp, "/")
+	last := comps[len(comps)-1]
+	if unpack.WinComponents(comps); last != "" && comps[len(comps)-1] == "" {
+		return "", fmt.Errorf("burn: payload %q FilePath %q names no file once Win32 trims it: %w", p.ID, p.FilePath, unpack.ErrInsecurePath)
+	}
+	c, err := fstree.Clean(strings.Join(comps, "/"))
 	if err != nil || c == "." {
 		return "", fmt.Errorf("burn: payload %q FilePath %q: %w", p.ID, p.FilePath, unpack.ErrInsecurePath)
 	}
