@@ -301,7 +301,9 @@ func (r *Reader) place() error {
 	}
 	containers := map[string]ManContainer{}
 	for _, c := range m.Containers {
-		containers[c.ID] = c
+		if _, dup := containers[c.ID]; !dup { // the engine's ContainerFindById takes the first
+			containers[c.ID] = c
+		}
 	}
 	// The engine (plan.cpp) caches and runs every payload a chain package references, whatever
 	// its LayoutOnly says: only a payload no package references is copied by /layout alone.
