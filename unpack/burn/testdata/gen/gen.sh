@@ -24,7 +24,8 @@
 #                                   after its signature, not signed again
 # Every bundle carries the UX payloads mbapreq.dll (pe/core-1.1.dll) and
 # BootstrapperApplicationData.xml, bundle upgrade code {5B1C2D4E-7A8F-4C3B-9E1D-0A2B3C4D5E6F}.
-# Real Burn bundles (vc_redist and the like) are the conformance oracle, not these.
+# No real Burn bundle (vc_redist and the like) is pinned: the reader is held only to these
+# synthetic bundles (TestOracle) and the engine's source, not to bundles WiX itself built.
 set -euo pipefail
 export LC_ALL=C TZ=UTC
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
