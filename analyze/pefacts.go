@@ -3,6 +3,7 @@ package analyze
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -21,6 +22,10 @@ import (
 // peFacts fills version, imports and machine of a PE entry from the spooled file at p.
 // saferwall/pe memory-maps the file, so the bytes live in the page cache, not the heap.
 func peFacts(e *inventory.Entry, p string) (err error) {
+	// The overlay (a Burn, NSIS or Inno Setup payload) comes from rollgate's own reading of
+	// the headers, so it is found even when saferwall/pe refuses the file.
+	o, oerr := peOverlay(p)
+	e.Overlay = o
 	// saferwall/pe reads all 16 data directories whatever NumberOfRvaAndSizes says; in a PE
 	// with fewer (Debian's EFI-stub kernels have 6) the rest are section-table bytes, and
 	// parsing them fails. Directories the header does not declare are left unparsed.
@@ -47,11 +52,11 @@ func peFacts(e *inventory.Entry, p string) (err error) {
 		Logger:                    discardLogger{},
 	})
 	if err != nil {
-		return fmt.Errorf("pe: %w", err)
+		return errors.Join(fmt.Errorf("pe: %w", err), oerr)
 	}
 	defer f.Close()
 	if err := f.Parse(); err != nil {
-		return fmt.Errorf("pe: %w", err)
+		return errors.Join(fmt.Errorf("pe: %w", err), oerr)
 	}
 	e.Machine = strings.ToLower(f.NtHeader.FileHeader.Machine.String())
 	seen := map[string]bool{}
@@ -68,8 +73,6 @@ func peFacts(e *inventory.Entry, p string) (err error) {
 		}
 	}
 	sort.Strings(e.Imports)
-	o, oerr := peOverlay(p)
-	e.Overlay = o
 	vers, verr := f.ParseVersionResources()
 	if verr == nil {
 		e.Version = cleanVersion(vers["FileVersion"])
@@ -91,9 +94,11 @@ func cleanVersion(v string) string {
 	return strings.ReplaceAll(v, ",", ".")
 }
 
-// MaxPESections bounds the section table walked for the overlay: the PE/COFF specification
-// (Microsoft "PE Format", "COFF File Header") limits NumberOfSections to 96.
-const MaxPESections = 96
+// MaxPESections bounds the section table walked for the overlay. The PE/COFF specification
+// (Microsoft "PE Format", "COFF File Header") says 96, but Windows since Vista loads images
+// with up to NumberOfSections' 16-bit maximum, so that is the bound: a stub with more
+// sections still has its overlay found (at most 65535 40-byte headers, 2.6 MB, are read).
+const MaxPESections = 1<<16 - 1
 
 // coffSymbolSize is the size in bytes of one COFF symbol table record (PE Format, "COFF Symbol
 // Table").
