@@ -13,13 +13,15 @@ import (
 // (peOverlay names the overlay "burn") and lists the payloads at their manifest FilePath, the
 // bootstrapper application under "(ux)/". The packages of the chain are nested containers
 // the engine runs: their MSI tables are merged into the bundle's (runsPackages), so a Run
-// value an embedded MSI writes is msi.autostart-added; every ExePackage, MsuPackage and
-// BundlePackage is a custom action (its payload and command line), so a new one is
-// msi.custom-action-added; an embedded MSI's own custom actions are listed under its package
-// ("burn-MsiPackage/ID/Action"), so renaming the MSI file between releases changes none of
-// them. A payload the bundle does not carry (external, downloaded, in a
-// detached container) is a Skip: analysis.incomplete, never a pass. The product is the
-// bundle's upgrade code, never the file name.
+// value an embedded MSI writes is msi.autostart-added; every ExePackage, MsuPackage,
+// BundlePackage and MspPackage is a custom action (its payload and command line), so a new
+// one is msi.custom-action-added; an embedded MSI's own custom actions are listed under its
+// package ("burn-MsiPackage/ID/Action"), so renaming the MSI file between releases changes
+// none of them. rollgate does not apply MSP patches or MST transforms, whose tables can add
+// custom actions and Run values: an MspPackage, an MsiPackage's SlipstreamMsp and an
+// MsiProperty TRANSFORMS or PATCH are each a Skip. A payload the bundle does not carry
+// (external, downloaded, in a detached container) is a Skip: analysis.incomplete, never a
+// pass. The product is the bundle's upgrade code, never the file name.
 var Burn = Format{"burn", openBurn}
 
 func openBurn(a *Analyzer, f io.ReaderAt, size int64, name string, dir string) (*container, error) {
@@ -44,10 +46,14 @@ func openBurn(a *Analyzer, f io.ReaderAt, size int64, name string, dir string) (
 				Manufacturer: arp.Publisher, ProductCode: r.Section.BundleID} // the per-build bundle id, as an MSI ProductCode
 		}
 		for _, p := range m.Chain.Packages {
+			if why := patchedBy(p); why != "" {
+				inv.Skipped = append(inv.Skipped, inventory.Skip{Path: firstNonEmpty(packagePath(r, p), "burn-"+p.Kind()+"/"+p.ID),
+					Reason: fmt.Sprintf("Burn %s %q %s; rollgate does not read MSP patches or MST transforms, so what they change was not inventoried", p.Kind(), p.ID, why)})
+			}
 			switch p.Kind() {
-			case "ExePackage", "MsuPackage", "BundlePackage":
+			case "ExePackage", "MsuPackage", "BundlePackage", "MspPackage":
 			default:
-				continue // MSI and MSP packages are judged by their own tables
+				continue // MSI packages are judged by their own tables
 			}
 			var src string
 			if len(p.Payloads) > 0 {
@@ -68,7 +74,8 @@ func openBurn(a *Analyzer, f io.ReaderAt, size int64, name string, dir string) (
 				what += " from " + ms.URL
 			}
 			if ms.LayoutOnly {
-				// Copied by a /layout run, never installed: not a gap in what installs.
+				// No chain package references it (the reader checks): copied by a /layout run,
+				// never installed, so not a gap in what installs.
 				inv.Notes = append(inv.Notes, fmt.Sprintf("Burn layout-only payload %q (%s, %s) is not in the bundle; the engine never installs it", ms.Payload, ms.FilePath, what))
 				continue
 			}
@@ -81,6 +88,33 @@ func openBurn(a *Analyzer, f io.ReaderAt, size int64, name string, dir string) (
 		return nil
 	}
 	return c, nil
+}
+
+// packagePath is the exposed path of a package's own payload, "" when it is not carried.
+func packagePath(r *burn.Reader, p burn.Package) string {
+	if len(p.Payloads) == 0 {
+		return ""
+	}
+	return r.PayloadPath(p.Payloads[0].ID)
+}
+
+// patchedBy says how a chain package changes an MSI through a patch or transform (an MspPackage
+// itself, an MsiPackage's SlipstreamMsp, an MsiProperty TRANSFORMS or PATCH the engine passes
+// to msiexec), "" when it does not. An MSP or MST is a compound file whose tables change the
+// MSI's (custom actions, Run values) and is not an MSI itself.
+func patchedBy(p burn.Package) string {
+	if p.Kind() == "MspPackage" {
+		return "is a patch (MSP " + firstNonEmpty(p.PatchCode, "with no PatchCode") + ")"
+	}
+	if len(p.SlipstreamMsps) > 0 {
+		return fmt.Sprintf("slipstreams the patch %q", p.SlipstreamMsps[0].ID)
+	}
+	for _, pr := range p.Properties {
+		if strings.EqualFold(pr.ID, "TRANSFORMS") || strings.EqualFold(pr.ID, "PATCH") {
+			return fmt.Sprintf("passes msiexec %s=%q", strings.ToUpper(pr.ID), pr.Value)
+		}
+	}
+	return ""
 }
 
 func firstNonEmpty(a, b string) string {

@@ -3,6 +3,8 @@ package analyze
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
@@ -176,5 +178,136 @@ func TestBurnMalformed(t *testing.T) {
 		if err == nil || !IsInconclusive(err) {
 			t.Errorf("Installer(%s) = %v, want an inconclusive error", name, err)
 		}
+	}
+}
+
+// hideWixburn inserts before the .wixburn section header the crafted header of a review's
+// proof of concept (a .bss whose sizes and address saferwall/pe counts as three anomalies,
+// after which it lists no further section), shifting the later headers into the padding
+// before the first section's data.
+func hideWixburn(t *testing.T, b []byte) []byte {
+	t.Helper()
+	crafted, err := hex.DecodeString("2e6273730000000001000010000001100000000001000000000000000000000000000000800000c0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := append([]byte(nil), b...)
+	le := binary.LittleEndian
+	nt := int(le.Uint32(out[0x3c:]))
+	nsec := int(le.Uint16(out[nt+6:]))
+	tab := nt + 24 + int(le.Uint16(out[nt+20:]))
+	for i := 0; i < nsec; i++ {
+		h := tab + 40*i
+		if string(out[h:h+8]) != ".wixburn" {
+			continue
+		}
+		end := tab + 40*nsec
+		if !bytes.Equal(out[end:end+40], make([]byte, 40)) {
+			t.Fatal("no room for one more section header")
+		}
+		copy(out[h+40:end+40], out[h:end])
+		copy(out[h:], crafted)
+		le.PutUint16(out[nt+6:], uint16(nsec+1))
+		return out
+	}
+	t.Fatal("no .wixburn section")
+	return nil
+}
+
+// TestBurnHiddenSection: a section header saferwall/pe stops at does not hide the .wixburn
+// section after it: the bundle is still read as a bundle (its embedded MSI's Run value is
+// found), never as a plain PE.
+func TestBurnHiddenSection(t *testing.T) {
+	b, err := os.ReadFile(burnFix + "acme-bundle-1.1-runkey.exe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "hidden.exe")
+	if err := os.WriteFile(p, hideWixburn(t, b), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o, err := peOverlay(p)
+	if err != nil || o == nil || o.Format != "burn" {
+		t.Fatalf("peOverlay = %+v, %v; want the burn overlay", o, err)
+	}
+	inv, err := unsafeAnalyzer(t).Installer(context.Background(), p)
+	if err != nil {
+		t.Fatalf("Installer = %v", err)
+	}
+	if inv.Format != "burn" {
+		t.Errorf("Format = %q, want burn", inv.Format)
+	}
+	var run bool
+	for _, r := range inv.MSI.Registry {
+		run = run || strings.Contains(strings.ToLower(r.Key), `currentversion\run`)
+	}
+	if !run {
+		t.Errorf("no Run value among the bundle's registry rows %+v", inv.MSI.Registry)
+	}
+}
+
+// TestBurnPatches: rollgate does not apply MSP patches or MST transforms, so a chain that
+// patches or transforms an MSI (an MspPackage, a SlipstreamMsp, an MsiProperty TRANSFORMS or
+// PATCH in any case) is a Skip (analysis.incomplete), and an MspPackage is a custom action
+// like an ExePackage, so a new one is flagged against the baseline. A payload marked
+// LayoutOnly that the chain references is installed all the same: missing, it is a Skip.
+func TestBurnPatches(t *testing.T) {
+	const (
+		prop    = `<MsiProperty Id="ARPSYSTEMCOMPONENT" Value="1"/>`
+		payload = `<Registration`
+		mst     = `<Payload Id="Mst" FilePath="evil.mst" Packaging="embedded" SourcePath="a9" Container="WixAttachedContainer"/><Registration`
+		msp     = `<Payload Id="Patch" FilePath="hotfix.msp" Packaging="embedded" SourcePath="a9" Container="WixAttachedContainer"/><Registration`
+	)
+	cfb := [2]string{"a9", "\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1 not an MSI"}
+	tests := []struct {
+		name  string
+		edit  func(string) string
+		extra [][2]string
+		want  []inventory.Skip
+		ca    []inventory.CustomAction
+	}{
+		{"transforms", func(m string) string {
+			m = strings.Replace(m, prop, prop+`<MsiProperty Id="TRANSFORMS" Value="evil.mst"/>`, 1)
+			return strings.Replace(m, payload, mst, 1)
+		}, [][2]string{cfb}, []inventory.Skip{{Path: "AcmePhone.msi",
+			Reason: `Burn MsiPackage "AcmePhone" passes msiexec TRANSFORMS="evil.mst"; rollgate does not read MSP patches or MST transforms, so what they change was not inventoried`}}, nil},
+		{"patch property, lower case", func(m string) string {
+			return strings.Replace(m, prop, prop+`<MsiProperty Id="patch" Value="[WixBundleExecutePackageCacheFolder]x.msp"/>`, 1)
+		}, nil, []inventory.Skip{{Path: "AcmePhone.msi",
+			Reason: `Burn MsiPackage "AcmePhone" passes msiexec PATCH="[WixBundleExecutePackageCacheFolder]x.msp"; rollgate does not read MSP patches or MST transforms, so what they change was not inventoried`}}, nil},
+		{"msp package and slipstream", func(m string) string {
+			m = strings.Replace(m, prop, prop+`<SlipstreamMsp Id="Patch"/>`, 1)
+			m = strings.Replace(m, `</Chain>`, `<MspPackage Id="Patch" PatchCode="{11111111-1111-1111-1111-111111111111}" PerMachine="yes" Vital="yes"><PayloadRef Id="Patch"/></MspPackage></Chain>`, 1)
+			return strings.Replace(m, payload, msp, 1)
+		}, [][2]string{cfb}, []inventory.Skip{
+			{Path: "AcmePhone.msi", Reason: `Burn MsiPackage "AcmePhone" slipstreams the patch "Patch"; rollgate does not read MSP patches or MST transforms, so what they change was not inventoried`},
+			{Path: "hotfix.msp", Reason: `Burn MspPackage "Patch" is a patch (MSP {11111111-1111-1111-1111-111111111111}); rollgate does not read MSP patches or MST transforms, so what they change was not inventoried`}},
+			[]inventory.CustomAction{{Action: "burn-MspPackage/Patch", Source: "hotfix.msp"}}},
+		{"layout-only package payload", func(m string) string {
+			return strings.Replace(m, `Packaging="embedded" SourcePath="a0" Container="WixAttachedContainer"`,
+				`Packaging="download" DownloadUrl="https://evil.invalid/AcmePhone.msi" LayoutOnly="yes"`, 1)
+		}, nil, []inventory.Skip{{Path: "AcmePhone.msi",
+			Reason: `Burn payload "AcmePhone" is not in the bundle (download from https://evil.invalid/AcmePhone.msi): its content was not inventoried`}}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := rebundle(t, "acme-bundle-1.1.exe", tt.edit, tt.extra...)
+			inv, err := unsafeAnalyzer(t).Installer(context.Background(), p)
+			if err != nil {
+				t.Fatalf("Installer = %v", err)
+			}
+			if d := cmp.Diff(tt.want, inv.Skipped); d != "" {
+				t.Errorf("Skipped (-want +got)\n%s", d)
+			}
+			var ca []inventory.CustomAction
+			for _, c := range inv.CustomActions {
+				if strings.HasPrefix(c.Action, "burn-MspPackage/") {
+					ca = append(ca, c)
+				}
+			}
+			if d := cmp.Diff(tt.ca, ca); d != "" {
+				t.Errorf("MspPackage custom actions (-want +got)\n%s", d)
+			}
+		})
 	}
 }

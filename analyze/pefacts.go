@@ -3,6 +3,7 @@ package analyze
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -21,6 +22,10 @@ import (
 // peFacts fills version, imports and machine of a PE entry from the spooled file at p.
 // saferwall/pe memory-maps the file, so the bytes live in the page cache, not the heap.
 func peFacts(e *inventory.Entry, p string) (err error) {
+	// The overlay (a Burn, NSIS or Inno Setup payload) comes from rollgate's own reading of
+	// the headers, so it is found even when saferwall/pe refuses the file.
+	o, oerr := peOverlay(p)
+	e.Overlay = o
 	// saferwall/pe reads all 16 data directories whatever NumberOfRvaAndSizes says; in a PE
 	// with fewer (Debian's EFI-stub kernels have 6) the rest are section-table bytes, and
 	// parsing them fails. Directories the header does not declare are left unparsed.
@@ -47,11 +52,11 @@ func peFacts(e *inventory.Entry, p string) (err error) {
 		Logger:                    discardLogger{},
 	})
 	if err != nil {
-		return fmt.Errorf("pe: %w", err)
+		return errors.Join(fmt.Errorf("pe: %w", err), oerr)
 	}
 	defer f.Close()
 	if err := f.Parse(); err != nil {
-		return fmt.Errorf("pe: %w", err)
+		return errors.Join(fmt.Errorf("pe: %w", err), oerr)
 	}
 	e.Machine = strings.ToLower(f.NtHeader.FileHeader.Machine.String())
 	seen := map[string]bool{}
@@ -68,8 +73,6 @@ func peFacts(e *inventory.Entry, p string) (err error) {
 		}
 	}
 	sort.Strings(e.Imports)
-	o, oerr := peOverlay(p, f)
-	e.Overlay = o
 	vers, verr := f.ParseVersionResources()
 	if verr == nil {
 		e.Version = cleanVersion(vers["FileVersion"])
@@ -91,9 +94,11 @@ func cleanVersion(v string) string {
 	return strings.ReplaceAll(v, ",", ".")
 }
 
-// MaxPESections bounds the section table walked for the overlay: the PE/COFF specification
-// (Microsoft "PE Format", "COFF File Header") limits NumberOfSections to 96.
-const MaxPESections = 96
+// MaxPESections bounds the section table walked for the overlay. The PE/COFF specification
+// (Microsoft "PE Format", "COFF File Header") says 96, but Windows since Vista loads images
+// with up to NumberOfSections' 16-bit maximum, so that is the bound: a stub with more
+// sections still has its overlay found (at most 65535 40-byte headers, 2.6 MB, are read).
+const MaxPESections = 1<<16 - 1
 
 // coffSymbolSize is the size in bytes of one COFF symbol table record (PE Format, "COFF Symbol
 // Table").
@@ -104,11 +109,10 @@ const coffSymbolSize = 18
 // starts there and stopping at the certificate table, which belongs to the signature. It
 // returns nil when there is none or the headers do not allow a decision, and an error when the
 // sections' raw data runs past the end of the file (a truncated image: part of the code was
-// never seen).
-func peOverlay(p string, f *pe.File) (*inventory.Overlay, error) {
-	if len(f.Sections) == 0 || len(f.Sections) > MaxPESections {
-		return nil, nil
-	}
+// never seen). The section table is read here, not taken from saferwall/pe, whose list stops
+// at a section header it finds too anomalous: a crafted header before .wixburn would hide a
+// Burn bundle, and a short list would move the overlay of an NSIS or Inno Setup stub.
+func peOverlay(p string) (*inventory.Overlay, error) {
 	fh, err := os.Open(p)
 	if err != nil {
 		return nil, err
@@ -119,18 +123,25 @@ func peOverlay(p string, f *pe.File) (*inventory.Overlay, error) {
 		return nil, err
 	}
 	size := st.Size()
+	if burn.HasSection(fh, size) {
+		return burnOverlay(fh, size)
+	}
+	h, ok := readSectionTable(fh, size)
+	if !ok {
+		return nil, nil
+	}
 	var end int64
-	for _, s := range f.Sections {
-		if s.Header.SizeOfRawData == 0 {
+	for _, s := range h.sections {
+		if s[1] == 0 {
 			continue
 		}
-		end = max(end, int64(s.Header.PointerToRawData)+int64(s.Header.SizeOfRawData))
+		end = max(end, s[0]+s[1])
 	}
 	if end > size {
 		return nil, fmt.Errorf("pe: section data ends at offset %d, past the end of the %d-byte file (truncated image)", end, size)
 	}
-	if sym := int64(f.NtHeader.FileHeader.PointerToSymbolTable); sym != 0 && sym >= end && sym < size {
-		strtab := sym + int64(f.NtHeader.FileHeader.NumberOfSymbols)*coffSymbolSize
+	if sym := h.symbolTable; sym != 0 && sym >= end && sym < size {
+		strtab := sym + h.symbols*coffSymbolSize
 		var n [4]byte
 		if strtab+4 <= size {
 			if _, err := fh.ReadAt(n[:], strtab); err == nil {
@@ -141,9 +152,6 @@ func peOverlay(p string, f *pe.File) (*inventory.Overlay, error) {
 	stop := size
 	if rng, ok := certTableRange(fh, size); ok {
 		stop = rng[0]
-	}
-	if hasSection(f, ".wixburn") {
-		return burnOverlay(fh, size)
 	}
 	if end <= 0 || end >= stop {
 		return nil, nil
@@ -161,6 +169,51 @@ func peOverlay(p string, f *pe.File) (*inventory.Overlay, error) {
 	return o, nil
 }
 
+// peHeaders is what peOverlay needs of the COFF header and section table.
+type peHeaders struct {
+	sections    [][2]int64 // PointerToRawData, SizeOfRawData of every section header
+	symbolTable int64      // PointerToSymbolTable
+	symbols     int64      // NumberOfSymbols
+}
+
+// readSectionTable reads the COFF file header and all NumberOfSections section headers (PE
+// Format: e_lfanew at 0x3c, "PE\0\0", the 20-byte COFF header, the optional header of
+// SizeOfOptionalHeader bytes, 40-byte section headers). It reports false when they cannot be
+// read or there are no sections or more than MaxPESections.
+func readSectionTable(r io.ReaderAt, size int64) (peHeaders, bool) {
+	var dos [0x40]byte
+	if _, err := r.ReadAt(dos[:], 0); err != nil || dos[0] != 'M' || dos[1] != 'Z' {
+		return peHeaders{}, false
+	}
+	ntOff := int64(binary.LittleEndian.Uint32(dos[0x3c:]))
+	var nt [24]byte
+	if ntOff+int64(len(nt)) > size {
+		return peHeaders{}, false
+	}
+	if _, err := r.ReadAt(nt[:], ntOff); err != nil || string(nt[:4]) != "PE\x00\x00" {
+		return peHeaders{}, false
+	}
+	le := binary.LittleEndian
+	nsec := int64(le.Uint16(nt[6:]))
+	if nsec == 0 || nsec > MaxPESections {
+		return peHeaders{}, false
+	}
+	tab := ntOff + 24 + int64(le.Uint16(nt[20:]))
+	if tab+nsec*40 > size {
+		return peHeaders{}, false
+	}
+	b := make([]byte, nsec*40)
+	if _, err := r.ReadAt(b, tab); err != nil {
+		return peHeaders{}, false
+	}
+	h := peHeaders{symbolTable: int64(le.Uint32(nt[12:])), symbols: int64(le.Uint32(nt[16:]))}
+	for i := int64(0); i < nsec; i++ {
+		s := b[i*40 : i*40+40]
+		h.sections = append(h.sections, [2]int64{int64(le.Uint32(s[20:])), int64(le.Uint32(s[16:]))})
+	}
+	return h, true
+}
+
 // burnOverlay is the container area of a WiX Burn bundle: everything after the stub, whose
 // size the .wixburn header gives (the engine reads the UX container there whatever the
 // sections say, and the attached containers after the engine's signature). A .wixburn
@@ -176,16 +229,6 @@ func burnOverlay(r io.ReaderAt, size int64) (*inventory.Overlay, error) {
 			sec.StubSize, size, unpack.ErrFormat)
 	}
 	return &inventory.Overlay{Offset: int64(sec.StubSize), Size: size - int64(sec.StubSize), Format: "burn"}, nil
-}
-
-// hasSection reports whether the PE has a section of that name.
-func hasSection(f *pe.File, name string) bool {
-	for _, s := range f.Sections {
-		if strings.TrimRight(string(s.Header.Name[:]), "\x00") == name {
-			return true
-		}
-	}
-	return false
 }
 
 // overlayFormat names the container an overlay starts with, by its magic number: compound

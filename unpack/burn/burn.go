@@ -22,7 +22,8 @@
 // the bootstrapper application's payloads (<UX><Payload SourcePath="u…">); the attached
 // containers hold the package payloads (<Payload Packaging="embedded" Container="…"
 // SourcePath="a…">, <Container Id AttachedIndex>). Payloads are exposed at install-relevant
-// names taken from the manifest's FilePath (backslashes read as separators):
+// names taken from the manifest's FilePath (backslashes read as separators, trailing periods
+// and spaces trimmed as Win32 trims them, unpack.WinComponents):
 //
 //	(ux)/(manifest)       the manifest itself
 //	(ux)/<FilePath>       a bootstrapper application payload
@@ -62,8 +63,12 @@ const (
 	MaxPayloads = 1 << 16
 	// MaxFiles bounds the files one bundle exposes.
 	MaxFiles = unpack.MaxEntries
-	// MaxPESections is the PE/COFF limit on NumberOfSections.
-	MaxPESections = 96
+	// MaxPESections bounds the section headers walked for .wixburn: NumberOfSections is 16
+	// bits, and the engine (section.cpp) walks as many as it says (Windows since Vista loads
+	// images with more than the PE Format's 96).
+	MaxPESections = 1<<16 - 1
+	// sectionChunk is how many 40-byte section headers are read at a time.
+	sectionChunk = 64
 )
 
 // Magic and version of the .wixburn header (WiX burn/engine/section.cpp).
@@ -115,7 +120,9 @@ type Missing struct {
 	FilePath  string
 	Packaging string // "external", "download", "detached container", "absent container"
 	URL       string // DownloadUrl, when the manifest gives one
-	// LayoutOnly: the engine only copies it in a /layout run and never installs it.
+	// LayoutOnly: the manifest says LayoutOnly="yes" (exactly, as the engine reads it) and no
+	// chain package references it, so the engine only copies it in a /layout run and never
+	// installs it.
 	LayoutOnly bool
 }
 
@@ -205,8 +212,11 @@ type pe struct {
 	certLen    int64
 }
 
-// readPE finds the .wixburn section and the certificate table (PE Format: DOS header e_lfanew
-// at 0x3c, "PE\0\0", COFF header, optional header with its data directories, section table).
+// readPE finds the .wixburn section and the certificate table as the engine does
+// (section.cpp SectionInitialize; PE Format: DOS header e_lfanew at 0x3c, "PE\0\0", COFF
+// header, optional header, section table). The engine reads data directory 4 at the fixed
+// offset its own IMAGE_NT_HEADERS gives, whatever SizeOfOptionalHeader says, and walks the
+// section headers after SizeOfOptionalHeader bytes up to NumberOfSections (at least one).
 func readPE(r io.ReaderAt, size int64) (*pe, error) {
 	var dos [0x40]byte
 	if size < int64(len(dos)) {
@@ -219,36 +229,27 @@ func readPE(r io.ReaderAt, size int64) (*pe, error) {
 		return nil, errs.Format("", 0, "not a PE (no MZ signature)")
 	}
 	ntOff := int64(binary.LittleEndian.Uint32(dos[0x3c:]))
-	var nt [24]byte // signature + COFF file header
+	var nt [24 + 2]byte // signature, COFF file header, optional header magic
 	if ntOff+int64(len(nt)) > size {
 		return nil, errs.Format("", 0x3c, "NT header offset 0x%x is past the end", ntOff)
 	}
 	if _, err := r.ReadAt(nt[:], ntOff); err != nil || string(nt[:4]) != "PE\x00\x00" {
 		return nil, errs.Format("", ntOff, "no PE signature")
 	}
-	nsec := int(binary.LittleEndian.Uint16(nt[6:]))
+	nsec := max(1, int64(binary.LittleEndian.Uint16(nt[6:])))
 	optLen := int64(binary.LittleEndian.Uint16(nt[20:]))
-	if nsec == 0 || nsec > MaxPESections {
-		return nil, errs.Format("", ntOff+6, "%d sections (PE allows 1 to %d)", nsec, MaxPESections)
-	}
 	p := &pe{}
 	optOff := ntOff + 24
-	var magic [2]byte
-	if optLen >= 2 {
-		if _, err := r.ReadAt(magic[:], optOff); err != nil {
-			return nil, errs.Format("", optOff, "reading the optional header: %v", err)
-		}
-	}
 	// The certificate table is data directory 4: at 128 (PE32) or 144 (PE32+) into the
-	// optional header.
+	// optional header, the engine's IMAGE_NT_HEADERS being the stub's own format.
 	var dirOff int64
-	switch binary.LittleEndian.Uint16(magic[:]) {
+	switch binary.LittleEndian.Uint16(nt[24:]) {
 	case 0x10b:
 		dirOff = 128
 	case 0x20b:
 		dirOff = 144
 	}
-	if dirOff != 0 && dirOff+8 <= optLen {
+	if dirOff != 0 && optOff+dirOff+8 <= size {
 		var dd [8]byte
 		if _, err := r.ReadAt(dd[:], optOff+dirOff); err == nil {
 			p.certOff = int64(binary.LittleEndian.Uint32(dd[:]))
@@ -256,23 +257,35 @@ func readPE(r io.ReaderAt, size int64) (*pe, error) {
 		}
 	}
 	tab := optOff + optLen
-	if tab+int64(nsec)*40 > size {
-		return nil, errs.Format("", tab, "the section table runs past the end")
-	}
-	hdrs := make([]byte, nsec*40)
-	if _, err := r.ReadAt(hdrs, tab); err != nil {
-		return nil, errs.Format("", tab, "reading the section table: %v", err)
-	}
-	for i := 0; i < nsec; i++ {
-		h := hdrs[i*40 : i*40+40]
-		if string(h[:8]) != ".wixburn" {
-			continue
+	hdrs := make([]byte, sectionChunk*40)
+	for i := int64(0); i < nsec && i < MaxPESections; i += sectionChunk {
+		n := min(sectionChunk, nsec-i)
+		at := tab + i*40
+		if at+n*40 > size {
+			return nil, errs.Format("", at, "the section table runs past the end")
 		}
-		p.sectionLen = int64(binary.LittleEndian.Uint32(h[16:]))
-		p.sectionOff = int64(binary.LittleEndian.Uint32(h[20:]))
-		return p, nil
+		if _, err := r.ReadAt(hdrs[:n*40], at); err != nil {
+			return nil, errs.Format("", at, "reading the section table: %v", err)
+		}
+		for j := int64(0); j < n; j++ {
+			h := hdrs[j*40 : j*40+40]
+			if string(h[:8]) != ".wixburn" {
+				continue
+			}
+			p.sectionLen = int64(binary.LittleEndian.Uint32(h[16:]))
+			p.sectionOff = int64(binary.LittleEndian.Uint32(h[20:]))
+			return p, nil
+		}
 	}
 	return nil, errs.Format("", tab, "no .wixburn section: not a Burn bundle")
+}
+
+// HasSection reports whether r (size bytes) is a PE whose section table names a .wixburn
+// section, by this package's own reading of the headers (as the engine's section.cpp finds
+// it), whatever else its section headers hold. It does not read the section.
+func HasSection(r io.ReaderAt, size int64) bool {
+	_, err := readPE(r, size)
+	return err == nil
 }
 
 // ReadSection reads the .wixburn header of the bundle r (size bytes) and places its
@@ -332,13 +345,14 @@ func readSection(r io.ReaderAt, size int64) (*Section, error) {
 	for i := range sizes {
 		sizes[i] = int64(le.Uint32(b[headerLen+4*i:]))
 	}
+	// The engine's cbEngineSize is a 32-bit DWORD: these sums wrap there, and so here.
 	switch {
 	case s.OriginalSignatureOffset != 0:
-		s.EngineSize = int64(s.OriginalSignatureOffset) + int64(s.OriginalSignatureSize)
+		s.EngineSize = int64(s.OriginalSignatureOffset + s.OriginalSignatureSize)
 	case p.certOff != 0:
-		s.EngineSize = p.certOff + p.certLen
+		s.EngineSize = int64(uint32(p.certOff) + uint32(p.certLen))
 	default:
-		s.EngineSize = int64(s.StubSize) + sizes[0]
+		s.EngineSize = int64(s.StubSize + uint32(sizes[0]))
 	}
 	off := s.EngineSize
 	for i, n := range sizes {

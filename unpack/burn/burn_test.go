@@ -5,6 +5,7 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/sha512"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"io"
@@ -193,6 +194,7 @@ func TestHostile(t *testing.T) {
 		{"other root", bundle("<Manifest/>"), unpack.ErrFormat},
 		{"too many elements", bundle("<BurnManifest>" + strings.Repeat("<a/>", MaxManifestElements) + "</BurnManifest>"), unpack.ErrLimit},
 		{"dot-dot path", bundle(manifest(`<Payload Id="p" FilePath="..\..\Windows\x.dll" Packaging="embedded" SourcePath="a0" Container="WixAttachedContainer"/>`)), unpack.ErrInsecurePath},
+		{"name Win32 trims away", bundle(manifest(`<Payload Id="p" FilePath="redist\. ." Packaging="embedded" SourcePath="a0" Container="WixAttachedContainer"/>`)), unpack.ErrInsecurePath},
 		{"absolute path", bundle(manifest(`<Payload Id="p" FilePath="C:\Windows\x.dll" Packaging="embedded" SourcePath="a0" Container="WixAttachedContainer"/>`)), unpack.ErrInsecurePath},
 		{"no such source", bundle(manifest(`<Payload Id="p" FilePath="p.msi" Packaging="embedded" SourcePath="a9" Container="WixAttachedContainer"/>`)), unpack.ErrFormat},
 		{"undeclared container", bundle(manifest(`<Payload Id="p" FilePath="p.msi" Packaging="embedded" SourcePath="a0" Container="Other"/>`)), unpack.ErrFormat},
@@ -210,14 +212,20 @@ func TestHostile(t *testing.T) {
 	}
 }
 
-// TestNames: duplicate FilePaths get "~N", files no payload names are exposed under
+// TestNames: duplicate FilePaths get "~N", names are spelled as Win32 creates them, files no payload names are exposed under
 // (unlisted)/<container>/, and a payload named twice in the manifest is refused.
 func TestNames(t *testing.T) {
 	st := stub(t)
 	m := manifest(`<Payload Id="p" FilePath="dir\x.msi" Packaging="embedded" SourcePath="a0" Container="WixAttachedContainer"/>` +
 		`<Payload Id="q" FilePath="dir/x.msi" Packaging="embedded" SourcePath="a1" Container="WixAttachedContainer"/>` +
 		`<Payload Id="d" FilePath="d.exe" Packaging="download" DownloadUrl="https://example.invalid/d.exe"/>` +
-		`<Payload Id="l" FilePath="l.txt" Packaging="external" LayoutOnly="yes"/>`)
+		`<Payload Id="l" FilePath="l.txt" Packaging="external" LayoutOnly="yes"/>` +
+		`<Payload Id="v" FilePath="redist.\version.dll. ." Packaging="embedded" SourcePath="a2" Container="WixAttachedContainer"/>` +
+		`<Payload Id="lr" FilePath="lr.msi" Packaging="download" LayoutOnly="yes"/>` +
+		`<Payload Id="lc" FilePath="lc.txt" Packaging="external" LayoutOnly="Yes"/>` +
+		`<Container Id="C2" FilePath="c2.cab" AttachedIndex="1" Attached="Yes"/>` +
+		`<Payload Id="y" FilePath="y.txt" Packaging="embedded" SourcePath="a2" Container="C2"/>` +
+		`<Chain><MsiPackage Id="P"><PayloadRef Id="lr"/></MsiPackage></Chain>`)
 	b := assemble(t, st, storedCab([2]string{"0", m}), storedCab([2]string{"a0", "one"}, [2]string{"a1", "two"}, [2]string{"a2", "three"}))
 	r, err := NewReader(bytes.NewReader(b), int64(len(b)))
 	if err != nil {
@@ -227,12 +235,19 @@ func TestNames(t *testing.T) {
 	for _, e := range walk(t, r) {
 		got = append(got, e.Path)
 	}
-	want := []string{ManifestPath, "dir/x.msi", "dir/x.msi~2", "(unlisted)/1/a2"}
+	// Win32 trims "redist." and "version.dll. ." to the names it creates
+	want := []string{ManifestPath, "dir/x.msi", "dir/x.msi~2", "redist/version.dll"}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("paths (-want +got)\n%s", d)
 	}
 	wantMissing := []Missing{{Payload: "d", FilePath: "d.exe", Packaging: "download", URL: "https://example.invalid/d.exe"},
-		{Payload: "l", FilePath: "l.txt", Packaging: "external", LayoutOnly: true}}
+		{Payload: "l", FilePath: "l.txt", Packaging: "external", LayoutOnly: true},
+		// referenced by a chain package: the engine caches and installs it whatever LayoutOnly says
+		{Payload: "lr", FilePath: "lr.msi", Packaging: "download"},
+		// only the exact "yes" is true to the engine
+		{Payload: "lc", FilePath: "lc.txt", Packaging: "external"},
+		// Attached="Yes" is not attached to the engine: it looks for c2.cab beside the bundle
+		{Payload: "y", FilePath: "y.txt", Packaging: "detached container c2.cab"}}
 	if d := cmp.Diff(wantMissing, r.Missing); d != "" {
 		t.Errorf("Missing (-want +got)\n%s", d)
 	}
@@ -360,5 +375,87 @@ func TestWiX5Manifest(t *testing.T) {
 	}
 	if f := r.Files()[2]; f.Hash != hex.EncodeToString(sum[:]) {
 		t.Errorf("tool.exe Hash = %q, want the SHA-512", f.Hash)
+	}
+}
+
+// TestEngineQuirks: the reader places containers where the engine (section.cpp,
+// container.cpp) does: a duplicate <Container Id> is the first one (ContainerFindById), the
+// engine size is a 32-bit sum that wraps, and the certificate table is read at data directory
+// 4's fixed offset whatever SizeOfOptionalHeader says.
+func TestEngineQuirks(t *testing.T) {
+	st := stub(t)
+	le := binary.LittleEndian
+	m := manifest(`<Container Id="WixAttachedContainer" FilePath="other.cab" Attached="no"/>` +
+		`<Payload Id="p" FilePath="x.txt" Packaging="embedded" SourcePath="a0" Container="WixAttachedContainer"/>`)
+	ux := storedCab([2]string{"0", m})
+	good := assemble(t, st, ux, storedCab([2]string{"a0", "payload"}))
+	p, err := readPE(bytes.NewReader(good), int64(len(good)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	engineEnd := uint32(len(st) + len(ux))
+
+	// The original signature fields sum to more than 32 bits: the engine's sum wraps to the
+	// end of the UX container, where the attached container is.
+	wrapped := append([]byte(nil), good...)
+	le.PutUint32(wrapped[p.sectionOff+32:], 0x80000000)
+	le.PutUint32(wrapped[p.sectionOff+36:], engineEnd+0x80000000)
+
+	// SizeOfOptionalHeader of 136 puts the section table where data directory 4 is (144 into
+	// a PE32+ optional header): the engine reads the first section header's VirtualSize and
+	// VirtualAddress there as the certificate table.
+	short := append([]byte(nil), good...)
+	nt := int64(le.Uint32(short[0x3c:]))
+	opt := nt + 24
+	optLen := int64(le.Uint16(short[nt+20:]))
+	nsec := int64(le.Uint16(short[nt+6:]))
+	if le.Uint16(short[opt:]) != 0x20b || optLen < 152 {
+		t.Fatalf("stub optional header magic 0x%x, %d bytes; want PE32+ with data directory 4", le.Uint16(short[opt:]), optLen)
+	}
+	copy(short[opt+136:], short[opt+optLen:opt+optLen+nsec*40])
+	le.PutUint16(short[nt+20:], 136)
+	sec0 := short[opt+136 : opt+176]
+	shortEngine := int64(le.Uint32(sec0[8:]) + le.Uint32(sec0[12:]))
+	if shortEngine == int64(engineEnd) {
+		t.Fatal("the test needs a certificate table the engine reads elsewhere than the UX container's end")
+	}
+
+	tests := []struct {
+		name       string
+		data       []byte
+		wantEngine int64
+		wantFiles  []string
+	}{
+		{"duplicate container id", good, int64(engineEnd), []string{ManifestPath, "x.txt"}},
+		{"engine size wraps", wrapped, int64(engineEnd), []string{ManifestPath, "x.txt"}},
+		{"short optional header", short, shortEngine, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := ReadSection(bytes.NewReader(tt.data), int64(len(tt.data)))
+			if err != nil {
+				t.Fatalf("ReadSection = %v", err)
+			}
+			if s.EngineSize != tt.wantEngine {
+				t.Errorf("EngineSize = %d, want %d", s.EngineSize, tt.wantEngine)
+			}
+			if tt.wantFiles == nil {
+				return
+			}
+			r, err := NewReader(bytes.NewReader(tt.data), int64(len(tt.data)))
+			if err != nil {
+				t.Fatalf("NewReader = %v", err)
+			}
+			var got []string
+			for _, e := range walk(t, r) {
+				got = append(got, e.Path)
+			}
+			if d := cmp.Diff(tt.wantFiles, got); d != "" {
+				t.Errorf("paths (-want +got)\n%s", d)
+			}
+			if len(r.Missing) != 0 {
+				t.Errorf("Missing = %+v, want none", r.Missing)
+			}
+		})
 	}
 }

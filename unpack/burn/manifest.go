@@ -37,7 +37,8 @@ type Payload struct {
 	SourcePath  string `xml:"SourcePath,attr"`
 	Container   string `xml:"Container,attr"`
 	DownloadURL string `xml:"DownloadUrl,attr"`
-	// LayoutOnly payloads are only copied by a /layout run, never installed.
+	// LayoutOnly payloads are only copied by a /layout run, never installed, unless a chain
+	// package references them (the engine then caches and installs them all the same).
 	LayoutOnly string `xml:"LayoutOnly,attr"`
 }
 
@@ -95,6 +96,14 @@ type Package struct {
 	Payloads           []PayloadRef  `xml:"PayloadRef"`
 	CommandLines       []CommandLine `xml:"CommandLine"`
 	Properties         []MsiProperty `xml:"MsiProperty"`
+	// SlipstreamMsps are the patches the engine applies with an MsiPackage (PATCH=).
+	SlipstreamMsps []SlipstreamMsp `xml:"SlipstreamMsp"`
+	PatchCode      string          `xml:"PatchCode,attr"` // an MspPackage's patch code
+}
+
+// SlipstreamMsp names an MspPackage the engine applies together with an MsiPackage.
+type SlipstreamMsp struct {
+	ID string `xml:"Id,attr"`
 }
 
 // Kind is the package element's name: "ExePackage", "MsiPackage", ...
@@ -292,21 +301,33 @@ func (r *Reader) place() error {
 	}
 	containers := map[string]ManContainer{}
 	for _, c := range m.Containers {
-		containers[c.ID] = c
+		if _, dup := containers[c.ID]; !dup { // the engine's ContainerFindById takes the first
+			containers[c.ID] = c
+		}
 	}
+	// The engine (plan.cpp) caches and runs every payload a chain package references, whatever
+	// its LayoutOnly says: only a payload no package references is copied by /layout alone.
+	// Like the engine's XmlGetYesNoAttribute, only the exact value "yes" is true.
+	referenced := map[string]bool{}
+	for _, pk := range m.Chain.Packages {
+		for _, ref := range pk.Payloads {
+			referenced[ref.ID] = true
+		}
+	}
+	layoutOnly := func(p Payload) bool { return p.LayoutOnly == "yes" && !referenced[p.ID] }
 	for _, p := range m.Payloads {
 		if !strings.EqualFold(p.Packaging, "embedded") || p.Container == "" {
 			r.Missing = append(r.Missing, Missing{Payload: p.ID, FilePath: p.FilePath, Packaging: orElse(strings.ToLower(p.Packaging), "external"), URL: p.DownloadURL,
-				LayoutOnly: strings.EqualFold(p.LayoutOnly, "yes")})
+				LayoutOnly: layoutOnly(p)})
 			continue
 		}
 		c, ok := containers[p.Container]
 		if !ok {
 			return errs.Format(p.ID, -1, "payload %q names container %q, which the manifest does not declare", p.ID, p.Container)
 		}
-		if !strings.EqualFold(c.Attached, "yes") {
+		if c.Attached != "yes" { // the engine's XmlGetYesNoAttribute: "Yes" is not attached
 			r.Missing = append(r.Missing, Missing{Payload: p.ID, FilePath: p.FilePath, Packaging: "detached container " + c.FilePath, URL: orElse(p.DownloadURL, c.DownloadURL),
-				LayoutOnly: strings.EqualFold(p.LayoutOnly, "yes")})
+				LayoutOnly: layoutOnly(p)})
 			continue
 		}
 		ci := c.AttachedIndex
@@ -315,7 +336,7 @@ func (r *Reader) place() error {
 		}
 		if r.cabs[ci] == nil {
 			r.Missing = append(r.Missing, Missing{Payload: p.ID, FilePath: p.FilePath, Packaging: fmt.Sprintf("absent container %d", ci),
-				LayoutOnly: strings.EqualFold(p.LayoutOnly, "yes")})
+				LayoutOnly: layoutOnly(p)})
 			continue
 		}
 		ce := cabNames[ci][p.SourcePath]
@@ -353,7 +374,9 @@ type cabEntry struct {
 	used bool
 }
 
-// installPath is a payload's FilePath as a local slash-separated path.
+// installPath is a payload's FilePath as a local slash-separated path, its components spelled
+// as Win32 creates them (unpack.WinComponents: "version.dll." is version.dll). A FilePath whose
+// last component Win32 trims away is refused.
 func installPath(p Payload) (string, error) {
 	fp := strings.ReplaceAll(p.FilePath, `\`, "/")
 	if fp == "" {
@@ -362,7 +385,12 @@ func installPath(p Payload) (string, error) {
 	if len(fp) >= 2 && fp[1] == ':' || strings.HasPrefix(fp, "/") {
 		return "", fmt.Errorf("burn: payload %q FilePath %q is absolute: %w", p.ID, p.FilePath, unpack.ErrInsecurePath)
 	}
-	c, err := fstree.Clean(fp)
+	comps := strings.Split(fp, "/")
+	last := comps[len(comps)-1]
+	if unpack.WinComponents(comps); last != "" && comps[len(comps)-1] == "" {
+		return "", fmt.Errorf("burn: payload %q FilePath %q names no file once Win32 trims it: %w", p.ID, p.FilePath, unpack.ErrInsecurePath)
+	}
+	c, err := fstree.Clean(strings.Join(comps, "/"))
 	if err != nil || c == "." {
 		return "", fmt.Errorf("burn: payload %q FilePath %q: %w", p.ID, p.FilePath, unpack.ErrInsecurePath)
 	}

@@ -13,6 +13,9 @@ import (
 // with no name map): "{const}" becomes "const" (nested constants expanded first), "{{" is
 // "{", characters Windows forbids in names (< 32 and <>:"|?*) become "$", "\" and "/"
 // separate, empty and "." components are dropped and ".." drops the component before it.
+// Then, unlike innoextract, trailing periods and spaces are trimmed as Win32 trims them when
+// Setup creates the file (unpack.WinComponents: "{sys}\version.dll." installs
+// sys\version.dll), and a component trimmed to nothing is dropped.
 // The result is "" for a destination with no component.
 func InstallPath(dest string) string {
 	i := 0
@@ -68,7 +71,13 @@ func shortenPath(p string) string {
 			out = append(out, c)
 		}
 	}
-	return strings.Join(out, "/")
+	kept := out[:0]
+	for _, c := range unpack.WinComponents(out) {
+		if c != "" {
+			kept = append(kept, c)
+		}
+	}
+	return strings.Join(kept, "/")
 }
 
 // resolveFiles keeps the files that have data, gives them their install paths and settles

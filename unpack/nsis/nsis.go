@@ -26,7 +26,8 @@
 // PLUGINSDIR/NSISdl.dll, LOCALAPPDATA/Acme/profile.dat, SYSDIR/…; a path with no leading
 // variable is taken relative to INSTDIR (7-Zip lists it bare); a drive-absolute path keeps
 // its drive ("C:/…") and a UNC path lives under "UNC/". Empty, "." and ".." components are
-// dropped. When several entries extract different data to the same path, the last one in
+// dropped, and trailing periods and spaces trimmed as Win32 trims them when the file is
+// created (unpack.WinComponents; 7-Zip keeps them). When several entries extract different data to the same path, the last one in
 // script order keeps the path (what a full install leaves on disk, and what `7zz x`
 // extracts) and each earlier one is kept as "path~N", N its 1-based place among them;
 // entries naming the same data at the same path are one file.

@@ -280,6 +280,9 @@ func TestFSPath(t *testing.T) {
 		{``, "INSTDIR/file"},
 		{`..\x`, "INSTDIR/x"},
 		{`$0\x`, "0/x"},
+		{`$SYSDIR\version.dll. .`, "SYSDIR/version.dll"},
+		{`$INSTDIR\bin.\a.dll`, "INSTDIR/bin/a.dll"},
+		{`$INSTDIR\ . `, "INSTDIR/file"},
 	}
 	for _, tt := range tests {
 		if got := fsPath(tt.in); got != tt.want || !fs.ValidPath(got) {

@@ -4,6 +4,8 @@ import (
 	"path"
 	"strconv"
 	"strings"
+
+	"github.com/rollgate/rollgate/unpack"
 )
 
 // Script holds the facts read from an installer's instructions. Strings are expanded with
@@ -348,13 +350,21 @@ func fsPath(name string) string {
 		root = comps[0][1:]
 		comps = comps[1:]
 	}
-	out := []string{root}
+	var kept []string
 	for _, c := range comps {
 		c = strings.ReplaceAll(c, "\x00", "")
 		if c == "" || c == "." || c == ".." {
 			continue
 		}
-		out = append(out, c)
+		kept = append(kept, c)
+	}
+	// Trailing periods and spaces as Win32 trims them when the file is created
+	// ("$SYSDIR\version.dll." is version.dll); a component trimmed to nothing is dropped.
+	out := []string{root}
+	for _, c := range unpack.WinComponents(kept) {
+		if c != "" && c != "." && c != ".." {
+			out = append(out, c)
+		}
 	}
 	if len(out) == 1 {
 		out = append(out, "file")

@@ -35,7 +35,8 @@ import (
 type payload struct {
 	id, filePath, source string
 	data                 []byte
-	packaging            string // "" embedded
+	packaging            string // "" embedded, "external", "download"
+	layoutOnly           bool   // LayoutOnly="yes"
 }
 
 type bundle struct {
@@ -96,6 +97,31 @@ func main() {
 		{id: "AcmePhone", filePath: "AcmePhone.msi", data: read("acme-1.1.msi")},
 		{id: "AcmeRuntime", filePath: `redist\AcmeRuntime.exe`}},
 		chain: fmt.Sprintf(msiChain, "1.1.0.0") + strings.NewReplacer("AcmeHelper", "AcmeRuntime", "/quiet /autostart", "/quiet /norestart").Replace(exeChain)})
+	// What the engine installs that rollgate must not wave through: the MSI downloaded though
+	// marked LayoutOnly (the chain references it, so the engine installs it); a transform
+	// passed as TRANSFORMS; a patch as an MspPackage; a payload whose name Win32 trims
+	// (redist\version.dll. is created as redist\version.dll, a system DLL's name).
+	cfb := read("acme-1.1-customaction.msi") // stands in for an MST or MSP: a compound file
+	msp := `<MspPackage Id="AcmeHotfix" Cache="yes" CacheId="hotfix" InstallSize="1" Size="1" PerMachine="yes" Permanent="no" Vital="yes" PatchCode="{7D3F2B1A-4C5E-4F60-8A9B-0C1D2E3F4A5B}" PatchXml="" DisplayInternalUI="no"><PayloadRef Id="AcmeHotfix"/></MspPackage>`
+	bundles = append(bundles,
+		bundle{name: "acme-bundle-1.1-layoutonly.exe", version: "1.1.0.0", packages: []payload{
+			{id: "AcmePhone", filePath: "AcmePhone.msi", packaging: "download", layoutOnly: true},
+			{id: "AcmeHelper", filePath: `redist\AcmeHelper.exe`, data: read("pe/AcmePhone-1.1.exe")}},
+			chain: fmt.Sprintf(msiChain, "1.1.0.0") + exeChain},
+		bundle{name: "acme-bundle-1.1-transform.exe", version: "1.1.0.0", packages: []payload{
+			{id: "AcmePhone", filePath: "AcmePhone.msi", data: read("acme-1.1.msi")},
+			{id: "AcmeMst", filePath: "acme.mst", data: cfb}},
+			chain: strings.Replace(fmt.Sprintf(msiChain, "1.1.0.0"), `<PayloadRef Id="AcmePhone"/>`,
+				`<MsiProperty Id="TRANSFORMS" Value="acme.mst"/><PayloadRef Id="AcmePhone"/><PayloadRef Id="AcmeMst"/>`, 1)},
+		bundle{name: "acme-bundle-1.1-msp.exe", version: "1.1.0.0", packages: []payload{
+			{id: "AcmePhone", filePath: "AcmePhone.msi", data: read("acme-1.1.msi")},
+			{id: "AcmeHotfix", filePath: "hotfix.msp", data: cfb}},
+			chain: fmt.Sprintf(msiChain, "1.1.0.0") + msp},
+		bundle{name: "acme-bundle-1.1-trailingdot.exe", version: "1.1.0.0", packages: []payload{
+			{id: "AcmePhone", filePath: "AcmePhone.msi", data: read("acme-1.1.msi")},
+			{id: "AcmeHelper", filePath: `redist\AcmeHelper.exe`, data: read("pe/AcmePhone-1.1.exe")},
+			{id: "AcmeVersion", filePath: `redist\version.dll.`, data: ba}},
+			chain: fmt.Sprintf(msiChain, "1.1.0.0") + strings.Replace(exeChain, `<PayloadRef Id="AcmeHelper"/>`, `<PayloadRef Id="AcmeHelper"/><PayloadRef Id="AcmeVersion"/>`, 1)})
 	check(os.MkdirAll(out, 0o755))
 	built := map[string][]byte{}
 	for _, b := range bundles {
@@ -156,6 +182,14 @@ func build(stub []byte, b bundle) ([]byte, int) {
 	for _, p := range b.packages {
 		if p.packaging == "external" {
 			fmt.Fprintf(&m, `<Payload Id="%s" FilePath="%s" FileSize="1" Hash="0" Packaging="external" SourcePath="%s"/>`, p.id, p.filePath, p.filePath)
+			continue
+		}
+		if p.packaging == "download" {
+			fmt.Fprintf(&m, `<Payload Id="%s" FilePath="%s" FileSize="1" Hash="0" Packaging="download" DownloadUrl="https://acme.test/%s"`, p.id, p.filePath, p.filePath)
+			if p.layoutOnly {
+				m.WriteString(` LayoutOnly="yes"`)
+			}
+			m.WriteString(`/>`)
 			continue
 		}
 		p.source = fmt.Sprintf("a%d", len(attached))

@@ -18,13 +18,23 @@
 #                                   custom action AcmeRegister)
 #   acme-bundle-1.1-nested.exe      acme-1.1.msi + an ExePackage redist/AcmeRuntime.exe that is
 #                                   acme-bundle-1.1-runkey.exe (a bundle carrying a bundle)
+#   acme-bundle-1.1-layoutonly.exe  the exepackage bundle with AcmePhone.msi downloaded, marked
+#                                   LayoutOnly="yes" (the chain references it: the engine installs it)
+#   acme-bundle-1.1-transform.exe   acme-1.1.msi with MsiProperty TRANSFORMS=acme.mst (a carried
+#                                   compound file)
+#   acme-bundle-1.1-msp.exe         acme-1.1.msi + an MspPackage hotfix.msp (acme.mst and hotfix.msp
+#                                   are acme-1.1-customaction.msi standing in: msitools makes no
+#                                   transform or patch, so their own tables read as an MSI's)
+#   acme-bundle-1.1-trailingdot.exe the exepackage bundle + a payload redist\version.dll. (Win32
+#                                   creates redist\version.dll, a system DLL's name)
 #   acme-bundle-1.1-signed.exe      acme-bundle-1.1.exe signed as WiX signs bundles (engine signed,
 #                                   containers reattached, bundle signed again) by the Acme test key
 #   acme-bundle-1.1-engine-signed.exe  the signed engine with the attached container appended
 #                                   after its signature, not signed again
 # Every bundle carries the UX payloads mbapreq.dll (pe/core-1.1.dll) and
 # BootstrapperApplicationData.xml, bundle upgrade code {5B1C2D4E-7A8F-4C3B-9E1D-0A2B3C4D5E6F}.
-# Real Burn bundles (vc_redist and the like) are the conformance oracle, not these.
+# No real Burn bundle (vc_redist and the like) is pinned: the reader is held only to these
+# synthetic bundles (TestOracle) and the engine's source, not to bundles WiX itself built.
 set -euo pipefail
 export LC_ALL=C TZ=UTC
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

@@ -52,19 +52,27 @@ def emit(p, ci, src):
     out.append((p, hashlib.sha256(b).hexdigest(), len(b)))
     used.add((ci, src))
 emit('(ux)/(manifest)', 0, '0')
-containers = {c.get('Id'): c for c in m if local(c) == 'Container'}
+containers = {}
+for c in m:
+    if local(c) == 'Container':
+        containers.setdefault(c.get('Id'), c)  # the engine's ContainerFindById: the first
+def win32(fp):
+    # Win32 path normalisation: a component's one trailing '.', the last one's '.' and ' '
+    c = fp.split('/')
+    c = [x[:-1] if x.endswith('.') and not x.endswith('..') and x != '.' else x for x in c[:-1]] + [c[-1].rstrip('. ')]
+    return '/'.join(c)
 for e in m:
     if local(e) == 'UX':
         for p in e:
             if local(p) == 'Payload':
-                emit('(ux)/' + p.get('FilePath').replace('\\', '/'), 0, p.get('SourcePath'))
+                emit('(ux)/' + win32(p.get('FilePath').replace('\\', '/')), 0, p.get('SourcePath'))
     if local(e) != 'Payload':
         continue
-    fp = e.get('FilePath').replace('\\', '/')
+    fp = win32(e.get('FilePath').replace('\\', '/'))
     if e.get('Packaging', '').lower() != 'embedded' or not e.get('Container'):
         missing.append((e.get('Id'), e.get('Packaging') or 'external')); continue
     c = containers[e.get('Container')]
-    if c.get('Attached', '').lower() != 'yes':
+    if c.get('Attached') != 'yes':  # XmlGetYesNoAttribute: exactly "yes"
         missing.append((e.get('Id'), 'detached container')); continue
     ci = int(c.get('AttachedIndex'))
     if ci not in dirs:
