@@ -17,6 +17,7 @@ import (
 	"github.com/rollgate/rollgate/unpack"
 	"github.com/rollgate/rollgate/unpack/burn"
 	"github.com/rollgate/rollgate/unpack/inno"
+	"github.com/rollgate/rollgate/unpack/nsis"
 )
 
 // peFacts fills version, imports and machine of a PE entry from the spooled file at p.
@@ -153,18 +154,29 @@ func peOverlay(p string) (*inventory.Overlay, error) {
 	if rng, ok := certTableRange(fh, size); ok {
 		stop = rng[0]
 	}
-	if end <= 0 || end >= stop {
-		return nil, nil
+	var o *inventory.Overlay
+	if end > 0 && end < stop {
+		o = &inventory.Overlay{Offset: end, Size: stop - end}
+		var head [20]byte
+		if n, _ := fh.ReadAt(head[:], end); n >= 8 {
+			o.Format = overlayFormat(head[:n])
+		}
+		if o.Format == "" && inno.IsInstaller(fh, size) {
+			// An Inno Setup stub: its overlay (the compressed setup program, setup-0,
+			// setup-1) opens with no magic; the loader table in its resources says where.
+			o.Format = "inno"
+		}
 	}
-	o := &inventory.Overlay{Offset: end, Size: stop - end}
-	var head [20]byte
-	if n, _ := fh.ReadAt(head[:], end); n >= 8 {
-		o.Format = overlayFormat(head[:n])
-	}
-	if o.Format == "" && inno.IsInstaller(fh, size) {
-		// An Inno Setup stub: its overlay (the compressed setup program, setup-0,
-		// setup-1) opens with no magic; the loader table in its resources says where.
-		o.Format = "inno"
+	if o == nil || o.Format == "" {
+		// NSIS's stub looks for its firstheader at every 512-byte boundary of its own file,
+		// not only where the sections end: padding before it, or data placed inside a
+		// section, would otherwise leave an NSIS installer read as a bare PE.
+		if off, ok := nsis.FindFirstHeader(fh, size); ok {
+			if o == nil || off < o.Offset {
+				o = &inventory.Overlay{Offset: off, Size: max(stop-off, 0)}
+			}
+			o.Format = "nsis"
+		}
 	}
 	return o, nil
 }

@@ -203,29 +203,22 @@ func (r *Reader) Script() *Script { return &r.script }
 // findFirstHeader looks for the firstheader at every 512-byte boundary and for the PE stub
 // before it.
 func (r *Reader) findFirstHeader() error {
-	limit := min(r.size, MaxStubSearchBytes)
-	buf := make([]byte, 64<<10)
-	for base := int64(0); base < limit; base += int64(len(buf)) {
-		n, err := r.r.ReadAt(buf, base)
-		if n < firstHeaderSize && err != nil && base == 0 {
-			return errAt("", 0, "file of %d bytes has no NSIS firstheader", r.size)
-		}
-		for off := 0; off+firstHeaderSize <= n; off += alignment {
-			p := buf[off:]
-			if string(p[4:20]) != string(signature) {
-				continue
-			}
-			r.Offset = base + int64(off)
-			r.Flags = binary.LittleEndian.Uint32(p)
-			r.HeaderLen = binary.LittleEndian.Uint32(p[20:])
-			r.ArcLen = binary.LittleEndian.Uint32(p[24:])
-			return r.checkFirstHeader(p[:n-off])
-		}
-		if err != nil {
-			break
-		}
+	if r.size < firstHeaderSize {
+		return errAt("", 0, "file of %d bytes has no NSIS firstheader", r.size)
 	}
-	return errAt("", -1, "no NSIS firstheader in the first %d bytes", limit)
+	off, ok := FindFirstHeader(r.r, r.size)
+	if !ok {
+		return errAt("", -1, "no NSIS firstheader in the first %d bytes", min(r.size, MaxStubSearchBytes))
+	}
+	p := make([]byte, firstHeaderSize)
+	if _, err := r.r.ReadAt(p, off); err != nil {
+		return errAt("firstheader", off, "reading it: %v", err)
+	}
+	r.Offset = off
+	r.Flags = binary.LittleEndian.Uint32(p)
+	r.HeaderLen = binary.LittleEndian.Uint32(p[20:])
+	r.ArcLen = binary.LittleEndian.Uint32(p[24:])
+	return r.checkFirstHeader(p)
 }
 
 func (r *Reader) checkFirstHeader(after []byte) error {
