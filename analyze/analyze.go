@@ -200,6 +200,11 @@ func (a *Analyzer) installer(ctx context.Context, p string, side *[]string) (*in
 	}
 
 	c, err := openContainer(a, f, size, p, head, filepath.Dir(p))
+	if err == nil && c == nil && self.Kind != inventory.KindPE && self.Kind != inventory.KindMachO && a.openers["cab"] != nil {
+		// No format claims the file: cabinets after other bytes (libmspack's search.cab),
+		// found as cabextract finds them.
+		c, err = searchCABs(f, size, p)
+	}
 	if err != nil {
 		return nil, err
 	}

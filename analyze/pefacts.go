@@ -13,6 +13,7 @@ import (
 	pelog "github.com/saferwall/pe/log"
 
 	"github.com/rollgate/rollgate/inventory"
+	"github.com/rollgate/rollgate/unpack/cab"
 )
 
 // peFacts fills version, imports and machine of a PE entry from the spooled file at p.
@@ -146,6 +147,14 @@ func peOverlay(p string, f *pe.File) (*inventory.Overlay, error) {
 	var head [20]byte
 	if n, _ := fh.ReadAt(head[:], end); n >= 8 {
 		o.Format = overlayFormat(head[:n])
+	}
+	if o.Format == "" {
+		// A self-extracting cabinet whose cabinet does not start the overlay (a
+		// configuration block before it, several cabinets): found as cabextract finds
+		// them. A search over its bound (cab.MaxSearchBytes) leaves the overlay unnamed.
+		if found, err := cab.Search(io.NewSectionReader(fh, o.Offset, o.Size), o.Size); err == nil && len(found) > 0 {
+			o.Format = "cab"
+		}
 	}
 	return o, nil
 }
