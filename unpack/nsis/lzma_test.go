@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"testing"
+	"testing/iotest"
 
 	"github.com/ulikunitz/xz/lzma"
 )
@@ -92,4 +93,36 @@ func FuzzLZMA(f *testing.F) {
 		}
 		io.Copy(io.Discard, io.LimitReader(z, 64<<20))
 	})
+}
+
+// TestLZMAInputShapes decodes a fixture's solid stream from readers that return one byte at
+// a time, half of what is asked, or the last data with io.EOF: the decoder's input buffer
+// (refilled to keep lzMargin bytes readable) must yield the same bytes whatever the reads.
+func TestLZMAInputShapes(t *testing.T) {
+	r := open(t, "acme-5.1.0-setup.exe")
+	data := readFixture(t, "acme-5.1.0-setup.exe")
+	stream := data[r.dataStart:r.dataEnd]
+	var props [5]byte
+	copy(props[:], stream)
+	decode := func(src io.Reader) ([]byte, error) {
+		z, err := newLZMA(src, props)
+		if err != nil {
+			return nil, err
+		}
+		return io.ReadAll(z)
+	}
+	want, err := decode(bytes.NewReader(stream[5:]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, src := range map[string]io.Reader{
+		"one byte":   iotest.OneByteReader(bytes.NewReader(stream[5:])),
+		"half":       iotest.HalfReader(bytes.NewReader(stream[5:])),
+		"data + EOF": iotest.DataErrReader(bytes.NewReader(stream[5:])),
+	} {
+		got, err := decode(src)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%s: %d bytes, %v; want the %d bytes of a bytes.Reader", name, len(got), err, len(want))
+		}
+	}
 }
