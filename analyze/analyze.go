@@ -231,10 +231,35 @@ func (a *Analyzer) installer(ctx context.Context, p string, side *[]string) (*in
 		}
 	case self.Kind == inventory.KindPE:
 		inv.Format = "pe"
-		r.codeFacts(&self, f, size, p, nil)
+		if err := peFacts(&self, p); err != nil {
+			self.Error = err.Error()
+		}
+		// The signature check and the endpoint scan read the whole installer; the overlay's
+		// walk needs only what peFacts found (the overlay). On two cores they run side by
+		// side instead of one after the other.
+		type signals struct {
+			sig       *inventory.Signature
+			endpoints []string
+			err       string
+		}
+		sigc := make(chan signals, 1)
+		go func() {
+			defer func() {
+				if p := recover(); p != nil {
+					sigc <- signals{sig: notChecked(), err: fmt.Sprintf("internal error checking the signature: %v\n%s", p, debug.Stack())}
+				}
+			}()
+			s, ep, e := r.peSignals(f, size, nil)
+			sigc <- signals{s, ep, e}
+		}()
 		// An EXE installer: the container in its overlay (NSIS data, an appended MSI or
 		// cabinet) holds what it installs, at their install paths, and may name the product.
 		err := r.overlay(&self, f, size, "", 0, inv)
+		sg := <-sigc
+		if sg.err != "" {
+			self.Error = joinErr(self.Error, sg.err)
+		}
+		self.Signature, self.Endpoints = sg.sig, sg.endpoints
 		r.wg.Wait()
 		if err == nil {
 			err = r.err
@@ -418,29 +443,11 @@ func (r *run) codeFacts(e *inventory.Entry, ra io.ReaderAt, size int64, p string
 		if err := peFacts(e, p); err != nil {
 			e.Error = err.Error()
 		}
-		if v := r.a.opts.Verifier; v != nil {
-			sig, err := v.VerifyPE(ra, size)
-			if err != nil {
-				e.Error = joinErr(e.Error, "signature: "+err.Error())
-			}
-			e.Signature = sig
-		} else {
-			e.Signature = notChecked()
+		sig, endpoints, serr := r.peSignals(ra, size, scan)
+		if serr != "" {
+			e.Error = joinErr(e.Error, serr)
 		}
-		if scan == nil {
-			scan = newEndpointScanner()
-			io.Copy(scan, io.NewSectionReader(ra, 0, size))
-		}
-		// The signature's CA URLs and a kernel's compressed payload are not the code's
-		// strings.
-		var skip [][2]int64
-		if rng, ok := certTableRange(ra, size); ok {
-			skip = append(skip, rng)
-		}
-		if rng, ok := bzImagePayload(ra, size); ok {
-			skip = append(skip, rng)
-		}
-		e.Endpoints = scan.Endpoints(skip...)
+		e.Signature, e.Endpoints = sig, endpoints
 	case inventory.KindMachO:
 		if scan == nil {
 			scan = newEndpointScanner()
@@ -455,6 +462,39 @@ func (r *run) codeFacts(e *inventory.Entry, ra io.ReaderAt, size int64, p string
 			e.Signature = notChecked()
 		}
 	}
+}
+
+// peSignals verifies a PE's signature and scans its bytes for endpoints (scan, when not
+// nil, has already seen them while streaming); both read the whole file. It returns the
+// signature, the endpoints and the signature's error text, empty when none.
+func (r *run) peSignals(ra io.ReaderAt, size int64, scan *endpointScanner) (*inventory.Signature, []string, string) {
+	var (
+		sig  *inventory.Signature
+		serr string
+	)
+	if v := r.a.opts.Verifier; v != nil {
+		var err error
+		sig, err = v.VerifyPE(ra, size)
+		if err != nil {
+			serr = "signature: " + err.Error()
+		}
+	} else {
+		sig = notChecked()
+	}
+	if scan == nil {
+		scan = newEndpointScanner()
+		io.Copy(scan, io.NewSectionReader(ra, 0, size))
+	}
+	// The signature's CA URLs and a kernel's compressed payload are not the code's
+	// strings.
+	var skip [][2]int64
+	if rng, ok := certTableRange(ra, size); ok {
+		skip = append(skip, rng)
+	}
+	if rng, ok := bzImagePayload(ra, size); ok {
+		skip = append(skip, rng)
+	}
+	return sig, scan.Endpoints(skip...), serr
 }
 
 // peProduct names the product of a bare or self-extracting EXE installer from its version
