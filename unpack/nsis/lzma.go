@@ -81,15 +81,17 @@ func rcNorm(rng, code uint32, in []byte, ip int) (uint32, uint32, int) {
 }
 
 // rcBit decodes one bit of probability *p (11 bits) from a normalised range and adapts *p.
+//
+// It is branch-free: the bits of compressed data are close to random, so a branch on them
+// is mispredicted about as often as not, which costs more than computing both outcomes.
 func rcBit(rng, code uint32, p *uint16) (uint32, uint32, uint32) {
 	v := uint32(*p)
 	bound := (rng >> 11) * v
-	if code < bound {
-		*p = uint16(v + (2048-v)>>5)
-		return bound, code, 0
-	}
-	*p = uint16(v - v>>5)
-	return rng - bound, code - bound, 1
+	bit := uint32((uint64(code)-uint64(bound))>>63) ^ 1 // code >= bound
+	mask := -bit
+	// bit 0: v + (2048-v)>>5; bit 1: v - v>>5, which is v + (31-v)>>5 (arithmetic shift).
+	*p = uint16(int32(v) + (int32(2048&^mask+31&mask)-int32(v))>>5)
+	return bound + (rng-bound-bound)&mask, code - bound&mask, bit
 }
 
 // rcTree decodes a bits-bit symbol, most significant bit first, with the bit tree probs.

@@ -126,3 +126,28 @@ func TestLZMAInputShapes(t *testing.T) {
 		}
 	}
 }
+
+// TestRCBit checks the branch-free bit decoder against the specification's branching one
+// for every probability and both outcomes, with ranges and codes on either side of the bound.
+func TestRCBit(t *testing.T) {
+	for v := uint32(1); v < 2048; v++ {
+		for _, rng := range []uint32{1 << 24, 0x12345678, 0xFFFFFFFF} {
+			bound := (rng >> 11) * v
+			for _, code := range []uint32{0, bound - 1, bound, bound + 1, rng - 1} {
+				if code >= rng {
+					continue
+				}
+				wantP, wantR, wantC, wantB := v+(2048-v)>>5, bound, code, uint32(0)
+				if code >= bound {
+					wantP, wantR, wantC, wantB = v-v>>5, rng-bound, code-bound, 1
+				}
+				p := uint16(v)
+				r, c, b := rcBit(rng, code, &p)
+				if uint32(p) != wantP || r != wantR || c != wantC || b != wantB {
+					t.Fatalf("rcBit(%#x, %#x, %d) = %#x, %#x, %d, p %d; want %#x, %#x, %d, p %d",
+						rng, code, v, r, c, b, p, wantR, wantC, wantB, wantP)
+				}
+			}
+		}
+	}
+}
