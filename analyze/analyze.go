@@ -242,6 +242,13 @@ func (a *Analyzer) installer(ctx context.Context, p string, side *[]string) (*in
 			endpoints []string
 			err       string
 		}
+		// The overlay of a container rollgate unpacks is not scanned as the installer's own
+		// bytes: they are compressed, its files are inventoried (and scanned) one by one,
+		// and an overlay that fails to unpack fails the inspection.
+		var hole [2]int64
+		if o := self.Overlay; o != nil && r.a.openers[overlayReaders[o.Format]] != nil {
+			hole = [2]int64{o.Offset, o.Offset + o.Size}
+		}
 		sigc := make(chan signals, 1)
 		go func() {
 			defer func() {
@@ -249,7 +256,7 @@ func (a *Analyzer) installer(ctx context.Context, p string, side *[]string) (*in
 					sigc <- signals{sig: notChecked(), err: fmt.Sprintf("internal error checking the signature: %v\n%s", p, debug.Stack())}
 				}
 			}()
-			s, ep, e := r.peSignals(f, size, nil)
+			s, ep, e := r.peSignals(f, size, nil, hole)
 			sigc <- signals{s, ep, e}
 		}()
 		// An EXE installer: the container in its overlay (NSIS data, an appended MSI or
@@ -443,7 +450,7 @@ func (r *run) codeFacts(e *inventory.Entry, ra io.ReaderAt, size int64, p string
 		if err := peFacts(e, p); err != nil {
 			e.Error = err.Error()
 		}
-		sig, endpoints, serr := r.peSignals(ra, size, scan)
+		sig, endpoints, serr := r.peSignals(ra, size, scan, [2]int64{})
 		if serr != "" {
 			e.Error = joinErr(e.Error, serr)
 		}
@@ -465,9 +472,10 @@ func (r *run) codeFacts(e *inventory.Entry, ra io.ReaderAt, size int64, p string
 }
 
 // peSignals verifies a PE's signature and scans its bytes for endpoints (scan, when not
-// nil, has already seen them while streaming); both read the whole file. It returns the
-// signature, the endpoints and the signature's error text, empty when none.
-func (r *run) peSignals(ra io.ReaderAt, size int64, scan *endpointScanner) (*inventory.Signature, []string, string) {
+// nil, has already seen them while streaming), except the byte range hole when it is not
+// empty; both read the whole file. It returns the signature, the endpoints and the
+// signature's error text, empty when none.
+func (r *run) peSignals(ra io.ReaderAt, size int64, scan *endpointScanner, hole [2]int64) (*inventory.Signature, []string, string) {
 	var (
 		sig  *inventory.Signature
 		serr string
@@ -483,7 +491,13 @@ func (r *run) peSignals(ra io.ReaderAt, size int64, scan *endpointScanner) (*inv
 	}
 	if scan == nil {
 		scan = newEndpointScanner()
-		io.Copy(scan, io.NewSectionReader(ra, 0, size))
+		if hole[1] > hole[0] {
+			io.Copy(scan, io.NewSectionReader(ra, 0, hole[0]))
+			scan.jump(hole[1])
+			io.Copy(scan, io.NewSectionReader(ra, hole[1], size-hole[1]))
+		} else {
+			io.Copy(scan, io.NewSectionReader(ra, 0, size))
+		}
 	}
 	// The signature's CA URLs and a kernel's compressed payload are not the code's
 	// strings.

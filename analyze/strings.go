@@ -180,6 +180,14 @@ func (s *endpointScanner) Write(p []byte) (int, error) {
 
 func (s *endpointScanner) flush(r *strRun) { s.flushEnd(r, 0) }
 
+// jump ends the runs in progress and continues the stream at offset off: the bytes in
+// between are not scanned, and no string spans the gap.
+func (s *endpointScanner) jump(off int64) {
+	s.flush(&s.ascii)
+	s.flush(&s.utf16)
+	s.off, s.prev, s.odd, s.last = off, 0, false, [3]byte{}
+}
+
 // flushEnd scans and empties a run that ended at byte end (0 when it ended for another
 // reason: a NUL terminator, the length cap, the end of the stream).
 func (s *endpointScanner) flushEnd(r *strRun, end byte) {
