@@ -318,11 +318,9 @@ func TestMultiFS(t *testing.T) {
 // FuzzSearch searches, walks and reads arbitrary input: no panic, no error other than
 // ErrFormat / ErrUnsupported / ErrLimit, every path valid.
 func FuzzSearch(f *testing.F) {
-	a := oneFileCab("a.txt", "first cabinet")
-	b := oneFileCab(`dir\b.txt`, "second cabinet")
-	f.Add(append([]byte("MZ\x90\x00stub"), a...))
-	f.Add(bytes.Join([][]byte{[]byte("hello\n"), a, []byte("MSCF\x00\x00\x00\x00"), b}, nil))
-	f.Add(bytes.Join([][]byte{patched(a, 8, 0xff), b}, nil))
+	for _, seed := range searchSeeds() {
+		f.Add(seed[0].([]byte))
+	}
 	if data, err := os.ReadFile(filepath.Join(samplesDir(), "cab", "libmspack", "good", "search.cab")); err == nil {
 		f.Add(data)
 	}
@@ -331,4 +329,21 @@ func FuzzSearch(f *testing.F) {
 			t.Fatalf("read = %v, want nil or ErrFormat/ErrUnsupported/ErrLimit", err)
 		}
 	})
+}
+
+// searchSeeds are FuzzSearch's built seeds, also committed under testdata/fuzz/FuzzSearch.
+func searchSeeds() [][]any {
+	a := oneFileCab("a.txt", "first cabinet")
+	b := oneFileCab(`dir\b.txt`, "second cabinet")
+	return [][]any{
+		{append([]byte("MZ\x90\x00stub"), a...)},
+		{bytes.Join([][]byte{[]byte("hello\n"), a, []byte("MSCF\x00\x00\x00\x00"), b}, nil)},
+		{bytes.Join([][]byte{patched(a, 8, 0xff), b}, nil)},
+	}
+}
+
+// TestFuzzCorpus checks that the built seeds are committed in testdata/fuzz, so a plain
+// `go test` runs them.
+func TestFuzzCorpus(t *testing.T) {
+	testutil.CheckFuzzCorpus(t, "FuzzSearch", searchSeeds()...)
 }
