@@ -94,6 +94,19 @@ func rcBit(rng, code uint32, p *uint16) (uint32, uint32, uint32) {
 	return bound + (rng-bound-bound)&mask, code - bound&mask, bit
 }
 
+// rcFlag is rcBit with a branch, for the state machine's flags (isMatch, isRep, ...), whose
+// outcomes repeat more than the bits of literals and trees do.
+func rcFlag(rng, code uint32, p *uint16) (uint32, uint32, uint32) {
+	v := uint32(*p)
+	bound := (rng >> 11) * v
+	if code < bound {
+		*p = uint16(v + (2048-v)>>5)
+		return bound, code, 0
+	}
+	*p = uint16(v - v>>5)
+	return rng - bound, code - bound, 1
+}
+
 // rcTree decodes a bits-bit symbol, most significant bit first, with the bit tree probs.
 func rcTree(rng, code uint32, in []byte, ip int, probs []uint16, bits uint) (uint32, uint32, int, uint32) {
 	m := uint32(1)
@@ -123,12 +136,12 @@ func rcReverse(rng, code uint32, in []byte, ip int, probs []uint16, bits uint) (
 func rcLength(rng, code uint32, in []byte, ip int, l *lzLen, posState uint32) (uint32, uint32, int, uint32) {
 	var b, n uint32
 	rng, code, ip = rcNorm(rng, code, in, ip)
-	if rng, code, b = rcBit(rng, code, &l.choice); b == 0 {
+	if rng, code, b = rcFlag(rng, code, &l.choice); b == 0 {
 		rng, code, ip, n = rcTree(rng, code, in, ip, l.low[posState&(1<<lzPosBitsMax-1)][:], 3)
 		return rng, code, ip, 2 + n
 	}
 	rng, code, ip = rcNorm(rng, code, in, ip)
-	if rng, code, b = rcBit(rng, code, &l.choice2); b == 0 {
+	if rng, code, b = rcFlag(rng, code, &l.choice2); b == 0 {
 		rng, code, ip, n = rcTree(rng, code, in, ip, l.mid[posState&(1<<lzPosBitsMax-1)][:], 3)
 		return rng, code, ip, 10 + n
 	}
@@ -287,7 +300,7 @@ func (z *lzmaReader) decode(limit int) {
 		posState := uint32(total) & pbMask
 		var b uint32
 		rng, code, ip = rcNorm(rng, code, in, ip)
-		if rng, code, b = rcBit(rng, code, &z.isMatch[state<<lzPosBitsMax+posState]); b == 0 {
+		if rng, code, b = rcFlag(rng, code, &z.isMatch[state<<lzPosBitsMax+posState]); b == 0 {
 			// A literal.
 			prev := uint32(0)
 			if total > 0 {
@@ -339,15 +352,15 @@ func (z *lzmaReader) decode(limit int) {
 		}
 		var n uint32
 		rng, code, ip = rcNorm(rng, code, in, ip)
-		if rng, code, b = rcBit(rng, code, &z.isRep[state]); b != 0 {
+		if rng, code, b = rcFlag(rng, code, &z.isRep[state]); b != 0 {
 			if total == 0 {
 				z.err = errLZMA
 				break
 			}
 			rng, code, ip = rcNorm(rng, code, in, ip)
-			if rng, code, b = rcBit(rng, code, &z.isRepG0[state]); b == 0 {
+			if rng, code, b = rcFlag(rng, code, &z.isRepG0[state]); b == 0 {
 				rng, code, ip = rcNorm(rng, code, in, ip)
-				if rng, code, b = rcBit(rng, code, &z.isRep0Long[state<<lzPosBitsMax+posState]); b == 0 {
+				if rng, code, b = rcFlag(rng, code, &z.isRep0Long[state<<lzPosBitsMax+posState]); b == 0 {
 					// A short rep: one byte at distance rep0+1.
 					if state < 7 {
 						state = 9
@@ -373,11 +386,11 @@ func (z *lzmaReader) decode(limit int) {
 			} else {
 				var dist uint32
 				rng, code, ip = rcNorm(rng, code, in, ip)
-				if rng, code, b = rcBit(rng, code, &z.isRepG1[state]); b == 0 {
+				if rng, code, b = rcFlag(rng, code, &z.isRepG1[state]); b == 0 {
 					dist = rep1
 				} else {
 					rng, code, ip = rcNorm(rng, code, in, ip)
-					if rng, code, b = rcBit(rng, code, &z.isRepG2[state]); b == 0 {
+					if rng, code, b = rcFlag(rng, code, &z.isRepG2[state]); b == 0 {
 						dist = rep2
 					} else {
 						dist, rep3 = rep3, rep2

@@ -127,7 +127,7 @@ func TestLZMAInputShapes(t *testing.T) {
 	}
 }
 
-// TestRCBit checks the branch-free bit decoder against the specification's branching one
+// TestRCBit checks the branch-free bit decoder (and rcFlag) against the specification's one
 // for every probability and both outcomes, with ranges and codes on either side of the bound.
 func TestRCBit(t *testing.T) {
 	for v := uint32(1); v < 2048; v++ {
@@ -141,11 +141,13 @@ func TestRCBit(t *testing.T) {
 				if code >= bound {
 					wantP, wantR, wantC, wantB = v-v>>5, rng-bound, code-bound, 1
 				}
-				p := uint16(v)
-				r, c, b := rcBit(rng, code, &p)
-				if uint32(p) != wantP || r != wantR || c != wantC || b != wantB {
-					t.Fatalf("rcBit(%#x, %#x, %d) = %#x, %#x, %d, p %d; want %#x, %#x, %d, p %d",
-						rng, code, v, r, c, b, p, wantR, wantC, wantB, wantP)
+				for name, dec := range map[string]func(uint32, uint32, *uint16) (uint32, uint32, uint32){"rcBit": rcBit, "rcFlag": rcFlag} {
+					p := uint16(v)
+					r, c, b := dec(rng, code, &p)
+					if uint32(p) != wantP || r != wantR || c != wantC || b != wantB {
+						t.Fatalf("%s(%#x, %#x, %d) = %#x, %#x, %d, p %d; want %#x, %#x, %d, p %d",
+							name, rng, code, v, r, c, b, p, wantR, wantC, wantB, wantP)
+					}
 				}
 			}
 		}
