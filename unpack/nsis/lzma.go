@@ -426,13 +426,14 @@ func (z *lzmaReader) decode(limit int) {
 					dist += v
 				} else {
 					for range direct - 4 {
+						// Branch-free (the bits are random): code < rng, so code-rng after
+						// halving rng lies within ±2^31 and its sign is the bit's complement.
 						rng, code, ip = rcNorm(rng, code, in, ip)
 						rng >>= 1
-						v <<= 1
-						if code >= rng {
-							code -= rng
-							v |= 1
-						}
+						code -= rng
+						t := -(code >> 31)
+						code += rng & t
+						v = v<<1 + t + 1
 					}
 					dist += v << 4
 					rng, code, ip, v = rcReverse(rng, code, in, ip, z.align[:], 4)
