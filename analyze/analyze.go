@@ -216,6 +216,11 @@ func (a *Analyzer) installer(ctx context.Context, p string, side *[]string) (*in
 	}
 
 	c, err := openContainer(a, f, size, p, head, filepath.Dir(p))
+	if err == nil && c == nil && self.Kind != inventory.KindPE && self.Kind != inventory.KindMachO && a.openers["cab"] != nil {
+		// No format claims the file: cabinets after other bytes (libmspack's search.cab),
+		// found as cabextract finds them.
+		c, err = searchCABs(f, size, p)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -242,10 +247,42 @@ func (a *Analyzer) installer(ctx context.Context, p string, side *[]string) (*in
 		}
 	case self.Kind == inventory.KindPE:
 		inv.Format = "pe"
-		r.codeFacts(&self, f, size, p, nil)
+		if err := peFacts(&self, p); err != nil {
+			self.Error = err.Error()
+		}
+		// The signature check and the endpoint scan read the whole installer; the overlay's
+		// walk needs only what peFacts found (the overlay). On two cores they run side by
+		// side instead of one after the other.
+		type signals struct {
+			sig       *inventory.Signature
+			endpoints []string
+			err       string
+		}
+		// The overlay of a container rollgate unpacks is not scanned as the installer's own
+		// bytes: they are compressed, its files are inventoried (and scanned) one by one,
+		// and an overlay that fails to unpack fails the inspection.
+		var hole [2]int64
+		if o := self.Overlay; o != nil && r.a.openers[overlayReaders[o.Format]] != nil {
+			hole = [2]int64{o.Offset, o.Offset + o.Size}
+		}
+		sigc := make(chan signals, 1)
+		go func() {
+			defer func() {
+				if p := recover(); p != nil {
+					sigc <- signals{sig: notChecked(), err: fmt.Sprintf("internal error checking the signature: %v\n%s", p, debug.Stack())}
+				}
+			}()
+			s, ep, e := r.peSignals(f, size, nil, hole, burnContainers(&self, f, size))
+			sigc <- signals{s, ep, e}
+		}()
 		// An EXE installer: the container in its overlay (NSIS data, an appended MSI or
 		// cabinet) holds what it installs, at their install paths, and may name the product.
 		err := r.overlay(&self, f, size, "", 0, inv)
+		sg := <-sigc
+		if sg.err != "" {
+			self.Error = joinErr(self.Error, sg.err)
+		}
+		self.Signature, self.Endpoints = sg.sig, sg.endpoints
 		r.wg.Wait()
 		if err == nil {
 			err = r.err
@@ -430,30 +467,11 @@ func (r *run) codeFacts(e *inventory.Entry, ra io.ReaderAt, size int64, p string
 		if err := peFacts(e, p); err != nil {
 			e.Error = err.Error()
 		}
-		if v := r.a.opts.Verifier; v != nil {
-			sig, err := v.VerifyPE(ra, size)
-			if err != nil {
-				e.Error = joinErr(e.Error, "signature: "+err.Error())
-			}
-			e.Signature = sig
-		} else {
-			e.Signature = notChecked()
+		sig, endpoints, serr := r.peSignals(ra, size, scan, [2]int64{}, burnContainers(e, ra, size))
+		if serr != "" {
+			e.Error = joinErr(e.Error, serr)
 		}
-		if scan == nil {
-			scan = newEndpointScanner()
-			io.Copy(scan, io.NewSectionReader(ra, 0, size))
-		}
-		// The signature's CA URLs and a kernel's compressed payload are not the code's
-		// strings.
-		var skip [][2]int64
-		if rng, ok := certTableRange(ra, size); ok {
-			skip = append(skip, rng)
-		}
-		if rng, ok := bzImagePayload(ra, size); ok {
-			skip = append(skip, rng)
-		}
-		skip = append(skip, burnContainers(e, ra, size)...)
-		e.Endpoints = scan.Endpoints(skip...)
+		e.Signature, e.Endpoints = sig, endpoints
 	case inventory.KindMachO:
 		if scan == nil {
 			scan = newEndpointScanner()
@@ -468,6 +486,45 @@ func (r *run) codeFacts(e *inventory.Entry, ra io.ReaderAt, size int64, p string
 			e.Signature = notChecked()
 		}
 	}
+}
+
+// peSignals verifies a PE's signature and scans its bytes for endpoints (scan, when not
+// nil, has already seen them while streaming), except the byte range hole when it is not
+// empty; both read the whole file. It returns the signature, the endpoints and the
+// signature's error text, empty when none.
+func (r *run) peSignals(ra io.ReaderAt, size int64, scan *endpointScanner, hole [2]int64, skip [][2]int64) (*inventory.Signature, []string, string) {
+	var (
+		sig  *inventory.Signature
+		serr string
+	)
+	if v := r.a.opts.Verifier; v != nil {
+		var err error
+		sig, err = v.VerifyPE(ra, size)
+		if err != nil {
+			serr = "signature: " + err.Error()
+		}
+	} else {
+		sig = notChecked()
+	}
+	if scan == nil {
+		scan = newEndpointScanner()
+		if hole[1] > hole[0] {
+			io.Copy(scan, io.NewSectionReader(ra, 0, hole[0]))
+			scan.jump(hole[1])
+			io.Copy(scan, io.NewSectionReader(ra, hole[1], size-hole[1]))
+		} else {
+			io.Copy(scan, io.NewSectionReader(ra, 0, size))
+		}
+	}
+	// The signature's CA URLs, a kernel's compressed payload and a Burn bundle's containers
+	// (skip, from the caller) are not the code's strings.
+	if rng, ok := certTableRange(ra, size); ok {
+		skip = append(skip, rng)
+	}
+	if rng, ok := bzImagePayload(ra, size); ok {
+		skip = append(skip, rng)
+	}
+	return sig, scan.Endpoints(skip...), serr
 }
 
 // peProduct names the product of a bare or self-extracting EXE installer from its version

@@ -62,6 +62,13 @@ func FuzzInstaller(f *testing.F) {
 		}
 		f.Add(b)
 	}
+	// Cabinets after other bytes: the SFX fixture with a block between stub and cabinet, and
+	// that cabinet twice after text (cab.Search, as libmspack's search.cab).
+	if sfx, err := os.ReadFile(filepath.Join("..", "testdata", "fixtures", "win", "sfx", "acme-sfx.exe")); err == nil && len(sfx) > 15872 {
+		stub, cabinet := sfx[:15872], sfx[15872:]
+		f.Add(concat(stub, []byte("[SFX] MSCF\x00\x00\x00\x00 config"), cabinet))
+		f.Add(concat([]byte("hello\n"), cabinet, cabinet))
+	}
 	a := unsafeAnalyzer(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p := filepath.Join(t.TempDir(), "input")

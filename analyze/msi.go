@@ -155,11 +155,24 @@ func msiFileCopies(inv *inventory.Inventory, _ map[string][]byte) error {
 // top-level cabinet that is part of a set (its header names a previous or next cabinet) is
 // read with the set's other cabinets found beside it, as cabextract does, so one part given
 // lists every file of the set; a part that is absent is named in the inventory's notes.
+// Input holding cabinets after other bytes, or several cabinets one after another (a
+// self-extracting cabinet's overlay, libmspack's search.cab), is read as cabextract reads
+// it: the cabinets cab.Search finds, each alone, their files under "(cab@OFFSET)/" when
+// there are several (cab.Multi).
 func openCAB(a *Analyzer, f io.ReaderAt, size int64, name string, dir string) (*container, error) {
+	found, err := cab.Search(f, size)
+	switch {
+	case err != nil && !startsWithCAB(f):
+		return nil, err
+	case err == nil && (len(found) > 1 || len(found) == 1 && found[0].Offset != 0):
+		return openFoundCABs(f, found, name, dir)
+	}
+	// One cabinet at the start (a search over its bound included: what follows the first
+	// cabinet is then not searched), or none that passes the search's checks: the cabinet
+	// reader itself, whose errors name what is wrong.
 	var (
 		r       *cab.Reader
 		missing []string
-		err     error
 	)
 	if dir != "" {
 		r, missing, err = cab.OpenSetFS(os.DirFS(dir), cab.Part{R: f, Size: size, Name: filepath.Base(name)})
@@ -174,7 +187,7 @@ func openCAB(a *Analyzer, f io.ReaderAt, size int64, name string, dir string) (*
 		if dir != "" {
 			// Only a cabinet given as the installer is its own product: one in a setup
 			// stub's overlay leaves the naming to the stub's version resource.
-			inv.Product = inventory.Product{Identity: "cab:" + filepath.Base(name), Name: filepath.Base(name)}
+			inv.Product = cabProduct(name)
 		}
 		for _, m := range missing {
 			inv.Notes = append(inv.Notes, fmt.Sprintf("the cabinet set continues in %q, which is not beside the cabinet: its files are not inventoried", m))
@@ -182,6 +195,44 @@ func openCAB(a *Analyzer, f io.ReaderAt, size int64, name string, dir string) (*
 		return nil
 	}
 	return c, nil
+}
+
+// startsWithCAB reports whether f starts with a CFHEADER signature.
+func startsWithCAB(f io.ReaderAt) bool {
+	var b [8]byte
+	_, err := f.ReadAt(b[:], 0)
+	return err == nil && string(b[:]) == "MSCF\x00\x00\x00\x00"
+}
+
+// searchCABs opens a top-level file no other reader claims (neither a PE nor a Mach-O) as
+// the cabinets cab.Search finds in it, or returns nil when it holds none.
+func searchCABs(f io.ReaderAt, size int64, name string) (*container, error) {
+	found, err := cab.Search(f, size)
+	if err != nil || len(found) == 0 {
+		return nil, err
+	}
+	return openFoundCABs(f, found, name, filepath.Dir(name))
+}
+
+// openFoundCABs reads the cabinets an earlier cab.Search found.
+func openFoundCABs(f io.ReaderAt, found []cab.Found, name, dir string) (*container, error) {
+	m, err := cab.OpenFound(f, found)
+	if err != nil {
+		return nil, err
+	}
+	c := &container{format: "cab", walker: m, close: m.Close}
+	c.describe = func(inv *inventory.Inventory, self *inventory.Entry) error {
+		if dir != "" {
+			inv.Product = cabProduct(name)
+		}
+		return nil
+	}
+	return c, nil
+}
+
+// cabProduct names a cabinet given as the installer after its file.
+func cabProduct(name string) inventory.Product {
+	return inventory.Product{Identity: "cab:" + filepath.Base(name), Name: filepath.Base(name)}
 }
 
 // sideFS is the installer's folder as an MSI reader sees it: every name asked for is

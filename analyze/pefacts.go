@@ -16,6 +16,7 @@ import (
 	"github.com/rollgate/rollgate/inventory"
 	"github.com/rollgate/rollgate/unpack"
 	"github.com/rollgate/rollgate/unpack/burn"
+	"github.com/rollgate/rollgate/unpack/cab"
 	"github.com/rollgate/rollgate/unpack/inno"
 	"github.com/rollgate/rollgate/unpack/nsis"
 )
@@ -176,6 +177,14 @@ func peOverlay(p string) (*inventory.Overlay, error) {
 				o = &inventory.Overlay{Offset: off, Size: max(stop-off, 0)}
 			}
 			o.Format = "nsis"
+		}
+	}
+	if o != nil && o.Format == "" {
+		// A self-extracting cabinet whose cabinet does not start the overlay (a
+		// configuration block before it, several cabinets): found as cabextract finds
+		// them. A search over its bound (cab.MaxSearchBytes) leaves the overlay unnamed.
+		if found, err := cab.Search(io.NewSectionReader(fh, o.Offset, o.Size), o.Size); err == nil && len(found) > 0 {
+			o.Format = "cab"
 		}
 	}
 	return o, nil

@@ -1,14 +1,19 @@
 package analyze
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/rollgate/rollgate/internal/testutil"
 	"github.com/rollgate/rollgate/inventory"
 )
 
@@ -65,5 +70,98 @@ func TestSelfExtractingCabinet(t *testing.T) {
 	self, _ := inv.Lookup(inventory.InstallerPath)
 	if self == nil || self.Overlay == nil || self.Overlay.Format != "cab" || self.Overlay.Offset != 15872 {
 		t.Errorf("installer overlay = %+v, want a cab at 15872 (the stub's size)", self)
+	}
+}
+
+// TestSelfExtractingCabinetAfterData: a stub whose overlay holds a block of other bytes
+// before the cabinet (and a second cabinet after it) is still read, as cabextract's search
+// reads it. acme-sfx.exe with a 100-byte block inserted at the overlay keeps its files at
+// their plain names; with a second cabinet appended, each cabinet's files go under
+// "(cab@OFFSET)/", the offset counted from the overlay's start.
+func TestSelfExtractingCabinetAfterData(t *testing.T) {
+	const stub = 15872 // acme-sfx.exe's overlay offset, the AcmeUpdate.exe stub's size
+	sfx, err := os.ReadFile("../testdata/fixtures/win/sfx/acme-sfx.exe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cabinet := sfx[stub:]
+	block := bytes.Repeat([]byte("[SFX] run=AcmePhone.exe MSCF\x00\x00\x00\x00 "), 4)[:100]
+	tests := []struct {
+		name string
+		data []byte
+		want []string
+	}{
+		{"block before the cabinet", concat(sfx[:stub], block, cabinet),
+			[]string{"AcmePhone.exe", "core.dll", "readme.txt"}},
+		{"two cabinets", concat(sfx[:stub], block, cabinet, cabinet),
+			[]string{"(cab@100)/AcmePhone.exe", "(cab@100)/core.dll", "(cab@100)/readme.txt",
+				"(cab@16141)/AcmePhone.exe", "(cab@16141)/core.dll", "(cab@16141)/readme.txt"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "acme-sfx.exe")
+			if err := os.WriteFile(p, tt.data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			inv, err := unsafeAnalyzer(t).Installer(context.Background(), p)
+			if err != nil {
+				t.Fatalf("Installer = %v", err)
+			}
+			var got []string
+			for _, e := range inv.Entries {
+				if e.Path != inventory.InstallerPath && !strings.HasPrefix(e.Path, inventory.InstallerPath+"/") {
+					got = append(got, e.Path)
+				}
+			}
+			if d := cmp.Diff(tt.want, got); d != "" {
+				t.Errorf("files (-want +got)\n%s", d)
+			}
+			self, _ := inv.Lookup(inventory.InstallerPath)
+			if self == nil || self.Overlay == nil || self.Overlay.Format != "cab" || self.Overlay.Offset != stub {
+				t.Errorf("installer overlay = %+v, want a cab overlay at %d", self, stub)
+			}
+			if d := cmp.Diff("pe-product:Acme Softphone Ltd/Acme Softphone", inv.Product.Identity); d != "" {
+				t.Errorf("Product.Identity (-want +got)\n%s", d)
+			}
+		})
+	}
+}
+
+func concat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+
+// TestSearchCabinetSample inspects libmspack's search.cab (24 cabinets after 6 bytes of
+// text, rollgate refused it before): the files cabextract -l lists, each under its
+// cabinet's "(cab@OFFSET)/" (unpack/cab's TestSearchConformance checks sizes and contents
+// against cabextract), and the cabinets stored as files unpacked beneath them.
+func TestSearchCabinetSample(t *testing.T) {
+	p := testutil.Sample(t, "cab/libmspack/good/search.cab")
+	inv, err := unsafeAnalyzer(t).Installer(context.Background(), p)
+	if err != nil {
+		t.Fatalf("Installer(search.cab) = %v", err)
+	}
+	type row struct {
+		Path string
+		Size int64
+	}
+	var got []row
+	for _, e := range inv.Entries {
+		if strings.Count(e.Path, "/") == 1 {
+			got = append(got, row{e.Path, e.Size})
+		}
+	}
+	// cabextract -l's order (file order), sorted as the inventory sorts paths.
+	listed := []row{{"(cab@6)/hello.cab", 84}, {"(cab@174)/there.cab", 84}, {"(cab@344)/general.cab", 88},
+		{"(cab@519)/kenobi.cab", 86}, {"(cab@684)/hello.txt", 6}, {"(cab@768)/there.txt", 6},
+		{"(cab@852)/general.txt", 8}, {"(cab@940)/kenobi.txt", 7}, {"(cab@1033)/hello.cab", 84},
+		{"(cab@1195)/hello.txt", 6}, {"(cab@1279)/hello.cab", 84}, {"(cab@1441)/hello.txt", 6},
+		{"(cab@1525)/there.cab", 84}, {"(cab@1687)/there.txt", 6}, {"(cab@1771)/there.cab", 84},
+		{"(cab@1933)/there.txt", 6}, {"(cab@2017)/general.cab", 88}, {"(cab@2185)/general.txt", 8},
+		{"(cab@2273)/general.cab", 88}, {"(cab@2441)/general.txt", 8}, {"(cab@2529)/kenobi.cab", 86},
+		{"(cab@2694)/kenobi.txt", 7}, {"(cab@2780)/kenobi.cab", 86}, {"(cab@2945)/kenobi.txt", 7}}
+	if d := cmp.Diff(listed, got, cmpopts.SortSlices(func(a, b row) bool { return a.Path < b.Path })); d != "" {
+		t.Errorf("cabinet files (-want +got)\n%s", d)
+	}
+	if inv.Format != "cab" || inv.Product.Identity != "cab:search.cab" {
+		t.Errorf("Format %q, identity %q, want cab, cab:search.cab", inv.Format, inv.Product.Identity)
 	}
 }

@@ -107,7 +107,9 @@ type strRun struct {
 // derStringTags are the ASN.1 tags of strings in certificates: UTF8String, PrintableString,
 // IA5String, VisibleString, and the context tags of GeneralName's rfc822Name, dNSName and
 // uniformResourceIdentifier (CRL, OCSP and CPS URLs).
-var derStringTags = map[byte]bool{0x0c: true, 0x13: true, 0x16: true, 0x1a: true, 0x81: true, 0x82: true, 0x86: true}
+// A table, not a map: it is consulted at the start of every printable run of every byte
+// stream the inventory scans.
+var derStringTags = [256]bool{0x0c: true, 0x13: true, 0x16: true, 0x1a: true, 0x81: true, 0x82: true, 0x86: true}
 
 // derPrefix returns the length a DER header just before a run announces (tag, short length;
 // or tag, 0x81, length), or 0.
@@ -128,49 +130,63 @@ func newEndpointScanner() *endpointScanner {
 func printable(b byte) bool { return b >= 0x20 && b < 0x7f }
 
 func (s *endpointScanner) Write(p []byte) (int, error) {
+	// The per-byte state lives in locals for the loop (the scanner sees every byte of every
+	// code file and of the installer itself) and is stored back at the end.
+	off, prev, odd, last := s.off, s.prev, s.odd, s.last
 	for _, b := range p {
 		// ASCII runs.
 		if printable(b) {
 			if len(s.ascii.buf) == 0 {
-				s.ascii.start = s.off
-				s.ascii.derLen = derPrefix(s.last)
-				s.ascii.tagBefore = derStringTags[s.last[2]]
+				s.ascii.start = off
+				s.ascii.derLen = derPrefix(last)
+				s.ascii.tagBefore = derStringTags[last[2]]
 			}
 			s.ascii.buf = append(s.ascii.buf, b)
 			if len(s.ascii.buf) >= MaxStringLen {
 				s.flush(&s.ascii)
 			}
-		} else {
+		} else if len(s.ascii.buf) > 0 {
 			s.flushEnd(&s.ascii, b)
 		}
 		// UTF-16LE runs: a printable byte followed by a zero byte, at either parity.
-		if s.odd {
-			if b == 0 && printable(s.prev) {
+		if odd {
+			if b == 0 && printable(prev) {
 				if len(s.utf16.buf) == 0 {
-					s.utf16.start = s.off - 1
+					s.utf16.start = off - 1
 				}
-				s.utf16.buf = append(s.utf16.buf, s.prev)
+				s.utf16.buf = append(s.utf16.buf, prev)
 				if len(s.utf16.buf) >= MaxStringLen {
 					s.flush(&s.utf16)
 				}
-				s.odd = false
+				odd = false
 			} else {
-				s.flush(&s.utf16)
+				if len(s.utf16.buf) > 0 {
+					s.flush(&s.utf16)
+				}
 				// this byte may start a new pair
-				s.prev = b
-				s.odd = true
+				prev = b
+				odd = true
 			}
 		} else {
-			s.prev = b
-			s.odd = true
+			prev = b
+			odd = true
 		}
-		s.last = [3]byte{s.last[1], s.last[2], b}
-		s.off++
+		last = [3]byte{last[1], last[2], b}
+		off++
 	}
+	s.off, s.prev, s.odd, s.last = off, prev, odd, last
 	return len(p), nil
 }
 
 func (s *endpointScanner) flush(r *strRun) { s.flushEnd(r, 0) }
+
+// jump ends the runs in progress and continues the stream at offset off: the bytes in
+// between are not scanned, and no string spans the gap.
+func (s *endpointScanner) jump(off int64) {
+	s.flush(&s.ascii)
+	s.flush(&s.utf16)
+	s.off, s.prev, s.odd, s.last = off, 0, false, [3]byte{}
+}
 
 // flushEnd scans and empties a run that ended at byte end (0 when it ended for another
 // reason: a NUL terminator, the length cap, the end of the stream).

@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"reflect"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 	"unicode/utf16"
 )
 
@@ -140,4 +142,18 @@ func FuzzBzImagePayload(f *testing.F) {
 			t.Fatalf("bzImagePayload = %v outside [0, %d)", rng, len(in))
 		}
 	})
+}
+
+// TestEndpointScannerJump: the bytes skipped by jump are not scanned, a string does not span
+// the gap ("https://spl" + "it.example.com/b" is no split.example.com URL; the part after the
+// gap is scanned on its own), and the offsets after it are the stream's.
+func TestEndpointScannerJump(t *testing.T) {
+	s := newEndpointScanner()
+	s.Write([]byte("\x00https://before.example.com/a\x00https://spl"))
+	s.jump(1000)
+	s.Write([]byte("it.example.com/b\x00https://after.example.com/c\x00"))
+	got := s.Endpoints([2]int64{1017, 1018}) // the offset of the URL after the gap
+	if d := cmp.Diff([]string{"https://before.example.com/a", "it.example.com"}, got); d != "" {
+		t.Errorf("Endpoints (-want +got)\n%s", d)
+	}
 }

@@ -15,7 +15,9 @@
 // previous cabinet's last folder when one of its files is marked as continued from the
 // previous cabinet, and the copies of a continued file listed by both cabinets are kept once.
 // OpenSetFS finds a set's other cabinets beside one of them by the names its header gives, as
-// cabextract does (set.go).
+// cabextract does (set.go). Search and NewSearchReader find cabinets after other bytes (a
+// self-extracting executable's stub, several cabinets in one file) as libmspack's cabd_search
+// does, with bounded scanning (search.go).
 //
 // Names: CFFILE names carry no code page unless the _A_NAME_IS_UTF attribute (0x80) says UTF-8
 // (invalid sequences become U+FFFD). 7-Zip on Windows decodes the others with the ANSI code

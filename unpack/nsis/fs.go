@@ -115,18 +115,32 @@ func (b *budget) Read(p []byte) (int, error) {
 
 // cursor reads the solid stream's data blocks forward.
 type cursor struct {
-	r   *Reader
-	d   io.Reader
-	pos int64 // data-relative position of the next unread byte
+	r     *Reader
+	d     io.Reader
+	pos   int64 // data-relative position of the next unread byte
+	ahead *readAhead
 }
 
-func (r *Reader) newCursor() (*cursor, error) {
+// newCursor opens the solid stream. With ahead, a goroutine decodes ahead of the reads
+// (readahead.go) and close must be called.
+func (r *Reader) newCursor(ahead bool) (*cursor, error) {
 	d, err := r.openSolid()
 	if err != nil {
 		return nil, err
 	}
 	c := &cursor{r: r, d: &budget{r: d, left: MaxExpanded}, pos: -4 - int64(r.HeaderLen)}
+	if ahead {
+		c.ahead = newReadAhead(c.d)
+		c.d = c.ahead
+	}
 	return c, nil
+}
+
+// close stops the read-ahead goroutine, if any.
+func (c *cursor) close() {
+	if c.ahead != nil {
+		c.ahead.Close()
+	}
 }
 
 func (c *cursor) seek(pos int64, what string) error {
@@ -315,10 +329,11 @@ func (r *Reader) scanSizes() error {
 		}
 		return nil
 	}
-	c, err := r.newCursor()
+	c, err := r.newCursor(true)
 	if err != nil {
 		return err
 	}
+	defer c.close()
 	for _, f := range r.sortedByPos() {
 		if f.dupOf != nil {
 			if f.dupOf.size < 0 {
@@ -356,7 +371,7 @@ func (r *Reader) open(n *fstree.Node) (io.ReadCloser, error) {
 		}
 		return io.NopCloser(rd), nil
 	}
-	c, err := r.newCursor()
+	c, err := r.newCursor(false)
 	if err != nil {
 		return nil, err
 	}
@@ -426,10 +441,11 @@ func (r *Reader) Walk(fn func(path string, size int64, rd io.Reader) error) erro
 		}
 		return nil
 	}
-	c, err := r.newCursor()
+	c, err := r.newCursor(true)
 	if err != nil {
 		return err
 	}
+	defer c.close()
 	shared := map[*File]bool{}
 	for _, f := range files {
 		if f.dupOf != nil {

@@ -30,105 +30,123 @@ type lzLen struct {
 	high            [256]uint16
 }
 
-// rangeDec is the range decoder; its methods are small enough to inline.
+// lzMargin is the input the decoder keeps readable past the next unread byte before it
+// decodes a symbol, so the hot loop reads input bytes without a refill check: a symbol
+// normalises at most once per bit it decodes, and the longest symbol, a match with the
+// longest length (10 bits: choice, choice2, 8-bit high tree), a 6-bit position slot, 26
+// direct bits and 4 align bits, plus isMatch and isRep, has 48 bits. At the end of the
+// input the buffer is padded with lzMargin zero bytes; a symbol that reads into the padding
+// read past the end (rangeDec.limit).
+const lzMargin = 64
+
+// rangeDec is the range decoder's input and, between decode calls, its state; decode keeps
+// rng, code and ip in locals.
 type rangeDec struct {
 	rng, code uint32
-	in        []byte // buffered input, in[ip:] unread
+	in        []byte // buffered input, in[ip:] unread; lzMargin bytes past ip are readable
 	ip        int
+	limit     int // in[limit:] is padding (the input ended); len(in) while it has not
 	src       io.Reader
 	buf       []byte
 	eof       bool
-	ended     bool // a byte past the end of the input was asked for
 }
 
-func (r *rangeDec) next() byte {
-	if r.ip < len(r.in) {
-		b := r.in[r.ip]
-		r.ip++
-		return b
+// fill makes lzMargin bytes past ip readable: it moves the unread bytes to the front, reads
+// more, and pads with zeros once the input ends.
+func (r *rangeDec) fill() {
+	if r.eof || len(r.in)-r.ip >= lzMargin {
+		return
 	}
-	return r.refill()
-}
-
-func (r *rangeDec) refill() byte {
-	if !r.eof {
-		n, err := io.ReadAtLeast(r.src, r.buf, 1)
-		if n > 0 {
-			r.in, r.ip = r.buf[:n], 1
-			return r.in[0]
-		}
-		if err != nil {
-			r.eof = true
-		}
+	n := copy(r.buf, r.in[r.ip:])
+	m, err := io.ReadAtLeast(r.src, r.buf[n:len(r.buf)-lzMargin], lzMargin-n)
+	n += m
+	if err != nil {
+		r.eof = true
 	}
-	r.ended = true
-	return 0
-}
-
-func (r *rangeDec) norm() {
-	r.rng <<= 8
-	r.code = r.code<<8 | uint32(r.next())
-}
-
-func (r *rangeDec) bit(p *uint16) uint32 {
-	if r.rng < 1<<24 {
-		r.norm()
+	r.ip, r.limit = 0, n
+	if r.eof {
+		clear(r.buf[n : n+lzMargin])
+		r.in = r.buf[:n+lzMargin]
+		return
 	}
+	r.in = r.buf[:n]
+}
+
+// rcNorm normalises the range: one more input byte when the range fell below 2^24.
+func rcNorm(rng, code uint32, in []byte, ip int) (uint32, uint32, int) {
+	if rng < 1<<24 {
+		return rng << 8, code<<8 | uint32(in[ip]), ip + 1
+	}
+	return rng, code, ip
+}
+
+// rcBit decodes one bit of probability *p (11 bits) from a normalised range and adapts *p.
+//
+// It is branch-free: the bits of compressed data are close to random, so a branch on them
+// is mispredicted about as often as not, which costs more than computing both outcomes.
+func rcBit(rng, code uint32, p *uint16) (uint32, uint32, uint32) {
 	v := uint32(*p)
-	bound := (r.rng >> 11) * v
-	if r.code < bound {
-		r.rng = bound
+	bound := (rng >> 11) * v
+	bit := uint32((uint64(code)-uint64(bound))>>63) ^ 1 // code >= bound
+	mask := -bit
+	// bit 0: v + (2048-v)>>5; bit 1: v - v>>5, which is v + (31-v)>>5 (arithmetic shift).
+	*p = uint16(int32(v) + (int32(2048&^mask+31&mask)-int32(v))>>5)
+	return bound + (rng-bound-bound)&mask, code - bound&mask, bit
+}
+
+// rcFlag is rcBit with a branch, for the state machine's flags (isMatch, isRep, ...), whose
+// outcomes repeat more than the bits of literals and trees do.
+func rcFlag(rng, code uint32, p *uint16) (uint32, uint32, uint32) {
+	v := uint32(*p)
+	bound := (rng >> 11) * v
+	if code < bound {
 		*p = uint16(v + (2048-v)>>5)
-		return 0
+		return bound, code, 0
 	}
-	r.rng -= bound
-	r.code -= bound
 	*p = uint16(v - v>>5)
-	return 1
+	return rng - bound, code - bound, 1
 }
 
-func (r *rangeDec) tree(probs []uint16, bits uint) uint32 {
+// rcTree decodes a bits-bit symbol, most significant bit first, with the bit tree probs.
+func rcTree(rng, code uint32, in []byte, ip int, probs []uint16, bits uint) (uint32, uint32, int, uint32) {
 	m := uint32(1)
-	for i := uint(0); i < bits; i++ {
-		m = m<<1 | r.bit(&probs[m])
+	var b uint32
+	for range bits {
+		rng, code, ip = rcNorm(rng, code, in, ip)
+		rng, code, b = rcBit(rng, code, &probs[m])
+		m = m<<1 | b
 	}
-	return m - 1<<bits
+	return rng, code, ip, m - 1<<bits
 }
 
-func (r *rangeDec) reverse(probs []uint16, bits uint) uint32 {
+// rcReverse decodes a bits-bit symbol, least significant bit first.
+func rcReverse(rng, code uint32, in []byte, ip int, probs []uint16, bits uint) (uint32, uint32, int, uint32) {
 	m, sym := uint32(1), uint32(0)
-	for i := uint(0); i < bits; i++ {
-		b := r.bit(&probs[m])
+	var b uint32
+	for i := range bits {
+		rng, code, ip = rcNorm(rng, code, in, ip)
+		rng, code, b = rcBit(rng, code, &probs[m])
 		m = m<<1 | b
 		sym |= b << i
 	}
-	return sym
+	return rng, code, ip, sym
 }
 
-func (r *rangeDec) direct(bits uint) uint32 {
-	var v uint32
-	for i := uint(0); i < bits; i++ {
-		if r.rng < 1<<24 {
-			r.norm()
-		}
-		r.rng >>= 1
-		v <<= 1
-		if r.code >= r.rng {
-			r.code -= r.rng
-			v |= 1
-		}
+// rcLength decodes a match length (2..273) with the length coder l.
+func rcLength(rng, code uint32, in []byte, ip int, l *lzLen, posState uint32) (uint32, uint32, int, uint32) {
+	var b, n uint32
+	rng, code, ip = rcNorm(rng, code, in, ip)
+	if rng, code, b = rcFlag(rng, code, &l.choice); b == 0 {
+		rng, code, ip, n = rcTree(rng, code, in, ip, l.low[posState&(1<<lzPosBitsMax-1)][:], 3)
+		return rng, code, ip, 2 + n
 	}
-	return v
-}
-
-func (r *rangeDec) length(l *lzLen, posState uint32) uint32 {
-	if r.bit(&l.choice) == 0 {
-		return 2 + r.tree(l.low[posState&(1<<lzPosBitsMax-1)][:], 3)
+	rng, code, ip = rcNorm(rng, code, in, ip)
+	if rng, code, b = rcFlag(rng, code, &l.choice2); b == 0 {
+		rng, code, ip, n = rcTree(rng, code, in, ip, l.mid[posState&(1<<lzPosBitsMax-1)][:], 3)
+		return rng, code, ip, 10 + n
 	}
-	if r.bit(&l.choice2) == 0 {
-		return 10 + r.tree(l.mid[posState&(1<<lzPosBitsMax-1)][:], 3)
-	}
-	return 18 + r.tree(l.high[:], 8)
+	rng, code, ip, n = rcTree(rng, code, in, ip, l.high[:], 8)
+	return rng, code, ip, 18 + n
 }
 
 type lzmaReader struct {
@@ -167,7 +185,7 @@ func newLZMA(src io.Reader, props [5]byte) (*lzmaReader, error) {
 	if d >= 9*5*5 {
 		return nil, fmt.Errorf("lzma properties byte 0x%x: %w", d, errLZMA)
 	}
-	z := &lzmaReader{rc: rangeDec{src: src, buf: make([]byte, 64<<10)}}
+	z := &lzmaReader{rc: rangeDec{src: src, buf: make([]byte, 64<<10+lzMargin)}}
 	z.lc, d = d%9, d/9
 	z.lp, z.pb = d%5, d/5
 	dict := uint32(props[1]) | uint32(props[2])<<8 | uint32(props[3])<<16 | uint32(props[4])<<24
@@ -224,24 +242,28 @@ func (z *lzmaReader) Read(p []byte) (int, error) {
 
 // decode produces up to limit bytes into the window.
 func (z *lzmaReader) decode(limit int) {
+	rc := &z.rc
 	if !z.initialized {
 		z.initialized = true
-		if z.rc.next() != 0 {
+		rc.fill()
+		if rc.limit == 0 {
+			z.done = true // empty input: no data
+			return
+		}
+		if rc.in[rc.ip] != 0 {
 			z.err = errLZMA
 			return
 		}
-		for i := 0; i < 4; i++ {
-			z.rc.code = z.rc.code<<8 | uint32(z.rc.next())
-		}
-		z.rc.rng = 0xFFFFFFFF
-		if z.rc.ended {
-			z.done = true // empty input: no data
+		rc.code = uint32(rc.in[rc.ip+1])<<24 | uint32(rc.in[rc.ip+2])<<16 | uint32(rc.in[rc.ip+3])<<8 | uint32(rc.in[rc.ip+4])
+		rc.ip += 5
+		rc.rng = 0xFFFFFFFF
+		if rc.ip > rc.limit {
+			z.done = true // a stream shorter than its first five bytes: no data
 			return
 		}
 	}
 	win := z.win
 	wsize := len(win)
-	rc := z.rc
 	state := z.state
 	rep0, rep1, rep2, rep3 := z.rep0, z.rep1, z.rep2, z.rep3
 	wpos := z.wpos
@@ -249,96 +271,58 @@ func (z *lzmaReader) decode(limit int) {
 	pbMask := uint32(1)<<z.pb - 1
 	lpMask := uint32(1)<<z.lp - 1
 	lc := z.lc
-
-	put := func(b byte) {
-		win[wpos] = b
-		wpos++
-		if wpos == wsize {
-			wpos = 0
-		}
-	}
-	at := func(dist uint32) byte { // byte dist+1 back
-		i := wpos - int(dist) - 1
-		if i < 0 {
-			i += wsize
-		}
-		return win[i]
-	}
-	copyMatch := func(n int) {
-		for n > 0 && produced < limit {
-			src := wpos - int(rep0) - 1
-			if src < 0 {
-				src += wsize
-			}
-			k := min(n, limit-produced, wsize-wpos, wsize-src, int(rep0)+1)
-			copy(win[wpos:wpos+k], win[src:src+k])
-			wpos += k
-			if wpos == wsize {
-				wpos = 0
-			}
-			produced += k
-			n -= k
-		}
-		z.pending = n
-	}
 	total := z.total
+	rng, code := rc.rng, rc.code
+	in, ip := rc.in, rc.ip
+
 	if z.pending > 0 {
-		p0 := produced
-		copyMatch(z.pending)
-		total += uint64(produced - p0)
+		var k int
+		z.pending, wpos, k = z.copyMatch(z.pending, wpos, limit-produced, rep0)
+		produced += k
+		total += uint64(k)
 	}
-	// A stream without an end marker ends where its input does: the symbol that asked for
-	// a byte past the end is dropped (a truncated stream is then caught by the length the
-	// caller expects).
+	// A stream without an end marker ends where its input does: the symbol that read past
+	// the end is dropped (a truncated stream is then caught by the length the caller
+	// expects).
+	ended := false
 	sw, sp, st := wpos, produced, total
 	for produced < limit && z.pending == 0 {
-		if rc.ended {
+		if ip > rc.limit {
+			ended = true
 			break
+		}
+		if len(in)-ip < lzMargin && !rc.eof {
+			rc.in, rc.ip = in, ip
+			rc.fill()
+			in, ip = rc.in, rc.ip
 		}
 		sw, sp, st = wpos, produced, total
 		posState := uint32(total) & pbMask
-		if rc.rng < 1<<24 {
-			rc.norm()
-		}
-		pm := &z.isMatch[(state<<lzPosBitsMax+posState)%uint32(len(z.isMatch))]
-		vm := uint32(*pm)
-		if bound := (rc.rng >> 11) * vm; rc.code < bound {
-			rc.rng = bound
-			*pm = uint16(vm + (2048-vm)>>5)
+		var b uint32
+		rng, code, ip = rcNorm(rng, code, in, ip)
+		if rng, code, b = rcFlag(rng, code, &z.isMatch[state<<lzPosBitsMax+posState]); b == 0 {
+			// A literal.
 			prev := uint32(0)
 			if total > 0 {
-				prev = uint32(at(0))
+				i := wpos - 1
+				if i < 0 {
+					i += wsize
+				}
+				prev = uint32(win[i])
 			}
 			probs := z.lit[0x300*((uint32(total)&lpMask)<<lc+prev>>(8-lc)):][:0x300]
 			sym := uint32(1)
-			rng, code := rc.rng, rc.code
 			if state >= 7 {
-				match := uint32(at(rep0))
+				i := wpos - int(rep0) - 1
+				if i < 0 {
+					i += wsize
+				}
+				match := uint32(win[i])
 				for sym < 0x100 {
 					mb := match >> 7 & 1
 					match <<= 1
-					if rng < 1<<24 {
-						rng <<= 8
-						if rc.ip < len(rc.in) {
-							code = code<<8 | uint32(rc.in[rc.ip])
-							rc.ip++
-						} else {
-							code = code<<8 | uint32(rc.refill())
-						}
-					}
-					p := &probs[(1+mb)<<8+sym]
-					v := uint32(*p)
-					bound := (rng >> 11) * v
-					var b uint32
-					if code < bound {
-						rng = bound
-						*p = uint16(v + (2048-v)>>5)
-					} else {
-						rng -= bound
-						code -= bound
-						*p = uint16(v - v>>5)
-						b = 1
-					}
+					rng, code, ip = rcNorm(rng, code, in, ip)
+					rng, code, b = rcBit(rng, code, &probs[(1+mb)<<8+sym])
 					sym = sym<<1 | b
 					if b != mb {
 						break
@@ -346,30 +330,10 @@ func (z *lzmaReader) decode(limit int) {
 				}
 			}
 			for sym < 0x100 {
-				if rng < 1<<24 {
-					rng <<= 8
-					if rc.ip < len(rc.in) {
-						code = code<<8 | uint32(rc.in[rc.ip])
-						rc.ip++
-					} else {
-						code = code<<8 | uint32(rc.refill())
-					}
-				}
-				p := &probs[sym]
-				v := uint32(*p)
-				bound := (rng >> 11) * v
-				if code < bound {
-					rng = bound
-					*p = uint16(v + (2048-v)>>5)
-					sym <<= 1
-				} else {
-					rng -= bound
-					code -= bound
-					*p = uint16(v - v>>5)
-					sym = sym<<1 | 1
-				}
+				rng, code, ip = rcNorm(rng, code, in, ip)
+				rng, code, b = rcBit(rng, code, &probs[sym])
+				sym = sym<<1 | b
 			}
-			rc.rng, rc.code = rng, code
 			win[wpos] = byte(sym)
 			if wpos++; wpos == wsize {
 				wpos = 0
@@ -385,35 +349,48 @@ func (z *lzmaReader) decode(limit int) {
 				state -= 6
 			}
 			continue
-		} else {
-			rc.rng -= bound
-			rc.code -= bound
-			*pm = uint16(vm - vm>>5)
 		}
 		var n uint32
-		if rc.bit(&z.isRep[state]) != 0 {
+		rng, code, ip = rcNorm(rng, code, in, ip)
+		if rng, code, b = rcFlag(rng, code, &z.isRep[state]); b != 0 {
 			if total == 0 {
 				z.err = errLZMA
 				break
 			}
-			if rc.bit(&z.isRepG0[state]) == 0 {
-				if rc.bit(&z.isRep0Long[state<<lzPosBitsMax+posState]) == 0 {
+			rng, code, ip = rcNorm(rng, code, in, ip)
+			if rng, code, b = rcFlag(rng, code, &z.isRepG0[state]); b == 0 {
+				rng, code, ip = rcNorm(rng, code, in, ip)
+				if rng, code, b = rcFlag(rng, code, &z.isRep0Long[state<<lzPosBitsMax+posState]); b == 0 {
+					// A short rep: one byte at distance rep0+1.
 					if state < 7 {
 						state = 9
 					} else {
 						state = 11
 					}
-					put(at(rep0))
+					if uint64(rep0) >= total || int(rep0) >= wsize {
+						z.err = errLZMA
+						break
+					}
+					i := wpos - int(rep0) - 1
+					if i < 0 {
+						i += wsize
+					}
+					win[wpos] = win[i]
+					if wpos++; wpos == wsize {
+						wpos = 0
+					}
 					produced++
 					total++
 					continue
 				}
 			} else {
 				var dist uint32
-				if rc.bit(&z.isRepG1[state]) == 0 {
+				rng, code, ip = rcNorm(rng, code, in, ip)
+				if rng, code, b = rcFlag(rng, code, &z.isRepG1[state]); b == 0 {
 					dist = rep1
 				} else {
-					if rc.bit(&z.isRepG2[state]) == 0 {
+					rng, code, ip = rcNorm(rng, code, in, ip)
+					if rng, code, b = rcFlag(rng, code, &z.isRepG2[state]); b == 0 {
 						dist = rep2
 					} else {
 						dist, rep3 = rep3, rep2
@@ -422,7 +399,7 @@ func (z *lzmaReader) decode(limit int) {
 				}
 				rep1, rep0 = rep0, dist
 			}
-			n = rc.length(&z.repLenDec, posState)
+			rng, code, ip, n = rcLength(rng, code, in, ip, &z.repLenDec, posState)
 			if state < 7 {
 				state = 8
 			} else {
@@ -430,23 +407,37 @@ func (z *lzmaReader) decode(limit int) {
 			}
 		} else {
 			rep3, rep2, rep1 = rep2, rep1, rep0
-			n = rc.length(&z.lenDec, posState)
+			rng, code, ip, n = rcLength(rng, code, in, ip, &z.lenDec, posState)
 			if state < 7 {
 				state = 7
 			} else {
 				state = 10
 			}
-			lenState := min(n-2, 3)
-			slot := rc.tree(z.posSlot[lenState][:], 6)
+			var slot uint32
+			rng, code, ip, slot = rcTree(rng, code, in, ip, z.posSlot[min(n-2, 3)][:], 6)
 			if slot < 4 {
 				rep0 = slot
 			} else {
 				direct := uint(slot>>1) - 1
 				dist := (2 | slot&1) << direct
+				var v uint32
 				if slot < 14 {
-					dist += rc.reverse(z.posDec[dist-slot:], direct)
+					rng, code, ip, v = rcReverse(rng, code, in, ip, z.posDec[dist-slot:], direct)
+					dist += v
 				} else {
-					dist += rc.direct(direct-4)<<4 + rc.reverse(z.align[:], 4)
+					for range direct - 4 {
+						// Branch-free (the bits are random): code < rng, so code-rng after
+						// halving rng lies within ±2^31 and its sign is the bit's complement.
+						rng, code, ip = rcNorm(rng, code, in, ip)
+						rng >>= 1
+						code -= rng
+						t := -(code >> 31)
+						code += rng & t
+						v = v<<1 + t + 1
+					}
+					dist += v << 4
+					rng, code, ip, v = rcReverse(rng, code, in, ip, z.align[:], 4)
+					dist += v
 				}
 				rep0 = dist
 			}
@@ -459,18 +450,57 @@ func (z *lzmaReader) decode(limit int) {
 			z.err = errLZMA
 			break
 		}
-		p0 := produced
-		copyMatch(int(n))
-		total += uint64(produced - p0)
+		var k int
+		z.pending, wpos, k = z.copyMatch(int(n), wpos, limit-produced, rep0)
+		produced += k
+		total += uint64(k)
 	}
-	if rc.ended && !z.done && z.err == nil {
+	if ip > rc.limit {
+		ended = true
+	}
+	if ended && !z.done && z.err == nil {
 		wpos, produced, total = sw, sp, st
 		z.pending = 0
 		z.done = true
 	}
-	z.rc = rc
+	rc.rng, rc.code = rng, code
+	rc.in, rc.ip = in, ip
 	z.state = state
 	z.rep0, z.rep1, z.rep2, z.rep3 = rep0, rep1, rep2, rep3
 	z.wpos, z.total = wpos, total
 	z.avail += produced
+}
+
+// copyMatch copies up to n bytes of the match at distance rep0+1 to the window at wpos, at
+// most room bytes; it returns the bytes left to copy, the new write position and the bytes
+// copied.
+func (z *lzmaReader) copyMatch(n, wpos, room int, rep0 uint32) (int, int, int) {
+	win := z.win
+	wsize := len(win)
+	dist := int(rep0) + 1
+	copied := 0
+	for n > 0 && copied < room {
+		src := wpos - dist
+		if src < 0 {
+			src += wsize
+		}
+		k := min(n, room-copied, wsize-wpos, wsize-src)
+		if dist >= k {
+			copy(win[wpos:wpos+k], win[src:src+k])
+		} else {
+			// Overlapping (a run): byte by byte, each byte reading one just written.
+			w := win[wpos : wpos+k]
+			s := win[src : src+k]
+			for i := range w {
+				w[i] = s[i]
+			}
+		}
+		wpos += k
+		if wpos == wsize {
+			wpos = 0
+		}
+		copied += k
+		n -= k
+	}
+	return n, wpos, copied
 }

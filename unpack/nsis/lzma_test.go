@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"testing"
+	"testing/iotest"
 
 	"github.com/ulikunitz/xz/lzma"
 )
@@ -92,4 +93,63 @@ func FuzzLZMA(f *testing.F) {
 		}
 		io.Copy(io.Discard, io.LimitReader(z, 64<<20))
 	})
+}
+
+// TestLZMAInputShapes decodes a fixture's solid stream from readers that return one byte at
+// a time, half of what is asked, or the last data with io.EOF: the decoder's input buffer
+// (refilled to keep lzMargin bytes readable) must yield the same bytes whatever the reads.
+func TestLZMAInputShapes(t *testing.T) {
+	r := open(t, "acme-5.1.0-setup.exe")
+	data := readFixture(t, "acme-5.1.0-setup.exe")
+	stream := data[r.dataStart:r.dataEnd]
+	var props [5]byte
+	copy(props[:], stream)
+	decode := func(src io.Reader) ([]byte, error) {
+		z, err := newLZMA(src, props)
+		if err != nil {
+			return nil, err
+		}
+		return io.ReadAll(z)
+	}
+	want, err := decode(bytes.NewReader(stream[5:]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, src := range map[string]io.Reader{
+		"one byte":   iotest.OneByteReader(bytes.NewReader(stream[5:])),
+		"half":       iotest.HalfReader(bytes.NewReader(stream[5:])),
+		"data + EOF": iotest.DataErrReader(bytes.NewReader(stream[5:])),
+	} {
+		got, err := decode(src)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%s: %d bytes, %v; want the %d bytes of a bytes.Reader", name, len(got), err, len(want))
+		}
+	}
+}
+
+// TestRCBit checks the branch-free bit decoder (and rcFlag) against the specification's one
+// for every probability and both outcomes, with ranges and codes on either side of the bound.
+func TestRCBit(t *testing.T) {
+	for v := uint32(1); v < 2048; v++ {
+		for _, rng := range []uint32{1 << 24, 0x12345678, 0xFFFFFFFF} {
+			bound := (rng >> 11) * v
+			for _, code := range []uint32{0, bound - 1, bound, bound + 1, rng - 1} {
+				if code >= rng {
+					continue
+				}
+				wantP, wantR, wantC, wantB := v+(2048-v)>>5, bound, code, uint32(0)
+				if code >= bound {
+					wantP, wantR, wantC, wantB = v-v>>5, rng-bound, code-bound, 1
+				}
+				for name, dec := range map[string]func(uint32, uint32, *uint16) (uint32, uint32, uint32){"rcBit": rcBit, "rcFlag": rcFlag} {
+					p := uint16(v)
+					r, c, b := dec(rng, code, &p)
+					if uint32(p) != wantP || r != wantR || c != wantC || b != wantB {
+						t.Fatalf("%s(%#x, %#x, %d) = %#x, %#x, %d, p %d; want %#x, %#x, %d, p %d",
+							name, rng, code, v, r, c, b, p, wantR, wantC, wantB, wantP)
+					}
+				}
+			}
+		}
+	}
 }
