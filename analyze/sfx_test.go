@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -163,5 +164,43 @@ func TestSearchCabinetSample(t *testing.T) {
 	}
 	if inv.Format != "cab" || inv.Product.Identity != "cab:search.cab" {
 		t.Errorf("Format %q, identity %q, want cab, cab:search.cab", inv.Format, inv.Product.Identity)
+	}
+}
+
+// TestRealInstallShieldCabinet: ClamAV's InstallShield EXE (a real vendor stub, the cabinet
+// after a block of its own in the overlay; clamav-testfiles from Debian, pinned by
+// scripts/fetch-realfiles) lists the files `7zz x` extracts, with their bytes
+// (testdata/real/gen.sh wrote the listing).
+func TestRealInstallShieldCabinet(t *testing.T) {
+	p := testutil.RealFile(t, "installers/debian/clamav-testfiles@1.4.3/clam_IScab_int.exe")
+	b, err := os.ReadFile("testdata/real/clam_IScab_int.tsv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type file struct {
+		Size   int64
+		SHA256 string
+	}
+	want := map[string]file{}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		f := strings.Split(line, "\t")
+		n, err := strconv.ParseInt(f[1], 10, 64)
+		if len(f) != 3 || err != nil {
+			t.Fatalf("golden line %q", line)
+		}
+		want[f[0]] = file{n, f[2]}
+	}
+	inv, err := unsafeAnalyzer(t).Installer(context.Background(), p)
+	if err != nil {
+		t.Fatalf("Installer(clam_IScab_int.exe) = %v", err)
+	}
+	got := map[string]file{}
+	for _, e := range inv.Entries {
+		if e.Path != inventory.InstallerPath && e.Kind != inventory.KindArchive {
+			got[e.Path] = file{e.Size, e.SHA256}
+		}
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("entries vs 7zz x (-want +got)\n%s", d)
 	}
 }
