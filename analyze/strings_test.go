@@ -6,8 +6,9 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
 	"unicode/utf16"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func utf16le(s string) []byte {

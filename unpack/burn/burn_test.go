@@ -137,8 +137,8 @@ func TestChain(t *testing.T) {
 // absent with its payloads missing, not an error.
 func TestLayout(t *testing.T) {
 	st := stub(t)
-	ux := storedCab([2]string{"0", manifest(`<Payload Id="p" FilePath="p.msi" Packaging="embedded" SourcePath="a0" Container="WixAttachedContainer"/>`)})
-	att := storedCab([2]string{"a0", "payload"})
+	ux := testutil.StoredCab([2]string{"0", manifest(`<Payload Id="p" FilePath="p.msi" Packaging="embedded" SourcePath="a0" Container="WixAttachedContainer"/>`)})
+	att := testutil.StoredCab([2]string{"a0", "payload"})
 	b := assemble(t, st, ux, att)
 	r, err := NewReader(bytes.NewReader(b), int64(len(b)))
 	if err != nil {
@@ -162,8 +162,8 @@ func TestLayout(t *testing.T) {
 // sentinel.
 func TestHostile(t *testing.T) {
 	st := stub(t)
-	att := storedCab([2]string{"a0", "payload"})
-	bundle := func(m string) []byte { return assemble(t, st, storedCab([2]string{"0", m}), att) }
+	att := testutil.StoredCab([2]string{"a0", "payload"})
+	bundle := func(m string) []byte { return assemble(t, st, testutil.StoredCab([2]string{"0", m}), att) }
 	good := bundle(manifest(`<Payload Id="p" FilePath="p.msi" Packaging="embedded" SourcePath="a0" Container="WixAttachedContainer"/>`))
 	p, _ := readPE(bytes.NewReader(good), int64(len(good)))
 	patch := func(off int64, v uint32) []byte {
@@ -200,7 +200,7 @@ func TestHostile(t *testing.T) {
 		{"undeclared container", bundle(manifest(`<Payload Id="p" FilePath="p.msi" Packaging="embedded" SourcePath="a0" Container="Other"/>`)), unpack.ErrFormat},
 		{"two payloads one source", bundle(manifest(`<Payload Id="p" FilePath="p.msi" Packaging="embedded" SourcePath="a0" Container="WixAttachedContainer"/><Payload Id="q" FilePath="q.msi" Packaging="embedded" SourcePath="a0" Container="WixAttachedContainer"/>`)), unpack.ErrFormat},
 		{"UX payload not in the UX container", bundle(manifest(`<UX><Payload Id="u" FilePath="ba.dll" SourcePath="u7"/></UX>`)), unpack.ErrFormat},
-		{"no manifest", assemble(t, st, storedCab([2]string{"u0", "x"}), att), unpack.ErrFormat},
+		{"no manifest", assemble(t, st, testutil.StoredCab([2]string{"u0", "x"}), att), unpack.ErrFormat},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -226,7 +226,7 @@ func TestNames(t *testing.T) {
 		`<Container Id="C2" FilePath="c2.cab" AttachedIndex="1" Attached="Yes"/>` +
 		`<Payload Id="y" FilePath="y.txt" Packaging="embedded" SourcePath="a2" Container="C2"/>` +
 		`<Chain><MsiPackage Id="P"><PayloadRef Id="lr"/></MsiPackage></Chain>`)
-	b := assemble(t, st, storedCab([2]string{"0", m}), storedCab([2]string{"a0", "one"}, [2]string{"a1", "two"}, [2]string{"a2", "three"}))
+	b := assemble(t, st, testutil.StoredCab([2]string{"0", m}), testutil.StoredCab([2]string{"a0", "one"}, [2]string{"a1", "two"}, [2]string{"a2", "three"}))
 	r, err := NewReader(bytes.NewReader(b), int64(len(b)))
 	if err != nil {
 		t.Fatal(err)
@@ -285,10 +285,10 @@ func refused(err error) bool {
 func fuzzSeeds(t testing.TB) [][]byte {
 	st := stub(t)
 	return [][]byte{
-		assemble(t, st, storedCab([2]string{"0", manifest(`<UX><Payload Id="u" FilePath="ba.dll" SourcePath="u0"/></UX><Payload Id="p" FilePath="p.msi" Packaging="embedded" SourcePath="a0" Container="WixAttachedContainer"/>`)}, [2]string{"u0", "ba"}),
-			storedCab([2]string{"a0", "payload"})),
-		assemble(t, st, storedCab([2]string{"0", manifest(`<Payload Id="e" FilePath="e.exe" Packaging="external"/><Payload Id="p" FilePath="p.msi" Packaging="embedded" SourcePath="a0" Container="WixAttachedContainer"/>`)}),
-			storedCab([2]string{"a0", "payload"}))[:0x1000],
+		assemble(t, st, testutil.StoredCab([2]string{"0", manifest(`<UX><Payload Id="u" FilePath="ba.dll" SourcePath="u0"/></UX><Payload Id="p" FilePath="p.msi" Packaging="embedded" SourcePath="a0" Container="WixAttachedContainer"/>`)}, [2]string{"u0", "ba"}),
+			testutil.StoredCab([2]string{"a0", "payload"})),
+		assemble(t, st, testutil.StoredCab([2]string{"0", manifest(`<Payload Id="e" FilePath="e.exe" Packaging="external"/><Payload Id="p" FilePath="p.msi" Packaging="embedded" SourcePath="a0" Container="WixAttachedContainer"/>`)}),
+			testutil.StoredCab([2]string{"a0", "payload"}))[:0x1000],
 	}
 }
 
@@ -309,8 +309,8 @@ func TestPayloadChecks(t *testing.T) {
 	st := stub(t)
 	const wrongHash = "6E2FB4F1E4C1B6D8A4E2B0C6E2BDF5B1E0B1E5A4" // a SHA-1, not that of "payload"
 	mk := func(attrs string) []byte {
-		return assemble(t, st, storedCab([2]string{"0", manifest(`<Payload Id="p" FilePath="p.msi" Packaging="embedded" SourcePath="a0" Container="WixAttachedContainer" ` + attrs + `/>`)}),
-			storedCab([2]string{"a0", "payload"}))
+		return assemble(t, st, testutil.StoredCab([2]string{"0", manifest(`<Payload Id="p" FilePath="p.msi" Packaging="embedded" SourcePath="a0" Container="WixAttachedContainer" ` + attrs + `/>`)}),
+			testutil.StoredCab([2]string{"a0", "payload"}))
 	}
 	// The real SHA-1 of "payload" passes.
 	b := mk(`FileSize="7" Hash="` + sha1hexOf("payload") + `"`)
@@ -354,7 +354,7 @@ func TestWiX5Manifest(t *testing.T) {
 		`<Payload Id="tool" FilePath="tool.exe" FileSize="7" Hash="` + hex.EncodeToString(sum[:]) + `" Packaging="embedded" SourcePath="a0" Container="WixAttachedContainer"/>` +
 		`<Registration Code="{99999999-2222-3333-4444-555555555555}" Version="5.0.1"><Arp DisplayName="Tool" Publisher="Tool Co"/></Registration>` +
 		`<Chain><ExePackage Id="tool" InstallArguments="/s" DetectionType="condition"><CommandLine InstallArgument="/x" Condition="X"/><PayloadRef Id="tool"/></ExePackage></Chain></BurnManifest>`
-	b := assemble(t, stub(t), storedCab([2]string{"0", m}, [2]string{"u0", "ba"}), storedCab([2]string{"a0", "payload"}))
+	b := assemble(t, stub(t), testutil.StoredCab([2]string{"0", m}, [2]string{"u0", "ba"}), testutil.StoredCab([2]string{"a0", "payload"}))
 	r, err := NewReader(bytes.NewReader(b), int64(len(b)))
 	if err != nil {
 		t.Fatal(err)
@@ -387,8 +387,8 @@ func TestEngineQuirks(t *testing.T) {
 	le := binary.LittleEndian
 	m := manifest(`<Container Id="WixAttachedContainer" FilePath="other.cab" Attached="no"/>` +
 		`<Payload Id="p" FilePath="x.txt" Packaging="embedded" SourcePath="a0" Container="WixAttachedContainer"/>`)
-	ux := storedCab([2]string{"0", m})
-	good := assemble(t, st, ux, storedCab([2]string{"a0", "payload"}))
+	ux := testutil.StoredCab([2]string{"0", m})
+	good := assemble(t, st, ux, testutil.StoredCab([2]string{"a0", "payload"}))
 	p, err := readPE(bytes.NewReader(good), int64(len(good)))
 	if err != nil {
 		t.Fatal(err)
