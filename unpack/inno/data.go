@@ -297,22 +297,10 @@ func (r *Reader) Walk(fn func(path string, size int64, rd io.Reader) error) erro
 		return a.offset < b.offset
 	})
 	var c *chunk
-	bufs := map[*File][]byte{}
+	dups := unpack.NewDups(MaxDupBufferBytes, shared)
 	for _, f := range files {
 		if g := f.dupOf; g != nil {
-			if b, ok := bufs[g]; ok {
-				if err := fn(f.Path, int64(len(b)), bytes.NewReader(b)); err != nil {
-					return err
-				}
-				continue
-			}
-			rc, err := r.open(f.node)
-			if err != nil {
-				return err
-			}
-			err = fn(f.Path, f.Size, rc)
-			rc.Close()
-			if err != nil {
+			if err := dups.Repeat(g, f.Path, f.Size, func() (io.ReadCloser, error) { return r.open(f.node) }, fn); err != nil {
 				return err
 			}
 			continue
@@ -329,20 +317,14 @@ func (r *Reader) Walk(fn func(path string, size int64, rd io.Reader) error) erro
 		if err != nil {
 			return err
 		}
-		var buf *bytes.Buffer
-		if shared[f] && f.Size <= MaxDupBufferBytes {
-			buf = bytes.NewBuffer(make([]byte, 0, f.Size))
-			rd = io.TeeReader(rd, buf)
-		}
+		rd, kept := dups.Tee(f, f.Size, rd)
 		if err := fn(f.Path, f.Size, rd); err != nil {
 			return err
 		}
 		if _, err := io.Copy(io.Discard, rd); err != nil {
 			return err
 		}
-		if buf != nil {
-			bufs[f] = buf.Bytes()
-		}
+		kept()
 	}
 	return nil
 }

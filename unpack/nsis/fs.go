@@ -452,22 +452,10 @@ func (r *Reader) Walk(fn func(path string, size int64, rd io.Reader) error) erro
 			shared[f.dupOf] = true
 		}
 	}
-	bufs := map[*File][]byte{}
+	dups := unpack.NewDups(MaxDupBufferBytes, shared)
 	for _, f := range files {
 		if g := f.dupOf; g != nil {
-			if b, ok := bufs[g]; ok {
-				if err := fn(f.Path, int64(len(b)), bytes.NewReader(b)); err != nil {
-					return err
-				}
-				continue
-			}
-			rc, err := r.open(f.node)
-			if err != nil {
-				return err
-			}
-			err = fn(f.Path, f.size, rc)
-			rc.Close()
-			if err != nil {
+			if err := dups.Repeat(g, f.Path, f.size, func() (io.ReadCloser, error) { return r.open(f.node) }, fn); err != nil {
 				return err
 			}
 			continue
@@ -476,11 +464,7 @@ func (r *Reader) Walk(fn func(path string, size int64, rd io.Reader) error) erro
 		if err != nil {
 			return err
 		}
-		var buf *bytes.Buffer
-		if shared[f] && size <= MaxDupBufferBytes {
-			buf = bytes.NewBuffer(make([]byte, 0, size))
-			rd = io.TeeReader(rd, buf)
-		}
+		rd, kept := dups.Tee(f, size, rd)
 		if f.size < 0 {
 			f.size = size
 			f.node.Size = size
@@ -491,9 +475,7 @@ func (r *Reader) Walk(fn func(path string, size int64, rd io.Reader) error) erro
 		if _, err := io.Copy(io.Discard, rd); err != nil {
 			return err
 		}
-		if buf != nil {
-			bufs[f] = buf.Bytes()
-		}
+		kept()
 	}
 	return nil
 }
