@@ -548,7 +548,7 @@ func (p *Package) openCabinet(name string) *cabinet {
 			c.err = p.formatErr(name, -1, "embedded cabinet stream missing")
 			return c
 		}
-		s, err := p.CFB.OpenStream(e)
+		s, err := p.openEntry(e)
 		if err != nil {
 			c.err = nameErr(err, e, sn)
 			return c
@@ -703,7 +703,7 @@ func (p *Package) Walk(fn func(path string, size int64, r io.Reader) error) erro
 		}
 	}
 	for _, b := range append(append([]*binStream(nil), l.binaries...), l.orphans...) {
-		s, err := p.CFB.OpenStream(b.e)
+		s, err := p.openEntry(b.e)
 		if err != nil {
 			problems = append(problems, nameErr(err, b.e, b.path))
 			continue
