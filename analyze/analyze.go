@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -28,6 +29,7 @@ import (
 	"github.com/rollgate/rollgate/internal/digest"
 	"github.com/rollgate/rollgate/inventory"
 	"github.com/rollgate/rollgate/unpack"
+	"github.com/rollgate/rollgate/unpack/msi"
 )
 
 // Verifier checks code signatures. verify/authenticode implements it.
@@ -130,7 +132,13 @@ type run struct {
 	// chain's "burn-MsiPackage/ID"): their custom actions are named by it, not by the
 	// payload's file name, which often carries the version.
 	packages map[string]string
-	err      error
+	// transforms and tfs are the container's transforms by inventory path (container.transforms).
+	transforms map[string][]string
+	tfs        fs.FS
+	// applied holds the inventory paths of the transforms applied to an MSI of the container:
+	// their row changes are judged as that MSI's tables.
+	applied map[string]bool
+	err     error
 }
 
 // caPrefix is the name a nested package's custom actions are listed under.
@@ -585,10 +593,25 @@ func (r *run) nested(e *inventory.Entry, f *os.File, size int64, depth int) erro
 		return fmt.Errorf("opening %q: %w", e.Path, err)
 	}
 	if c == nil {
+		if r.applied[e.Path] {
+			e.Container = "mst" // read where applied: its rows are the MSI's
+		}
 		return nil // looked like an archive, is not one we read: stays a data entry
 	}
 	defer c.close()
 	e.Container = c.format
+	if ts := r.transforms[e.Path]; len(ts) > 0 {
+		if c.msi == nil {
+			return fmt.Errorf("%q: the transforms %q name a package that is not an MSI: %w", e.Path, ts, unpack.ErrFormat)
+		}
+		for _, t := range ts {
+			done, err := r.applyTransform(c.msi, t)
+			defer done()
+			if err != nil {
+				return fmt.Errorf("applying the transform %q to %q: %w", t, e.Path, err)
+			}
+		}
+	}
 	if c.describe != nil {
 		// A nested package's own custom actions and signature are judged like the
 		// installer's: a bundle runs the MSIs it carries.
@@ -613,6 +636,35 @@ func (r *run) nested(e *inventory.Entry, f *os.File, size int64, depth int) erro
 	return r.walkInto(c, e.Path+"/", depth)
 }
 
+// applyTransform applies the transform at name in r.tfs to p: the transform is spooled to a
+// temporary file, which done closes and removes once the package has been walked (the
+// streams the transform brings are read from it).
+func (r *run) applyTransform(p *msi.Package, name string) (done func(), err error) {
+	done = func() {}
+	f, err := r.tfs.Open(name)
+	if err != nil {
+		return done, err
+	}
+	defer f.Close()
+	spool, err := os.CreateTemp(r.tmp, "mst-")
+	if err != nil {
+		return done, err
+	}
+	done = func() {
+		spool.Close()
+		os.Remove(spool.Name())
+	}
+	n, err := io.Copy(io.MultiWriter(&budgetWriter{ctx: r.ctx, left: r.left}, spool), f)
+	if err != nil {
+		return done, err
+	}
+	t, err := msi.OpenTransform(spool, n, path.Base(name))
+	if err != nil {
+		return done, err
+	}
+	return done, p.ApplyTransform(t)
+}
+
 // walkInto inventories every file of an opened container under prefix, inline (the calling
 // goroutine already holds a worker slot), and merges them into r.
 func (r *run) walkInto(c *container, prefix string, depth int) error {
@@ -621,6 +673,15 @@ func (r *run) walkInto(c *container, prefix string, depth int) error {
 		sub.packages = map[string]string{}
 		for p, n := range c.packages {
 			sub.packages[prefix+p] = n
+		}
+	}
+	if len(c.transforms) > 0 {
+		sub.transforms, sub.tfs, sub.applied = map[string][]string{}, c.fsys, map[string]bool{}
+		for p, ts := range c.transforms {
+			sub.transforms[prefix+p] = ts
+			for _, t := range ts {
+				sub.applied[prefix+t] = true
+			}
 		}
 	}
 	err := c.walker.Walk(func(name string, sz int64, rd io.Reader) error {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -246,10 +247,11 @@ func TestBurnHiddenSection(t *testing.T) {
 	}
 }
 
-// TestBurnPatches: rollgate does not apply MSP patches or MST transforms, so a chain that
-// patches or transforms an MSI (an MspPackage, a SlipstreamMsp, an MsiProperty TRANSFORMS or
-// PATCH in any case) is a Skip (analysis.incomplete), and an MspPackage is a custom action
-// like an ExePackage, so a new one is flagged against the baseline. A payload marked
+// TestBurnPatches: rollgate does not apply MSP patches, so a chain that patches an MSI (an
+// MspPackage, a SlipstreamMsp, an MsiProperty PATCH in any case) is a Skip
+// (analysis.incomplete), and an MspPackage is a custom action like an ExePackage, so a new
+// one is flagged against the baseline. An MsiProperty TRANSFORMS naming a file that is not a
+// payload of the package is a Skip too (TestBurnTransform has the one applied). A payload marked
 // LayoutOnly that the chain references is installed all the same: missing, it is a Skip.
 func TestBurnPatches(t *testing.T) {
 	const (
@@ -270,18 +272,18 @@ func TestBurnPatches(t *testing.T) {
 			m = strings.Replace(m, prop, prop+`<MsiProperty Id="TRANSFORMS" Value="evil.mst"/>`, 1)
 			return strings.Replace(m, payload, mst, 1)
 		}, [][2]string{cfb}, []inventory.Skip{{Path: "AcmePhone.msi",
-			Reason: `Burn MsiPackage "AcmePhone" passes msiexec TRANSFORMS="evil.mst"; rollgate does not read MSP patches or MST transforms, so what they change was not inventoried`}}, nil},
+			Reason: `Burn MsiPackage "AcmePhone" passes msiexec TRANSFORMS="evil.mst"; "evil.mst" is not a payload the bundle carries for the package, so what it changes was not inventoried`}}, nil},
 		{"patch property, lower case", func(m string) string {
 			return strings.Replace(m, prop, prop+`<MsiProperty Id="patch" Value="[WixBundleExecutePackageCacheFolder]x.msp"/>`, 1)
 		}, nil, []inventory.Skip{{Path: "AcmePhone.msi",
-			Reason: `Burn MsiPackage "AcmePhone" passes msiexec PATCH="[WixBundleExecutePackageCacheFolder]x.msp"; rollgate does not read MSP patches or MST transforms, so what they change was not inventoried`}}, nil},
+			Reason: `Burn MsiPackage "AcmePhone" passes msiexec PATCH="[WixBundleExecutePackageCacheFolder]x.msp"; rollgate does not apply MSP patches, so what it changes was not inventoried`}}, nil},
 		{"msp package and slipstream", func(m string) string {
 			m = strings.Replace(m, prop, prop+`<SlipstreamMsp Id="Patch"/>`, 1)
 			m = strings.Replace(m, `</Chain>`, `<MspPackage Id="Patch" PatchCode="{11111111-1111-1111-1111-111111111111}" PerMachine="yes" Vital="yes"><PayloadRef Id="Patch"/></MspPackage></Chain>`, 1)
 			return strings.Replace(m, payload, msp, 1)
 		}, [][2]string{cfb}, []inventory.Skip{
-			{Path: "AcmePhone.msi", Reason: `Burn MsiPackage "AcmePhone" slipstreams the patch "Patch"; rollgate does not read MSP patches or MST transforms, so what they change was not inventoried`},
-			{Path: "hotfix.msp", Reason: `Burn MspPackage "Patch" is a patch (MSP {11111111-1111-1111-1111-111111111111}); rollgate does not read MSP patches or MST transforms, so what they change was not inventoried`}},
+			{Path: "AcmePhone.msi", Reason: `Burn MsiPackage "AcmePhone" slipstreams the patch "Patch"; rollgate does not apply MSP patches, so what it changes was not inventoried`},
+			{Path: "hotfix.msp", Reason: `Burn MspPackage "Patch" is a patch (MSP {11111111-1111-1111-1111-111111111111}); rollgate does not apply MSP patches, so what it changes was not inventoried`}},
 			[]inventory.CustomAction{{Action: "burn-MspPackage/Patch", Source: "hotfix.msp"}}},
 		{"layout-only package payload", func(m string) string {
 			return strings.Replace(m, `Packaging="embedded" SourcePath="a0" Container="WixAttachedContainer"`,
@@ -309,5 +311,58 @@ func TestBurnPatches(t *testing.T) {
 				t.Errorf("MspPackage custom actions (-want +got)\n%s", d)
 			}
 		})
+	}
+}
+
+// TestBurnTransform: an MsiPackage whose TRANSFORMS names a payload of the package is judged
+// with the transform applied (unpack/msi/testdata/transform/acme-evil.mst): the Run value and
+// custom actions it adds are the bundle's, the folder it renames moves the files, the
+// transform's Binary stream is inventoried; the transform file itself is accounted for.
+// A malformed transform is an error, never a pass.
+func TestBurnTransform(t *testing.T) {
+	inv, err := unsafeAnalyzer(t).Installer(context.Background(), burnFix+"acme-bundle-1.1-transform.exe")
+	if err != nil {
+		t.Fatalf("Installer = %v", err)
+	}
+	if len(inv.Skipped) != 0 {
+		t.Errorf("Skipped = %+v, want none", inv.Skipped)
+	}
+	if d := cmp.Diff([]string{`Burn MsiPackage "AcmePhone" is judged with the transforms acme.mst applied (MsiProperty TRANSFORMS)`}, inv.Notes); d != "" {
+		t.Errorf("Notes (-want +got)\n%s", d)
+	}
+	var cas []string
+	for _, ca := range inv.CustomActions {
+		cas = append(cas, ca.Action)
+	}
+	if d := cmp.Diff([]string{"burn-MsiPackage/AcmePhone/AcmeDll", "burn-MsiPackage/AcmePhone/AcmeDrop"}, cas); d != "" {
+		t.Errorf("CustomActions (-want +got)\n%s", d)
+	}
+	var run []string
+	for _, r := range inv.MSI.Registry {
+		run = append(run, r.ID+" "+r.Key+" "+r.Value)
+	}
+	if d := cmp.Diff([]string{`AcmePhone.msi/AcmeRun Software\Microsoft\Windows\CurrentVersion\Run "ProgramFiles64Folder/Acme Phone/AcmePhone.exe" /background`}, run); d != "" {
+		t.Errorf("Registry (-want +got)\n%s", d)
+	}
+	kinds := map[string]string{}
+	for _, e := range inv.Entries {
+		kinds[e.Path] = string(e.Kind) + "/" + e.Container
+	}
+	for p, want := range map[string]string{
+		"AcmePhone.msi/ProgramFiles64Folder/Acme Phone/core.dll": "pe/",
+		"AcmePhone.msi/Binary/AcmeDropDll":                       "pe/",
+		"acme.mst":                                               "archive/mst",
+	} {
+		if kinds[p] != want {
+			t.Errorf("entry %q = %q, want %q", p, kinds[p], want)
+		}
+	}
+
+	mstPayload := regexp.MustCompile(`<Payload Id="AcmeMst"[^>]*>`)
+	bad := rebundle(t, "acme-bundle-1.1-transform.exe", func(m string) string {
+		return mstPayload.ReplaceAllString(m, `<Payload Id="AcmeMst" FilePath="acme.mst" Packaging="embedded" SourcePath="a9" Container="WixAttachedContainer"/>`)
+	}, [2]string{"a9", "\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1 not a transform"})
+	if _, err := unsafeAnalyzer(t).Installer(context.Background(), bad); !errors.Is(err, unpack.ErrFormat) {
+		t.Errorf("malformed transform: Installer = %v, want ErrFormat", err)
 	}
 }

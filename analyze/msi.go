@@ -47,6 +47,11 @@ func openMSI(a *Analyzer, f io.ReaderAt, size int64, name string, dir string) (*
 		side = &sideFS{fsys: os.DirFS(dir)}
 		dfs = side
 	}
+	if dir == "" && isTransformOrPatch(f, size) {
+		// A transform or patch a bundle carries is read where it is applied (nested); as a
+		// file it stays a data entry: its table streams are row changes, not tables.
+		return nil, nil
+	}
 	p, err := msi.NewReader(f, size, dfs)
 	if err != nil {
 		if dir == "" && errors.Is(err, unpack.ErrFormat) {
@@ -56,7 +61,7 @@ func openMSI(a *Analyzer, f io.ReaderAt, size int64, name string, dir string) (*
 		}
 		return nil, fmt.Errorf("opening %q: %w", filepath.Base(name), err)
 	}
-	c := &container{format: "msi", walker: p, close: p.Close, side: side}
+	c := &container{format: "msi", walker: p, close: p.Close, side: side, msi: p}
 	c.describe = func(inv *inventory.Inventory, self *inventory.Entry) error {
 		up := strings.ToUpper(strings.TrimSpace(p.Property("UpgradeCode")))
 		prod := inventory.Product{
@@ -112,6 +117,24 @@ func openMSI(a *Analyzer, f io.ReaderAt, size int64, name string, dir string) (*
 		return nil
 	}
 	return c, nil
+}
+
+// Root storage classes of transforms and patches (msidefs.h CLSID_MsiTransform,
+// CLSID_MsiPatch): {000C1082-0000-0000-C000-000000000046}, {000C1086-...}.
+var (
+	clsidTransform = [16]byte{0x82, 0x10, 0x0C, 0x00, 0x00, 0x00, 0x00, 0x00, 0xC0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x46}
+	clsidPatch     = [16]byte{0x86, 0x10, 0x0C, 0x00, 0x00, 0x00, 0x00, 0x00, 0xC0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x46}
+)
+
+// isTransformOrPatch reports whether the compound file's root storage is a transform's or a
+// patch's.
+func isTransformOrPatch(f io.ReaderAt, size int64) bool {
+	c, err := cfb.NewReader(f, size)
+	if err != nil {
+		return false
+	}
+	id := c.Root().CLSID
+	return id == clsidTransform || id == clsidPatch
 }
 
 // msiFileCopies adds an entry at the destination of every DuplicateFile / MoveFile row whose
