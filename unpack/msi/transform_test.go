@@ -106,27 +106,7 @@ func TestTransformOracle(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			p := transformed(t, name)
 			dir := filepath.Join(transformDir, "oracle", name)
-			files, err := filepath.Glob(filepath.Join(dir, "*.idt"))
-			if err != nil || len(files) == 0 {
-				t.Fatalf("no oracle tables in %s: %v", dir, err)
-			}
-			var want []string
-			for _, f := range files {
-				want = append(want, strings.TrimSuffix(filepath.Base(f), ".idt"))
-			}
-			if d := cmp.Diff(want, p.Tables()); d != "" {
-				t.Errorf("tables (-wine +got)\n%s", d)
-			}
-			for _, n := range want {
-				tab, err := p.Table(n)
-				if err != nil {
-					t.Errorf("Table(%q) = %v", n, err)
-					continue
-				}
-				if d := cmp.Diff(readIDT(t, filepath.Join(dir, n+".idt")), exportIDT(tab)); d != "" {
-					t.Errorf("table %s (-wine +got)\n%s", n, d)
-				}
-			}
+			checkOracle(t, p, dir)
 			bins, err := p.Binaries()
 			if err != nil {
 				t.Fatal(err)
@@ -149,6 +129,32 @@ func TestTransformOracle(t *testing.T) {
 				t.Errorf("Binaries = %+v, want AcmeDropDll", bins)
 			}
 		})
+	}
+}
+
+// checkOracle compares every table of p with Wine's export in dir.
+func checkOracle(t *testing.T, p *Package, dir string) {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.idt"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no oracle tables in %s: %v", dir, err)
+	}
+	var want []string
+	for _, f := range files {
+		want = append(want, strings.TrimSuffix(filepath.Base(f), ".idt"))
+	}
+	if d := cmp.Diff(want, p.Tables()); d != "" {
+		t.Errorf("tables (-wine +got)\n%s", d)
+	}
+	for _, n := range want {
+		tab, err := p.Table(n)
+		if err != nil {
+			t.Errorf("Table(%q) = %v", n, err)
+			continue
+		}
+		if d := cmp.Diff(readIDT(t, filepath.Join(dir, n+".idt")), exportIDT(tab)); d != "" {
+			t.Errorf("table %s (-wine +got)\n%s", n, d)
+		}
 	}
 }
 

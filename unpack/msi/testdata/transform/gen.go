@@ -23,6 +23,7 @@ import (
 	"strings"
 	"unicode/utf16"
 
+	"github.com/rollgate/rollgate/internal/testutil"
 	"github.com/rollgate/rollgate/unpack/msi"
 )
 
@@ -94,6 +95,77 @@ func main() {
 	summary := transformSummary(fmt.Sprintf("%s1.1.0;%s1.1.0;%s", productCode, productCode, upgradeCode))
 	write(filepath.Join(work, "acme-evil"), schema, evil, 2, summary)
 	write(filepath.Join(work, "acme-evil-longrefs"), schema, evil, 3, summary)
+	hotfix(work, schema, productCode, upgradeCode, plugin)
+}
+
+const (
+	clsidPatch = "{000C1086-0000-0000-C000-000000000046}"
+	patchCode  = "{7D3F2B1A-4C5E-4F60-8A9B-0C1D2E3F4A5B}"
+)
+
+// hotfix writes acme-hotfix.msp: a patch of acme-1.1.msi whose cabinet acmehf.cab (a root
+// stream) holds hotfix.dll, a file it adds, and core.dll, which it replaces whole; its
+// transform acmehf1 adds the Media row for the cabinet, the File rows, a Patch table row
+// (a binary delta of ffmpeg.dll, which rollgate does not apply), a Run value and a custom
+// action; #acmehf1 adds the PatchPackage table. Each transform is also written alone
+// (acme-hotfix-t1, -t2) for the oracle.
+func hotfix(work string, schema map[string][]msi.Column, productCode, upgradeCode string, plugin []byte) {
+	coreNew, err := os.ReadFile(filepath.Join(filepath.Dir(os.Args[2]), "acmeplugin.unsigned.dll"))
+	check(err)
+	schema["Patch"] = []msi.Column{{Name: "File_", Type: 0x2d48}, {Name: "Sequence", Type: 0x2104}, {Name: "PatchSize", Type: 0x0104},
+		{Name: "Attributes", Type: 0x0102}, {Name: "Header", Type: 0x1900}, {Name: "StreamRef_", Type: 0x1d48}}
+	schema["PatchPackage"] = []msi.Column{{Name: "PatchId", Type: 0x2d26}, {Name: "Media_", Type: 0x0102}}
+	cols := func(table string) []rec {
+		var out []rec
+		for _, c := range schema[table] {
+			out = append(out, rec{full: true, vals: map[string]any{"Table": table, "Number": nil, "Name": c.Name, "Type": int(c.Type)}})
+		}
+		return out
+	}
+	t1 := []change{
+		{"_Tables", []rec{{full: true, vals: map[string]any{"Name": "Patch"}}}},
+		{"_Columns", cols("Patch")},
+		{"Media", []rec{{full: true, vals: map[string]any{"DiskId": 2, "LastSequence": 102, "DiskPrompt": nil, "Cabinet": "#acmehf.cab", "VolumeLabel": nil, "Source": "PATCHMedia"}}}},
+		{"File", []rec{
+			{full: true, vals: map[string]any{"File": "hotfix.dll", "Component_": "Core", "FileName": "hotfix.dll", "FileSize": len(plugin),
+				"Version": nil, "Language": nil, "Attributes": 512 | 0x1000, "Sequence": 100}},
+			{vals: map[string]any{"File": "core.dll", "FileSize": len(coreNew), "Sequence": 101}},
+		}},
+		{"Patch", []rec{{full: true, vals: map[string]any{"File_": "ffmpeg.dll", "Sequence": 102, "PatchSize": 1234, "Attributes": 0}}}},
+		{"Registry", []rec{{full: true, vals: map[string]any{"Registry": "HotfixRun", "Root": 2,
+			"Key": `Software\Microsoft\Windows\CurrentVersion\Run`, "Name": "AcmeHotfix", "Value": `"[#hotfix.dll]"`, "Component_": "Core"}}}},
+		{"CustomAction", []rec{{full: true, vals: map[string]any{"Action": "HotfixCA", "Type": 18, "Source": "hotfix.dll", "Target": "/install"}}}},
+	}
+	t2 := []change{
+		{"_Tables", []rec{{full: true, vals: map[string]any{"Name": "PatchPackage"}}}},
+		{"_Columns", cols("PatchPackage")},
+		{"PatchPackage", []rec{{full: true, vals: map[string]any{"PatchId": patchCode, "Media_": 2}}}},
+	}
+	summary := transformSummary(fmt.Sprintf("%s1.1.0;%s1.1.1;%s", productCode, productCode, upgradeCode))
+	l1 := write(filepath.Join(work, "acme-hotfix-t1"), schema, t1, 2, summary)
+	l2 := write(filepath.Join(work, "acme-hotfix-t2"), schema, t2, 2, summary)
+
+	dir := filepath.Join(work, "acme-hotfix")
+	check(os.MkdirAll(dir, 0o755))
+	cab := testutil.StoredCab([2]string{"hotfix.dll", string(plugin)}, [2]string{"core.dll", string(coreNew)})
+	check(os.WriteFile(filepath.Join(dir, "acmehf.cab"), cab, 0o644))
+	sum := summaryInfo([]prop{{1, int16(1252)}, {2, "Patch"}, {3, "Acme Softphone hotfix"}, {7, productCode},
+		{8, ":acmehf1;:#acmehf1"}, {9, patchCode}, {14, int32(200)}, {15, int32(2)}})
+	check(os.WriteFile(filepath.Join(dir, "summary.bin"), sum, 0o644))
+	var list strings.Builder
+	fmt.Fprintf(&list, "C . %s\n", clsidPatch)
+	fmt.Fprintf(&list, "S %s summary.bin\n", hexName(encodeName("\x05SummaryInformation", false)))
+	fmt.Fprintf(&list, "S %s acmehf.cab\n", hexName(encodeName("acmehf.cab", false)))
+	for _, st := range []struct {
+		name  string
+		lines []streamLine
+	}{{"acmehf1", l1}, {"#acmehf1", l2}} {
+		fmt.Fprintf(&list, "C %s %s\n", plainHex(st.name), clsidTransform)
+		for _, l := range st.lines {
+			fmt.Fprintf(&list, "S %s/%s ../%s\n", plainHex(st.name), l.name, l.file)
+		}
+	}
+	check(os.WriteFile(filepath.Join(dir, "list.txt"), []byte(list.String()), 0o644))
 }
 
 // pool is a transform's string pool.
@@ -114,18 +186,18 @@ func (p *pool) id(s string) int {
 	return len(p.strs) - 1
 }
 
-// write lays out one transform's streams and mkstg list.
-func write(dir string, schema map[string][]msi.Column, changes []change, refBytes int, summary []byte) {
+// write lays out one transform's streams and its mkstg list (list.txt); it returns the
+// list's stream lines with file names relative to dir's parent, for a patch to reuse.
+func write(dir string, schema map[string][]msi.Column, changes []change, refBytes int, summary []byte) []streamLine {
 	check(os.MkdirAll(dir, 0o755))
 	sp := &pool{strs: []string{""}, ids: map[string]int{"": 0}, refs: []int{0}}
-	var list strings.Builder
-	fmt.Fprintf(&list, "C . %s\n", clsidTransform)
+	var lines []streamLine
 	n := 0
 	stream := func(name string, table bool, data []byte) {
 		n++
 		f := filepath.Join(dir, fmt.Sprintf("%02d.bin", n))
 		check(os.WriteFile(f, data, 0o644))
-		fmt.Fprintf(&list, "S %s %s\n", hexName(encodeName(name, table)), filepath.Base(f))
+		lines = append(lines, streamLine{hexName(encodeName(name, table)), filepath.Join(filepath.Base(dir), filepath.Base(f))})
 	}
 	le := binary.LittleEndian
 	for _, ch := range changes {
@@ -212,8 +284,17 @@ func write(dir string, schema map[string][]msi.Column, changes []change, refByte
 	stream("_StringPool", true, pl)
 	stream("_StringData", true, data)
 	stream("\x05SummaryInformation", false, summary)
+	var list strings.Builder
+	fmt.Fprintf(&list, "C . %s\n", clsidTransform)
+	for _, l := range lines {
+		fmt.Fprintf(&list, "S %s ../%s\n", l.name, l.file)
+	}
 	check(os.WriteFile(filepath.Join(dir, "list.txt"), []byte(list.String()), 0o644))
+	return lines
 }
+
+// streamLine is a stream of a transform: its packed name in hex and its file.
+type streamLine struct{ name, file string }
 
 // encodeName packs an MSI stream name as msi.dll does: pairs of [0-9A-Za-z._] in one code
 // unit from U+3800, a lone one from U+4800, and U+4840 first for a table.
@@ -263,16 +344,24 @@ func hexName(u []uint16) string {
 	return b.String()
 }
 
+// plainHex is a storage or stream name stored unpacked, in hex.
+func plainHex(name string) string { return hexName(utf16.Encode([]rune(name))) }
+
 // transformSummary is a transform's summary information ([MS-OLEPS] property set
 // F29F85E0-4FF9-1068-AB91-08002B27B3D9): code page, title, the target platform and language
 // (PID_TEMPLATE, PID_LASTAUTHOR), the product codes and versions (PID_REVNUMBER), the
 // minimum installer version and the validation flags (PID_CHARCOUNT, here none).
 func transformSummary(rev string) []byte {
-	type prop struct {
-		id  uint32
-		val any
-	}
-	props := []prop{{1, int16(1252)}, {2, "Transform"}, {7, ";1033"}, {8, ";1033"}, {9, rev}, {14, int32(200)}, {16, int32(0)}}
+	return summaryInfo([]prop{{1, int16(1252)}, {2, "Transform"}, {7, ";1033"}, {8, ";1033"}, {9, rev}, {14, int32(200)}, {16, int32(0)}})
+}
+
+type prop struct {
+	id  uint32
+	val any
+}
+
+// summaryInfo writes a summary information property set of props.
+func summaryInfo(props []prop) []byte {
 	le := binary.LittleEndian
 	var vals []byte
 	offs := make([]uint32, len(props))

@@ -9,8 +9,17 @@
 #                           ProductName and INSTALLDIR's DefaultDir column by column; replaces
 #                           the Core component's row whole
 #   acme-evil-longrefs.mst  the same with 3-byte string references (pool flag 0x8000)
-#   oracle/NAME/*.idt       Wine msi.dll's MsiDatabaseApplyTransform of NAME.mst to
-#                           acme-1.1.msi, every table exported by MsiDatabaseExport
+#   acme-hotfix.msp         a patch of acme-1.1.msi (root class MsiPatch; PID_TEMPLATE its
+#                           ProductCode, PID_LASTAUTHOR ":acmehf1;:#acmehf1"): the cabinet
+#                           stream acmehf.cab (hotfix.dll added, core.dll replaced whole), the
+#                           transform acmehf1 (its Media, File rows, a Patch table row for a
+#                           binary delta of ffmpeg.dll, a Run value, custom action HotfixCA) and
+#                           #acmehf1 (the PatchPackage table). Wine has no PatchWiz and installs
+#                           patches only into installed products, so the patch's container is
+#                           assembled here around transforms made like the others
+#   oracle/NAME/*.idt       Wine msi.dll's MsiDatabaseApplyTransform of NAME.mst (for
+#                           acme-hotfix: of its two transforms, in order) to acme-1.1.msi, every
+#                           table exported by MsiDatabaseExport
 #
 # gen.go authors the streams (Wine 8.0 does not implement MsiDatabaseGenerateTransform);
 # mkstg.exe (ole32 StgCreateDocfile) writes them into the compound file; oracle.exe applies
@@ -35,10 +44,17 @@ ZLIB=${ZLIB:-/usr/x86_64-w64-mingw32/lib/zlib1.dll}
 MSI="$ROOT/testdata/fixtures/win/acme-1.1.msi"
 (cd "$HERE" && go run gen.go "$MSI" "$ROOT/testdata/fixtures/win/pe/acmeplugin.dll" "$B/work")
 cp "$MSI" "$B/base.msi"
+winpath() { printf 'Z:%s' "$1" | tr / '\\'; }
 for d in "$B"/work/*/; do
 	n=$(basename "$d")
-	(cd "$d" && "$WINE" "$B/mkstg.exe" "$B/$n.mst" list.txt)
-	cp "$B/$n.mst" "$HERE/$n.mst"
+	case $n in acme-hotfix) ext=msp ;; *) ext=mst ;; esac
+	(cd "$d" && "$WINE" "$B/mkstg.exe" "$B/$n.$ext" list.txt)
+done
+for n in acme-evil acme-evil-longrefs acme-hotfix; do
+	case $n in
+	acme-hotfix) cp "$B/$n.msp" "$HERE/" && ts="acme-hotfix-t1.mst;acme-hotfix-t2.mst" ;;
+	*) cp "$B/$n.mst" "$HERE/" && ts="$n.mst" ;;
+	esac
 	rm -rf "$HERE/oracle/$n" && mkdir -p "$HERE/oracle/$n"
-	(cd "$B" && "$WINE" oracle.exe base.msi "$n.mst" "work-$n.msi" 'Z:'"$(printf %s "$HERE/oracle/$n" | tr / '\\')")
+	(cd "$B" && "$WINE" oracle.exe base.msi "$ts" "work-$n.msi" "$(winpath "$HERE/oracle/$n")")
 done

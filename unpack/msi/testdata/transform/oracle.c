@@ -1,6 +1,7 @@
-/* oracle.c: the transform oracle (run under Wine): applies a transform to a copy of an MSI
- * with msi.dll's MsiDatabaseApplyTransform and exports every table with MsiDatabaseExport
- * (.idt text) into a folder. Usage: oracle.exe base.msi transform.mst workcopy.msi outdir */
+/* oracle.c: the transform oracle (run under Wine): applies transforms (a ';'-separated list,
+ * in order) to a copy of an MSI with msi.dll's MsiDatabaseApplyTransform and exports every
+ * table with MsiDatabaseExport (.idt text) into a folder.
+ * Usage: oracle.exe base.msi a.mst[;b.mst...] workcopy.msi outdir */
 #include <windows.h>
 #include <msi.h>
 #include <msiquery.h>
@@ -12,7 +13,10 @@ int wmain(int argc, wchar_t **argv) {
 	if (argc != 5) return 2;
 	if (!CopyFileW(argv[1], argv[3], FALSE)) return 3;
 	if ((r = MsiOpenDatabaseW(argv[3], MSIDBOPEN_TRANSACT, &db))) { printf("open %u\n", r); return 4; }
-	if ((r = MsiDatabaseApplyTransformW(db, argv[2], 0))) { printf("apply %u\n", r); return 5; }
+	for (wchar_t *t = argv[2], *end; t; t = end) {
+		if ((end = wcschr(t, L';'))) *end++ = 0;
+		if ((r = MsiDatabaseApplyTransformW(db, t, 0))) { printf("apply %ls %u\n", t, r); return 5; }
+	}
 	if ((r = MsiDatabaseOpenViewW(db, L"SELECT `Name` FROM `_Tables`", &view))) return 6;
 	MsiViewExecute(view, 0);
 	while (MsiViewFetch(view, &rec) == ERROR_SUCCESS) {
