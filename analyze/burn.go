@@ -42,6 +42,9 @@ func openBurn(a *Analyzer, f io.ReaderAt, size int64, name string, dir string) (
 				if ts, why := transformsOf(r, p); why == "" && len(ts) > 0 {
 					c.transforms[path] = ts
 				}
+				if p.Kind() == "MspPackage" {
+					c.patches = append(c.patches, patchRef{path, fmt.Sprintf("Burn MspPackage %q", p.ID)})
+				}
 			}
 		}
 	}
@@ -110,17 +113,11 @@ func packagePath(r *burn.Reader, p burn.Package) string {
 }
 
 // patchedBy says how a chain package changes an MSI in a way rollgate does not read (an
-// MspPackage itself, an MsiPackage's SlipstreamMsp, an MsiProperty PATCH the engine passes to
-// msiexec, an MsiProperty TRANSFORMS naming a transform the bundle does not carry for the
-// package), "" when it does not. An MSP is a compound file whose transforms change the
-// MSI's tables (custom actions, Run values) and add files.
+// MsiProperty PATCH the engine passes to msiexec, an MsiProperty TRANSFORMS naming a
+// transform the bundle does not carry for the package), "" when it does not. MspPackages
+// (and the SlipstreamMsps naming them) are applied to the MSIs they target as the bundle is
+// walked; one that applies to none is a Skip there (walkInto).
 func patchedBy(r *burn.Reader, p burn.Package) string {
-	if p.Kind() == "MspPackage" {
-		return "is a patch (MSP " + firstNonEmpty(p.PatchCode, "with no PatchCode") + "); rollgate does not apply MSP patches"
-	}
-	if len(p.SlipstreamMsps) > 0 {
-		return fmt.Sprintf("slipstreams the patch %q; rollgate does not apply MSP patches", p.SlipstreamMsps[0].ID)
-	}
 	for _, pr := range p.Properties {
 		if strings.EqualFold(pr.ID, "PATCH") {
 			return fmt.Sprintf("passes msiexec PATCH=%q; rollgate does not apply MSP patches", pr.Value)

@@ -29,10 +29,17 @@ type container struct {
 	// transforms names, by path in the container, the transforms (paths in fsys) applied in
 	// order to an MSI the container carries: a Burn MsiPackage's TRANSFORMS.
 	transforms map[string][]string
-	fsys       fs.FS
+	// patches are the MSP patches the container runs (a Burn chain's MspPackages): each is
+	// applied to every MSI package of the container whose ProductCode it targets.
+	patches []patchRef
+	fsys    fs.FS
 	// msi is the database when the container is an MSI: nested applies transforms to it.
 	msi *msi.Package
 }
+
+// patchRef is an MSP a container runs: its path in the container's fsys and how reports name
+// it ("Burn MspPackage \"ID\"").
+type patchRef struct{ path, what string }
 
 // opener opens one format. dir is the folder holding the installer (for external cabinets),
 // empty for nested containers.

@@ -23,9 +23,10 @@
 #   acme-bundle-1.1-transform.exe   acme-1.1.msi with MsiProperty TRANSFORMS=acme.mst, a carried payload
 #                                   of the package: unpack/msi/testdata/transform/acme-evil.mst (a Run value,
 #                                   custom actions AcmeDrop and AcmeDll, INSTALLDIR renamed)
-#   acme-bundle-1.1-msp.exe         acme-1.1.msi + an MspPackage hotfix.msp (hotfix.msp
-#                                   is acme-1.1-customaction.msi standing in: msitools makes no
-#                                   transform or patch, so their own tables read as an MSI's)
+#   acme-bundle-1.1-msp.exe         acme-1.1.msi + an MspPackage hotfix.msp =
+#                                   unpack/msi/testdata/transform/acme-hotfix.msp (targets
+#                                   acme-1.1.msi's ProductCode: adds hotfix.dll, a Run value, a
+#                                   custom action; replaces core.dll; a binary delta of ffmpeg.dll)
 #   acme-bundle-1.1-trailingdot.exe the exepackage bundle + a payload redist\version.dll. (Win32
 #                                   creates redist\version.dll, a system DLL's name)
 #   acme-bundle-1.1-signed.exe      acme-bundle-1.1.exe signed as WiX signs bundles (engine signed,
