@@ -21,11 +21,12 @@ import (
 // payloads of the package is judged with them applied, in order (nested applies them with
 // unpack/msi before the MSI's tables are read), so a Run value or custom action a transform
 // adds is the bundle's; a transform the bundle does not carry for the package is a Skip.
-// rollgate does not apply MSP patches, whose transforms can add custom actions, Run values
-// and files: an MspPackage, an MsiPackage's SlipstreamMsp and an MsiProperty PATCH are each
-// a Skip. A payload the bundle does not carry
-// (external, downloaded, in a detached container) is a Skip: analysis.incomplete, never a
-// pass. The product is the bundle's upgrade code, never the file name.
+// Every MspPackage the bundle carries (a SlipstreamMsp names one) is applied, as unpack/msi
+// reads patches, to each MsiPackage whose ProductCode it targets, so the Run values, custom
+// actions and files it adds are judged as that MSI's; a binary delta it carries is a Skip,
+// and so is a patch that applies to no carried MSI. An MsiProperty PATCH is a Skip. A
+// payload the bundle does not carry (external, downloaded, in a detached container) is a
+// Skip: analysis.incomplete, never a pass. The product is the bundle's upgrade code, never the file name.
 var Burn = Format{"burn", openBurn}
 
 func openBurn(a *Analyzer, f io.ReaderAt, size int64, name string, dir string) (*container, error) {
