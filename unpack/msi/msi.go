@@ -79,6 +79,12 @@ type Package struct {
 	errEntry string
 	foreign  map[*cfb.Entry]*cfb.Reader
 	applied  []string
+	// standalone: a patch read without its target (OpenPatchAlone); unplaced lists what it
+	// changes that only the target defines.
+	standalone bool
+	unplaced   []string
+	// unplacedFiles are the File rows the last layout could not place (buildLayout resets it).
+	unplacedFiles []string
 }
 
 // Open opens the MSI at path; external cabinets and uncompressed source files are looked

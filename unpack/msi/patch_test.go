@@ -163,6 +163,10 @@ func FuzzPatch(f *testing.F) {
 		if err != nil {
 			return
 		}
+		if q, err := OpenPatchAlone(pt); err == nil {
+			_, _ = q.MSITables()
+			_ = q.Walk(func(string, int64, io.Reader) error { return nil })
+		}
 		p, err := newReader(base, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -174,4 +178,63 @@ func FuzzPatch(f *testing.F) {
 		_, _ = p.PatchedFiles()
 		_ = p.Walk(func(string, int64, io.Reader) error { return nil })
 	})
+}
+
+// TestPatchAlone reads acme-hotfix.msp without its target: the rows its transforms add whole
+// are the package's (the Run value, the custom action, the Media row for its cabinet), its
+// cabinet's files are walked under Cabinet/, and what only the target places (core.dll's
+// changed row, hotfix.dll's component) is listed by Unplaced.
+func TestPatchAlone(t *testing.T) {
+	pt, err := openPatchBytes(t, readFile(t, hotfixMSP))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := OpenPatchAlone(pt)
+	if err != nil {
+		t.Fatalf("OpenPatchAlone = %v", err)
+	}
+	wantUnplaced := []string{
+		"File/core.dll: the target's row changed: FileSize=4608, Sequence=101",
+		`File/hotfix.dll: installed by the target's component "Core", whose folder only the target defines`,
+	}
+	if d := cmp.Diff(wantUnplaced, p.Unplaced()); d != "" {
+		t.Errorf("Unplaced (-want +got)\n%s", d)
+	}
+	cas, err := p.CustomActions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]inventory.CustomAction{{Action: "HotfixCA", Type: 18, Source: "hotfix.dll", Target: "/install"}}, cas); d != "" {
+		t.Errorf("CustomActions (-want +got)\n%s", d)
+	}
+	reg, err := p.Registry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reg) != 1 || reg[0].Key != `Software\Microsoft\Windows\CurrentVersion\Run` {
+		t.Errorf("Registry = %+v", reg)
+	}
+	got := map[string]int{}
+	err = p.Walk(func(path string, size int64, r io.Reader) error {
+		n, err := io.Copy(io.Discard, r)
+		got[path] = int(n)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("Walk = %v", err)
+	}
+	want := map[string]int{
+		"Cabinet/#acmehf.cab/hotfix.dll": len(readFile(t, "../../testdata/fixtures/win/pe/acmeplugin.dll")),
+		"Cabinet/#acmehf.cab/core.dll":   len(readFile(t, "../../testdata/fixtures/win/pe/acmeplugin.unsigned.dll")),
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("Walk (-want +got)\n%s", d)
+	}
+	pf, err := p.PatchedFiles()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]PatchedFile{{FileKey: "ffmpeg.dll", Sequence: 102}}, pf); d != "" {
+		t.Errorf("PatchedFiles (-want +got)\n%s", d)
+	}
 }

@@ -303,6 +303,22 @@ func (p *Package) ApplyTransform(t *Transform) error {
 	return p.buildLayout()
 }
 
+// ensureTable reports whether the package defines the table; a standalone patch's empty
+// database takes a standard table's columns the first time a transform names it.
+func (p *Package) ensureTable(name string) bool {
+	if _, ok := p.schema[name]; ok {
+		return true
+	}
+	cols, ok := stdSchema[name]
+	if !ok || !p.standalone {
+		return false
+	}
+	p.schema[name] = cols
+	p.tableNames = append(p.tableNames, name)
+	p.tables[name] = &Table{Name: name, Columns: cols}
+	return true
+}
+
 // applyTables adds and drops tables.
 func (p *Package) applyTables(t *Transform, rows *int) error {
 	return t.records(p, "_Tables", tablesColumns, rows, func(r record) error {
@@ -321,6 +337,8 @@ func (p *Package) applyTables(t *Transform, rows *int) error {
 					break
 				}
 			}
+		case r.mask == 0 && !exists && p.standalone:
+			p.unplace("_Tables/%s: dropped from the target", name)
 		case r.mask != 0 && !exists:
 			if len(p.tableNames) >= MaxTableRows {
 				return t.db.limitErr("!_Tables", "more than %d tables", MaxTableRows)
@@ -350,7 +368,12 @@ func (p *Package) applyColumns(t *Transform, rows *int) error {
 			next++
 			num, numOK = next, true
 		}
-		cols, exists := p.schema[table]
+		exists := p.ensureTable(table)
+		if !exists && p.standalone {
+			p.unplace("_Columns/%s/%d: a column of a table only the target defines", table, num)
+			return nil
+		}
+		cols := p.schema[table]
 		if r.mask == 0 {
 			if !exists {
 				return nil // the column of a dropped table
@@ -397,6 +420,10 @@ func (p *Package) applyColumns(t *Transform, rows *int) error {
 
 // applyRows applies the transform's stream for one table.
 func (p *Package) applyRows(t *Transform, name string, rows *int) error {
+	if !p.ensureTable(name) && p.standalone {
+		p.unplace("%s: %d bytes of row changes to a table only the target defines", name, len(t.tables[name]))
+		return nil
+	}
 	cols, ok := p.schema[name]
 	if !ok {
 		return t.db.formatErr("!"+name, -1, "changes table %q, which neither the package nor the transform defines", name)
@@ -415,6 +442,18 @@ func (p *Package) applyRows(t *Transform, name string, rows *int) error {
 		k := rowKey(cols, r.vals)
 		i, found := index[k]
 		switch {
+		case !found && r.mask&1 == 0 && p.standalone:
+			if r.mask == 0 {
+				p.unplace("%s/%s: deleted from the target", name, keyText(cols, r.vals))
+			} else {
+				var changed []string
+				for c := range cols {
+					if r.present[c] && !cols[c].Type.Key() {
+						changed = append(changed, fmt.Sprintf("%s=%v", cols[c].Name, r.vals[c]))
+					}
+				}
+				p.unplace("%s/%s: the target's row changed: %s", name, keyText(cols, r.vals), strings.Join(changed, ", "))
+			}
 		case r.mask == 0:
 			if found {
 				out.Rows[i] = nil
