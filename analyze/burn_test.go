@@ -436,3 +436,41 @@ func readTestFile(t *testing.T, p string) []byte {
 	}
 	return b
 }
+
+// TestBurnTransformsValue: how an MsiProperty TRANSFORMS value names the package's payloads:
+// the cache folder variable and case do not matter; an item the package does not carry, an
+// embedded (":name") transform or a value set at run time leaves the package a Skip.
+func TestBurnTransformsValue(t *testing.T) {
+	tests := []struct {
+		value string
+		skip  bool
+	}{
+		{"[WixBundleExecutePackageCacheFolder]ACME.MST", false},
+		{"@acme.mst", false},
+		{"acme.mst;missing.mst", true},
+		{":embedded", true},
+		{"[ACMEMST]", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.value, func(t *testing.T) {
+			p := rebundle(t, "acme-bundle-1.1-transform.exe", func(m string) string {
+				return strings.Replace(m, `<MsiProperty Id="TRANSFORMS" Value="acme.mst"/>`, `<MsiProperty Id="TRANSFORMS" Value="`+tt.value+`"/>`, 1)
+			})
+			inv, err := unsafeAnalyzer(t).Installer(context.Background(), p)
+			if err != nil {
+				t.Fatalf("Installer = %v", err)
+			}
+			var skipped bool
+			for _, s := range inv.Skipped {
+				skipped = skipped || s.Path == "AcmePhone.msi" && strings.Contains(s.Reason, "TRANSFORMS=")
+			}
+			var applied bool
+			for _, ca := range inv.CustomActions {
+				applied = applied || ca.Action == "burn-MsiPackage/AcmePhone/AcmeDrop"
+			}
+			if skipped != tt.skip || applied == tt.skip {
+				t.Errorf("skipped %v, transform applied %v; want skipped %v (Skipped %+v)", skipped, applied, tt.skip, inv.Skipped)
+			}
+		})
+	}
+}

@@ -83,17 +83,11 @@ func OpenPatch(r io.ReaderAt, size int64, name string) (*Patch, error) {
 			storages[e.Name] = e
 		}
 	}
-	for _, item := range strings.Split(db.Summary.LastSavedBy, ";") {
-		if item == "" {
-			continue
-		}
-		if len(pt.Transforms) >= MaxPatchTransforms {
-			return nil, db.limitErr(streamSummary, "more than %d transforms", MaxPatchTransforms)
-		}
-		sub, ok := strings.CutPrefix(item, ":")
-		if !ok {
-			return nil, db.formatErr(streamSummary, -1, "transform %q is not a substorage (\":name\")", item)
-		}
+	subs, err := db.transformList(db.Summary.LastSavedBy)
+	if err != nil {
+		return nil, err
+	}
+	for _, sub := range subs {
 		e, ok := storages[sub]
 		if !ok {
 			return nil, db.formatErr(sub, -1, "transform substorage missing")
@@ -108,6 +102,26 @@ func OpenPatch(r io.ReaderAt, size int64, name string) (*Patch, error) {
 		return nil, db.formatErr(streamSummary, -1, "the patch lists no transforms")
 	}
 	return pt, nil
+}
+
+// transformList splits a patch's PID_LASTAUTHOR into substorage names: ';'-separated
+// ":name" items, at most MaxPatchTransforms.
+func (db *Package) transformList(v string) ([]string, error) {
+	var out []string
+	for _, item := range strings.Split(v, ";") {
+		if item == "" {
+			continue
+		}
+		if len(out) >= MaxPatchTransforms {
+			return nil, db.limitErr(streamSummary, "more than %d transforms", MaxPatchTransforms)
+		}
+		sub, ok := strings.CutPrefix(item, ":")
+		if !ok || sub == "" {
+			return nil, db.formatErr(streamSummary, -1, "transform %q is not a substorage (\":name\")", item)
+		}
+		out = append(out, sub)
+	}
+	return out, nil
 }
 
 // TargetsProduct reports whether the patch targets the product code.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -236,5 +237,41 @@ func TestPatchAlone(t *testing.T) {
 	}
 	if d := cmp.Diff([]PatchedFile{{FileKey: "ffmpeg.dll", Sequence: 102}}, pf); d != "" {
 		t.Errorf("PatchedFiles (-want +got)\n%s", d)
+	}
+}
+
+func TestTransformList(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+		err  error
+	}{
+		{":a;:#a", []string{"a", "#a"}, nil},
+		{";:a;;", []string{"a"}, nil},
+		{"a", nil, unpack.ErrFormat},
+		{":", nil, unpack.ErrFormat},
+		{strings.Repeat(":x;", MaxPatchTransforms), nil, nil},
+		{strings.Repeat(":x;", MaxPatchTransforms+1), nil, unpack.ErrLimit},
+	}
+	db := &Package{errEntry: "t.msp:"}
+	for _, tt := range tests {
+		got, err := db.transformList(tt.in)
+		if tt.err != nil {
+			if !errors.Is(err, tt.err) {
+				t.Errorf("transformList(%.20q) = %v, want %v", tt.in, err, tt.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("transformList(%.20q) = %v", tt.in, err)
+			continue
+		}
+		if tt.want != nil {
+			if d := cmp.Diff(tt.want, got); d != "" {
+				t.Errorf("transformList(%q) (-want +got)\n%s", tt.in, d)
+			}
+		} else if len(got) != MaxPatchTransforms {
+			t.Errorf("transformList: %d items, want %d", len(got), MaxPatchTransforms)
+		}
 	}
 }
