@@ -26,8 +26,9 @@ package msi
 // transform's summary information are not checked (the transform is applied whatever product
 // it names; Windows may refuse it, rollgate judges the tables it would give); deleting a row
 // that does not exist is ignored (Windows reports it, Wine inserts the keys as a row); a mask
-// naming a column the table lacks, and a _Columns change to an existing column, are errors
-// rather than skipped.
+// naming a column the table lacks, a stream changing a table neither the package nor the
+// transform defines, and a _Columns change to an existing column, are errors rather than
+// skipped as msi.dll skips them: what a transform changes is never silently dropped.
 
 import (
 	"fmt"
