@@ -379,6 +379,11 @@ func (r *run) file(name string, size int64, rd io.Reader, depth int) error {
 	br := bufio.NewReaderSize(rd, headSize)
 	head, _ := br.Peek(headSize)
 	e := inventory.Entry{Path: name, Size: size, Kind: classify(name, head)}
+	if why := isCabinetSkip(head); why != "" {
+		r.mu.Lock()
+		r.pkgs.addSkipped("", []inventory.Skip{{Path: name, Reason: why}})
+		r.mu.Unlock()
+	}
 	h := sha256.New()
 	ws := []io.Writer{&budgetWriter{ctx: r.ctx, left: r.left}, h}
 	var scan *endpointScanner
@@ -607,6 +612,7 @@ func (r *run) nested(e *inventory.Entry, f *os.File, size int64, depth int) erro
 		r.pkgs.addSkipped(e.Path+"/", sub.Skipped)
 		if r.chain {
 			r.pkgs.add(e.Path+"/", &sub)
+			r.pkgs.setProduct(e.Path, sub.Product)
 		}
 		r.mu.Unlock()
 	}
@@ -651,7 +657,7 @@ func (r *run) walkInto(c *container, prefix string, depth int) error {
 
 // overlayReaders maps an overlay's format (analyze's overlayFormat) to the container format
 // that reads it.
-var overlayReaders = map[string]string{"msi": "cfb", "cab": "cab", "nsis": "nsis", "burn": "burn", "inno": "inno"}
+var overlayReaders = map[string]string{"msi": "cfb", "cab": "cab", "nsis": "nsis", "burn": "burn", "inno": "inno", "ishield": "ishield"}
 
 // OverlayPath is the inventory path of the container found in a PE's overlay, under the PE's
 // own path: "(installer)/(overlay)" for the installer itself.
@@ -710,7 +716,15 @@ func (r *run) overlay(e *inventory.Entry, ra io.ReaderAt, size int64, prefix str
 		}
 	}
 	r.add(self)
-	return r.walkInto(c, prefix, depth)
+	if err := r.walkInto(c, prefix, depth); err != nil {
+		return err
+	}
+	if into != nil && c.productOf != "" && into.Product.Identity == "" {
+		r.mu.Lock()
+		into.Product = r.pkgs.products[prefix+c.productOf]
+		r.mu.Unlock()
+	}
+	return nil
 }
 
 // IsInconclusive reports whether err means the input could not be judged (malformed,

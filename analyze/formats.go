@@ -24,6 +24,9 @@ type container struct {
 	// packages names the packages the container runs by their path in it ("burn-MsiPackage/ID"
 	// for a Burn chain): a nested package's custom actions are listed under that name.
 	packages map[string]string
+	// productOf, when set, is the path in the container of the package whose product names
+	// the installer (an InstallShield launcher's MSI), read once that package is walked.
+	productOf string
 }
 
 // opener opens one format. dir is the folder holding the installer (for external cabinets),
@@ -46,7 +49,9 @@ var (
 )
 
 // DefaultFormats returns every format rollgate reads.
-func DefaultFormats() []Format { return []Format{MSI, CAB, Pkg, Asar, DMG, NSIS, Inno, MSIX, Burn} }
+func DefaultFormats() []Format {
+	return []Format{MSI, CAB, Pkg, Asar, DMG, NSIS, Inno, MSIX, Burn, IShield}
+}
 
 // openContainer opens f with the reader for its format, or returns nil when no reader
 // applies (a bare PE, a data file).
