@@ -2,7 +2,7 @@
 // written from the layout innoextract reads (see package unpack/inno): the loader table
 // reached through the "Inno" pointer at 0x30 of a stub's DOS header, setup-0 (version
 // string, two header blocks, stored or LZMA1) and setup-1 (stored and zlib chunks, the CALL
-// filter). They exercise the reader's decoding paths, hostile-input handling and analyze's
+// filter), in the installer or cut into slice files (disk spanning). They exercise the reader's decoding paths, hostile-input handling and analyze's
 // glue; conformance is checked on real installers against innoextract, never on these.
 package innotest
 
