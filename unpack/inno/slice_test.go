@@ -349,3 +349,31 @@ func FuzzSliceHeader(f *testing.F) {
 		}
 	})
 }
+
+// TestSpanPastLastSlice: a chunk whose bytes run past the last slice its data entry names is
+// malformed (Setup: "Already on last slice"), even when a further slice file exists; an empty
+// slice in the middle is passed over.
+func TestSpanPastLastSlice(t *testing.T) {
+	slice := func(data string) *fstest.MapFile {
+		b := binary.LittleEndian.AppendUint32([]byte("idska32\x1a"), uint32(12+len(data)))
+		return &fstest.MapFile{Data: append(b, data...)}
+	}
+	dir := fstest.MapFS{"s-1.bin": slice("zlb\x1aab"), "s-2.bin": slice(""), "s-3.bin": slice("cd"), "s-4.bin": slice("ef")}
+	s := &slices{dir: dir, bases: []string{"s"}, perDisk: 1, names: map[uint32]string{}}
+	tests := []struct {
+		last     uint32
+		want     string
+		sentinel error
+	}{
+		{last: 3, want: "abcdef"},
+		{last: 2, want: "abcd", sentinel: unpack.ErrFormat},
+	}
+	for _, tc := range tests {
+		sp := &span{s: s, cur: 0, last: tc.last, pos: 12 + 4, left: 6, what: "x"}
+		got, err := io.ReadAll(sp)
+		if string(got) != tc.want || !errors.Is(err, tc.sentinel) {
+			t.Errorf("last slice %d: read %q, %v; want %q, %v", tc.last, got, err, tc.want, tc.sentinel)
+		}
+	}
+	s.close()
+}
