@@ -131,6 +131,10 @@ type run struct {
 	// payload's file name, which often carries the version.
 	packages map[string]string
 	err      error
+	// installer is the top-level installer's path on disk (empty in nested runs): an Inno
+	// setup in its overlay reads its slice files beside it, named in side.
+	installer string
+	side      []string
 }
 
 // caPrefix is the name a nested package's custom actions are listed under.
@@ -184,7 +188,7 @@ func (a *Analyzer) installer(ctx context.Context, p string, side *[]string) (*in
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	r := &run{a: a, ctx: ctx, tmp: tmp, sem: make(chan struct{}, a.opts.Jobs), captured: map[string][]byte{}, left: new(atomic.Int64)}
+	r := &run{a: a, ctx: ctx, tmp: tmp, sem: make(chan struct{}, a.opts.Jobs), captured: map[string][]byte{}, left: new(atomic.Int64), installer: p}
 	r.left.Store(expansionBudget(st.Size()))
 
 	inv := &inventory.Inventory{Schema: inventory.Schema}
@@ -278,6 +282,7 @@ func (a *Analyzer) installer(ctx context.Context, p string, side *[]string) (*in
 		// An EXE installer: the container in its overlay (NSIS data, an appended MSI or
 		// cabinet) holds what it installs, at their install paths, and may name the product.
 		err := r.overlay(&self, f, size, "", 0, inv)
+		*side = r.side
 		sg := <-sigc
 		if sg.err != "" {
 			self.Error = joinErr(self.Error, sg.err)
@@ -659,6 +664,10 @@ func (r *run) walkInto(c *container, prefix string, depth int) error {
 // that reads it.
 var overlayReaders = map[string]string{"msi": "cfb", "cab": "cab", "nsis": "nsis", "burn": "burn", "inno": "inno", "ishield": "ishield"}
 
+// overlaySiblings are the overlay formats whose data may continue in files beside the
+// installer: an Inno Setup installer's slice files (setup-1.bin, disk spanning).
+var overlaySiblings = map[string]bool{"inno": true}
+
 // OverlayPath is the inventory path of the container found in a PE's overlay, under the PE's
 // own path: "(installer)/(overlay)" for the installer itself.
 const OverlayPath = "(overlay)"
@@ -688,7 +697,12 @@ func (r *run) overlay(e *inventory.Entry, ra io.ReaderAt, size int64, prefix str
 		// Inno's loader table (in the stub's resources) gives offsets from the start of the file.
 		src, n = ra, size
 	}
-	c, err := open(r.a, src, n, e.Path, "")
+	name, dir := e.Path, ""
+	if into != nil && overlaySiblings[o.Format] && r.installer != "" {
+		// The installer's own overlay: its reader may look beside it on disk.
+		name, dir = r.installer, filepath.Dir(r.installer)
+	}
+	c, err := open(r.a, src, n, name, dir)
 	if err != nil {
 		return fmt.Errorf("opening the %s overlay of %q: %w", o.Format, e.Path, err)
 	}
@@ -696,6 +710,9 @@ func (r *run) overlay(e *inventory.Entry, ra io.ReaderAt, size int64, prefix str
 		return nil
 	}
 	defer c.close()
+	if into != nil {
+		defer func() { r.side = c.side.Names() }()
+	}
 	self := inventory.Entry{Path: e.Path + "/" + OverlayPath, Size: o.Size, Kind: inventory.KindArchive, Container: c.format}
 	if c.describe != nil {
 		sub := into
