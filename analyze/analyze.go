@@ -144,6 +144,10 @@ type run struct {
 	patched map[string]bool
 	prefix  string // of the container's paths in the inventory
 	err     error
+	// installer is the top-level installer's path on disk (empty in nested runs): an Inno
+	// setup in its overlay reads its slice files beside it, named in side.
+	installer string
+	side      []string
 }
 
 // caPrefix is the name a nested package's custom actions are listed under.
@@ -197,7 +201,7 @@ func (a *Analyzer) installer(ctx context.Context, p string, side *[]string) (*in
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	r := &run{a: a, ctx: ctx, tmp: tmp, sem: make(chan struct{}, a.opts.Jobs), captured: map[string][]byte{}, left: new(atomic.Int64)}
+	r := &run{a: a, ctx: ctx, tmp: tmp, sem: make(chan struct{}, a.opts.Jobs), captured: map[string][]byte{}, left: new(atomic.Int64), installer: p}
 	r.left.Store(expansionBudget(st.Size()))
 
 	inv := &inventory.Inventory{Schema: inventory.Schema}
@@ -291,6 +295,7 @@ func (a *Analyzer) installer(ctx context.Context, p string, side *[]string) (*in
 		// An EXE installer: the container in its overlay (NSIS data, an appended MSI or
 		// cabinet) holds what it installs, at their install paths, and may name the product.
 		err := r.overlay(&self, f, size, "", 0, inv)
+		*side = r.side
 		sg := <-sigc
 		if sg.err != "" {
 			self.Error = joinErr(self.Error, sg.err)
@@ -392,6 +397,11 @@ func (r *run) file(name string, size int64, rd io.Reader, depth int) error {
 	br := bufio.NewReaderSize(rd, headSize)
 	head, _ := br.Peek(headSize)
 	e := inventory.Entry{Path: name, Size: size, Kind: classify(name, head)}
+	if why := isCabinetSkip(head); why != "" {
+		r.mu.Lock()
+		r.pkgs.addSkipped("", []inventory.Skip{{Path: name, Reason: why}})
+		r.mu.Unlock()
+	}
 	h := sha256.New()
 	ws := []io.Writer{&budgetWriter{ctx: r.ctx, left: r.left}, h}
 	var scan *endpointScanner
@@ -665,6 +675,7 @@ func (r *run) nested(e *inventory.Entry, f *os.File, size int64, depth int) erro
 		r.pkgs.addSkipped(e.Path+"/", sub.Skipped)
 		if r.chain {
 			r.pkgs.add(e.Path+"/", &sub)
+			r.pkgs.setProduct(e.Path, sub.Product)
 		}
 		r.mu.Unlock()
 	}
@@ -778,7 +789,11 @@ func (r *run) walkInto(c *container, prefix string, depth int) error {
 
 // overlayReaders maps an overlay's format (analyze's overlayFormat) to the container format
 // that reads it.
-var overlayReaders = map[string]string{"msi": "cfb", "cab": "cab", "nsis": "nsis", "burn": "burn", "inno": "inno"}
+var overlayReaders = map[string]string{"msi": "cfb", "cab": "cab", "nsis": "nsis", "burn": "burn", "inno": "inno", "ishield": "ishield"}
+
+// overlaySiblings are the overlay formats whose data may continue in files beside the
+// installer: an Inno Setup installer's slice files (setup-1.bin, disk spanning).
+var overlaySiblings = map[string]bool{"inno": true}
 
 // OverlayPath is the inventory path of the container found in a PE's overlay, under the PE's
 // own path: "(installer)/(overlay)" for the installer itself.
@@ -809,7 +824,12 @@ func (r *run) overlay(e *inventory.Entry, ra io.ReaderAt, size int64, prefix str
 		// Inno's loader table (in the stub's resources) gives offsets from the start of the file.
 		src, n = ra, size
 	}
-	c, err := open(r.a, src, n, e.Path, "")
+	name, dir := e.Path, ""
+	if into != nil && overlaySiblings[o.Format] && r.installer != "" {
+		// The installer's own overlay: its reader may look beside it on disk.
+		name, dir = r.installer, filepath.Dir(r.installer)
+	}
+	c, err := open(r.a, src, n, name, dir)
 	if err != nil {
 		return fmt.Errorf("opening the %s overlay of %q: %w", o.Format, e.Path, err)
 	}
@@ -817,6 +837,9 @@ func (r *run) overlay(e *inventory.Entry, ra io.ReaderAt, size int64, prefix str
 		return nil
 	}
 	defer c.close()
+	if into != nil {
+		defer func() { r.side = c.side.Names() }()
+	}
 	self := inventory.Entry{Path: e.Path + "/" + OverlayPath, Size: o.Size, Kind: inventory.KindArchive, Container: c.format}
 	if c.describe != nil {
 		sub := into
@@ -837,7 +860,15 @@ func (r *run) overlay(e *inventory.Entry, ra io.ReaderAt, size int64, prefix str
 		}
 	}
 	r.add(self)
-	return r.walkInto(c, prefix, depth)
+	if err := r.walkInto(c, prefix, depth); err != nil {
+		return err
+	}
+	if into != nil && c.productOf != "" && into.Product.Identity == "" {
+		r.mu.Lock()
+		into.Product = r.pkgs.products[prefix+c.productOf]
+		r.mu.Unlock()
+	}
+	return nil
 }
 
 // IsInconclusive reports whether err means the input could not be judged (malformed,

@@ -35,6 +35,9 @@ type container struct {
 	fsys    fs.FS
 	// msi is the database when the container is an MSI: nested applies transforms to it.
 	msi *msi.Package
+	// productOf, when set, is the path in the container of the package whose product names
+	// the installer (an InstallShield launcher's MSI), read once that package is walked.
+	productOf string
 }
 
 // patchRef is an MSP a container runs: its path in the container's fsys and how reports name
@@ -61,7 +64,9 @@ var (
 )
 
 // DefaultFormats returns every format rollgate reads.
-func DefaultFormats() []Format { return []Format{MSI, CAB, Pkg, Asar, DMG, NSIS, Inno, MSIX, Burn} }
+func DefaultFormats() []Format {
+	return []Format{MSI, CAB, Pkg, Asar, DMG, NSIS, Inno, MSIX, Burn, IShield}
+}
 
 // openContainer opens f with the reader for its format, or returns nil when no reader
 // applies (a bare PE, a data file).

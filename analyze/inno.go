@@ -1,9 +1,13 @@
 package analyze
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -23,12 +27,37 @@ var Inno = Format{"inno", openInno}
 // msi.autostart-added). The product is the uninstall key the installer registers,
 // "<AppId>_is1", never the file name. Files the reader cannot read (encrypted) are listed
 // as skipped, which makes the analysis incomplete.
+//
+// The installer given (dir set) may keep its file data in slice files beside it (disk
+// spanning: setup-1.bin, …): they are read from dir through an os.Root, which no slice name
+// or symbolic link leaves, and named as the files the inventory was read from. A slice that
+// is absent, cut short or malformed fails the walk: the installer is inconclusive.
 func openInno(a *Analyzer, f io.ReaderAt, size int64, name string, dir string) (*container, error) {
-	r, err := inno.NewReader(f, size)
+	var (
+		side *sideFS
+		root *os.Root
+		dfs  fs.FS
+	)
+	if dir != "" {
+		var err error
+		if root, err = os.OpenRoot(dir); err != nil {
+			return nil, err
+		}
+		side = &sideFS{fsys: root.FS()}
+		dfs = side
+	}
+	closeRoot := func() error {
+		if root == nil {
+			return nil
+		}
+		return root.Close()
+	}
+	r, err := inno.NewReaderFS(f, size, dfs, filepath.Base(name))
 	if err != nil {
+		closeRoot()
 		return nil, err
 	}
-	c := &container{format: "inno", walker: r, close: func() error { return nil }}
+	c := &container{format: "inno", walker: r, side: side, close: func() error { return errors.Join(r.Close(), closeRoot()) }}
 	c.describe = func(inv *inventory.Inventory, self *inventory.Entry) error {
 		h := r.Header
 		id := h.AppID

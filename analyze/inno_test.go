@@ -4,13 +4,17 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/rollgate/rollgate/inventory"
+	"github.com/rollgate/rollgate/unpack"
 	"github.com/rollgate/rollgate/unpack/inno/innotest"
 )
 
@@ -144,5 +148,124 @@ func TestInnoUnsupported(t *testing.T) {
 		if err == nil || !IsInconclusive(err) {
 			t.Errorf("Installer(%s) = %v, want an inconclusive error", name, err)
 		}
+	}
+}
+
+// spannedInno writes a disk-spanning synthetic Inno Setup installer (its chunks in slices of
+// 100 bytes) as acme-setup.exe beside its slices acme-setup-N.bin and returns the
+// installer's path and the slices' names, sorted.
+func spannedInno(t *testing.T, s *innotest.Synth) (string, []string) {
+	t.Helper()
+	stub, err := os.ReadFile("../testdata/fixtures/win/pe/AcmePhone-1.0.unsigned.exe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.SliceSize = 100
+	b, sl, err := s.BuildSpanned(stub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	p := filepath.Join(dir, "acme-setup.exe")
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for i, d := range sl {
+		n := fmt.Sprintf("acme-setup-%d.bin", i+1)
+		names = append(names, n)
+		if err := os.WriteFile(filepath.Join(dir, n), d, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sort.Strings(names) // as InstallerSideFiles lists them
+	return p, names
+}
+
+// TestInnoSpanned: an Inno Setup installer whose data is in slice files beside it
+// (DiskSpanning=yes) is inventoried from them like one carrying its data, and the slices are
+// named as files the inventory was read from (so a baseline of it is never reused for the
+// installer's bytes alone).
+func TestInnoSpanned(t *testing.T) {
+	for _, v67 := range []bool{false, true} {
+		t.Run(map[bool]string{false: "6.1.0", true: "6.7.0"}[v67], func(t *testing.T) {
+			s := innotest.Acme()
+			s.V67 = v67
+			want, err := unsafeAnalyzer(t).Installer(context.Background(), innoInstaller(t, s))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, slices := spannedInno(t, s)
+			inv, side, err := unsafeAnalyzer(t).InstallerSideFiles(context.Background(), p)
+			if err != nil {
+				t.Fatalf("Installer = %v", err)
+			}
+			files := func(inv *inventory.Inventory) map[string]string {
+				out := map[string]string{}
+				for _, e := range inv.Entries {
+					if e.Path != inventory.InstallerPath && e.Kind != inventory.KindArchive {
+						out[e.Path] = e.SHA256
+					}
+				}
+				return out
+			}
+			if d := cmp.Diff(files(want), files(inv)); d != "" {
+				t.Errorf("entries (-want +got)\n%s", d)
+			}
+			if d := cmp.Diff(want.Product, inv.Product); d != "" {
+				t.Errorf("Product (-want +got)\n%s", d)
+			}
+			if d := cmp.Diff(slices, side); d != "" {
+				t.Errorf("side files (-want +got)\n%s", d)
+			}
+		})
+	}
+}
+
+// TestInnoSpannedIncomplete: a slice that is absent, cut short or not a slice, or a slice
+// name that would leave the installer's folder, makes the analysis inconclusive, never a pass.
+func TestInnoSpannedIncomplete(t *testing.T) {
+	tests := []struct {
+		name     string
+		synth    func(s *innotest.Synth)
+		mutate   func(t *testing.T, dir string)
+		sentinel error
+	}{
+		{"missing", nil, func(t *testing.T, dir string) { mustRemove(t, filepath.Join(dir, "acme-setup-2.bin")) }, unpack.ErrFormat},
+		{"truncated", nil, func(t *testing.T, dir string) {
+			if err := os.Truncate(filepath.Join(dir, "acme-setup-2.bin"), 50); err != nil {
+				t.Fatal(err)
+			}
+		}, unpack.ErrFormat},
+		{"bad magic", nil, func(t *testing.T, dir string) {
+			if err := os.WriteFile(filepath.Join(dir, "acme-setup-1.bin"), []byte("not a slice at all"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, unpack.ErrFormat},
+		{"hostile name", func(s *innotest.Synth) { s.BaseFilename = `..\outside` }, func(t *testing.T, dir string) {
+			// The installer's own name finds nothing: the header's name is tried, and refused.
+			mustRemove(t, filepath.Join(dir, "acme-setup-1.bin"))
+		}, unpack.ErrInsecurePath},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := innotest.Acme()
+			if tc.synth != nil {
+				tc.synth(s)
+			}
+			p, _ := spannedInno(t, s)
+			tc.mutate(t, filepath.Dir(p))
+			_, err := unsafeAnalyzer(t).Installer(context.Background(), p)
+			if !errors.Is(err, tc.sentinel) || !IsInconclusive(err) {
+				t.Errorf("Installer = %v, want an inconclusive %v", err, tc.sentinel)
+			}
+		})
+	}
+}
+
+func mustRemove(t *testing.T, p string) {
+	t.Helper()
+	if err := os.Remove(p); err != nil {
+		t.Fatal(err)
 	}
 }

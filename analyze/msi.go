@@ -330,6 +330,18 @@ func (s *sideFS) Open(name string) (fs.File, error) {
 	return s.fsys.Open(name)
 }
 
+// Stat implements fs.StatFS, so that a reader can check a name is a regular file before it
+// opens it (a FIFO would block the open).
+func (s *sideFS) Stat(name string) (fs.FileInfo, error) {
+	s.mu.Lock()
+	if s.names == nil {
+		s.names = map[string]bool{}
+	}
+	s.names[name] = true
+	s.mu.Unlock()
+	return fs.Stat(s.fsys, name)
+}
+
 // Names lists the names asked for, sorted.
 func (s *sideFS) Names() []string {
 	if s == nil {

@@ -1,6 +1,8 @@
 package analyze
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"testing"
@@ -31,6 +33,15 @@ func TestPEOverlay(t *testing.T) {
 			err := peFacts(&e, dir+tt.file)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("peFacts error = %v, want error %v", err, tt.wantErr)
+			}
+			if w := tt.want; w != nil && w.Format != "" {
+				// A container overlay records the stub before it: the file's first Offset bytes.
+				b, err := os.ReadFile(dir + tt.file)
+				if err != nil {
+					t.Fatal(err)
+				}
+				sum := sha256.Sum256(b[:w.Offset])
+				w.StubSHA256 = hex.EncodeToString(sum[:])
 			}
 			if d := cmp.Diff(tt.want, e.Overlay); d != "" {
 				t.Errorf("overlay (-want +got)\n%s", d)

@@ -10,6 +10,19 @@ type packageFacts struct {
 	tables    *inventory.MSITables
 	shortcuts []inventory.Shortcut
 	skipped   []inventory.Skip
+	// products are the nested packages' own products, by their inventory path.
+	products map[string]inventory.Product
+}
+
+// setProduct records the product of the package at path.
+func (p *packageFacts) setProduct(path string, prod inventory.Product) {
+	if prod.Identity == "" {
+		return
+	}
+	if p.products == nil {
+		p.products = map[string]inventory.Product{}
+	}
+	p.products[path] = prod
 }
 
 // add takes a nested package's facts (described into sub) found at prefix.
@@ -76,6 +89,9 @@ func (p *packageFacts) merge(o *packageFacts) {
 	}
 	p.shortcuts = append(p.shortcuts, o.shortcuts...)
 	p.skipped = append(p.skipped, o.skipped...)
+	for path, prod := range o.products {
+		p.setProduct(path, prod)
+	}
 }
 
 // mergeInto adds the gathered facts to the installer's inventory.

@@ -2,7 +2,9 @@ package analyze
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +20,7 @@ import (
 	"github.com/rollgate/rollgate/unpack/burn"
 	"github.com/rollgate/rollgate/unpack/cab"
 	"github.com/rollgate/rollgate/unpack/inno"
+	"github.com/rollgate/rollgate/unpack/ishield"
 	"github.com/rollgate/rollgate/unpack/nsis"
 )
 
@@ -167,6 +170,12 @@ func peOverlay(p string) (*inventory.Overlay, error) {
 			// setup-1) opens with no magic; the loader table in its resources says where.
 			o.Format = "inno"
 		}
+		if o.Format == "" {
+			head := make([]byte, min(o.Size, 2048))
+			if n, _ := fh.ReadAt(head, o.Offset); ishield.Detect(head[:n]) {
+				o.Format = "ishield" // an InstallShield launcher's files, before any cabinet search
+			}
+		}
 	}
 	if o == nil || o.Format == "" {
 		// NSIS's stub looks for its firstheader at every 512-byte boundary of its own file,
@@ -186,6 +195,16 @@ func peOverlay(p string) (*inventory.Overlay, error) {
 		if found, err := cab.Search(io.NewSectionReader(fh, o.Offset, o.Size), o.Size); err == nil && len(found) > 0 {
 			o.Format = "cab"
 		}
+	}
+	if o != nil && o.Format != "" {
+		// The stub without the container it carries: what the launcher runs. Its version
+		// resource names the stub (an InstallShield setup.exe keeps the engine's version
+		// from release to release), so the same-version rule compares this, not the file.
+		h := sha256.New()
+		if _, err := io.Copy(h, io.NewSectionReader(fh, 0, o.Offset)); err != nil {
+			return nil, err
+		}
+		o.StubSHA256 = hex.EncodeToString(h.Sum(nil))
 	}
 	return o, nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/rollgate/rollgate/internal/testutil"
 	"github.com/rollgate/rollgate/inventory"
+	"github.com/rollgate/rollgate/unpack/ishield"
 )
 
 // TestSelfExtractingCabinet inventories testdata/fixtures/win/sfx/acme-sfx.exe (the AcmeUpdate
@@ -167,10 +169,12 @@ func TestSearchCabinetSample(t *testing.T) {
 	}
 }
 
-// TestRealInstallShieldCabinet: ClamAV's InstallShield EXE (a real vendor stub, the cabinet
-// after a block of its own in the overlay; clamav-testfiles from Debian, pinned by
-// scripts/fetch-realfiles) lists the files `7zz x` extracts, with their bytes
-// (testdata/real/gen.sh wrote the listing).
+// TestRealInstallShieldCabinet: ClamAV's InstallShield InstallScript launcher (a real vendor
+// stub; clamav-testfiles from Debian, pinned by scripts/fetch-realfiles) is read as the
+// launcher's Disk1 media (unpack/ishield checks them against ClamAV). The engine cabinet in it
+// lists the files `7zz x` extracts, with their bytes (testdata/real/gen.sh wrote the listing);
+// InstallShield's own cabinets, which hold the product's files, are skipped by name, so the
+// installer is inconclusive instead of a pass on what it does not show.
 func TestRealInstallShieldCabinet(t *testing.T) {
 	p := testutil.RealFile(t, "installers/debian/clamav-testfiles@1.4.3/clam_IScab_int.exe")
 	b, err := os.ReadFile("testdata/real/clam_IScab_int.tsv")
@@ -181,6 +185,7 @@ func TestRealInstallShieldCabinet(t *testing.T) {
 		Size   int64
 		SHA256 string
 	}
+	const cabDir = "Disk1/engine32.cab/"
 	want := map[string]file{}
 	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
 		f := strings.Split(line, "\t")
@@ -188,7 +193,7 @@ func TestRealInstallShieldCabinet(t *testing.T) {
 		if len(f) != 3 || err != nil {
 			t.Fatalf("golden line %q", line)
 		}
-		want[f[0]] = file{n, f[2]}
+		want[cabDir+f[0]] = file{n, f[2]}
 	}
 	inv, err := unsafeAnalyzer(t).Installer(context.Background(), p)
 	if err != nil {
@@ -196,11 +201,98 @@ func TestRealInstallShieldCabinet(t *testing.T) {
 	}
 	got := map[string]file{}
 	for _, e := range inv.Entries {
-		if e.Path != inventory.InstallerPath && e.Kind != inventory.KindArchive {
+		if strings.HasPrefix(e.Path, cabDir) {
 			got[e.Path] = file{e.Size, e.SHA256}
 		}
 	}
 	if d := cmp.Diff(want, got); d != "" {
-		t.Errorf("entries vs 7zz x (-want +got)\n%s", d)
+		t.Errorf("engine cabinet entries vs 7zz x (-want +got)\n%s", d)
 	}
+	var skipped []string
+	for _, s := range inv.Skipped {
+		skipped = append(skipped, s.Path)
+	}
+	if d := cmp.Diff([]string{"Disk1/data1.cab", "Disk1/data1.hdr", "Disk1/data2.cab"}, skipped); d != "" {
+		t.Errorf("skipped InstallShield cabinets (-want +got)\n%s", d)
+	}
+	if inv.Format != "ishield" || inv.Product.Identity != "installshield:{82223415-1aab-4701-9629-06e8ddb80bda}" {
+		t.Errorf("Format %q, identity %q; want ishield and setup.ini's ProductGUID", inv.Format, inv.Product.Identity)
+	}
+}
+
+// TestRealInstallShieldMSI: ClamAV's Basic MSI launchers carry their MSI obfuscated and
+// deflated. The MSI is read as if it were inspected alone: the launcher's product is the
+// MSI's own, and its files are listed under it at their install paths.
+func TestRealInstallShieldMSI(t *testing.T) {
+	a := unsafeAnalyzer(t)
+	for _, name := range []string{"clam_ISmsi_int.exe", "clam_ISmsi_ext.exe"} {
+		t.Run(name, func(t *testing.T) {
+			p := testutil.RealFile(t, "installers/debian/clamav-testfiles@1.4.3/"+name)
+			inv, err := a.Installer(context.Background(), p)
+			if err != nil {
+				t.Fatalf("Installer = %v", err)
+			}
+			// The MSI, taken out of the launcher by the reader ClamAV checks, inspected alone.
+			src := overlaySection(t, p)
+			r, err := ishield.NewReader(src, src.Size())
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := r.Open("clam.msi")
+			if err != nil {
+				t.Fatal(err)
+			}
+			msiPath := filepath.Join(t.TempDir(), "clam.msi")
+			out, err := os.Create(msiPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := io.Copy(out, f); err != nil {
+				t.Fatal(err)
+			}
+			out.Close()
+			alone, err := a.Installer(context.Background(), msiPath)
+			if err != nil {
+				t.Fatalf("Installer(clam.msi) = %v", err)
+			}
+			if inv.Format != "ishield" {
+				t.Errorf("Format = %q, want ishield", inv.Format)
+			}
+			if d := cmp.Diff(alone.Product, inv.Product); d != "" || inv.Product.Identity == "" {
+				t.Errorf("launcher product vs its MSI's (-msi +launcher)\n%s", d)
+			}
+			var wantFiles, gotFiles []string
+			for _, e := range alone.Entries {
+				if e.Path != inventory.InstallerPath {
+					wantFiles = append(wantFiles, "clam.msi/"+e.Path+" "+e.SHA256)
+				}
+			}
+			for _, e := range inv.Entries {
+				if strings.HasPrefix(e.Path, "clam.msi/") {
+					gotFiles = append(gotFiles, e.Path+" "+e.SHA256)
+				}
+			}
+			if d := cmp.Diff(wantFiles, gotFiles); d != "" || len(gotFiles) == 0 {
+				t.Errorf("files of the carried MSI (-alone +in launcher)\n%s", d)
+			}
+			if inv.MSI == nil || len(inv.MSI.Registry) != len(alone.MSI.Registry) {
+				t.Errorf("the launcher's MSI tables are not the MSI's: %+v", inv.MSI)
+			}
+		})
+	}
+}
+
+// overlaySection is a PE's overlay, as peOverlay places it.
+func overlaySection(t *testing.T, p string) *io.SectionReader {
+	t.Helper()
+	o, err := peOverlay(p)
+	if err != nil || o == nil {
+		t.Fatalf("peOverlay(%s) = %v, %v", p, o, err)
+	}
+	fh, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fh.Close() })
+	return io.NewSectionReader(fh, o.Offset, o.Size)
 }

@@ -131,6 +131,9 @@ type Overlay struct {
 	// Format names a container the overlay starts with ("msi" for a compound file, "cab",
 	// "zip", "7z"); empty when it is not one rollgate recognises.
 	Format string `json:"format,omitempty"`
+	// StubSHA256 is the SHA-256 of the bytes before a recognised container overlay: the
+	// launcher stub that runs it, whose version resource is the stub's own.
+	StubSHA256 string `json:"stub_sha256,omitempty"`
 }
 
 // Signature is a code signature's integrity and trust, both always computed.

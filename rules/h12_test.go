@@ -4,6 +4,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/rollgate/rollgate/inventory"
 )
 
@@ -46,5 +48,35 @@ func TestStaticBarePEInstaller(t *testing.T) {
 		if !slices.Contains(got, want) {
 			t.Errorf("Static(bare PE installer, new hash, same version) = %v, want %s", got, want)
 		}
+	}
+}
+
+// TestStaticLauncherStub: a launcher carrying a container (an InstallShield setup.exe keeps
+// the engine's version from release to release) is judged by the stub before its overlay: a
+// new payload at the same version is no finding, a changed stub at the same version is.
+func TestStaticLauncherStub(t *testing.T) {
+	launcher := func(sha, stub string) *inventory.Inventory {
+		e := pe(inventory.InstallerPath, sha, "11.0.0.28844", vendor)
+		e.Overlay = &inventory.Overlay{Offset: 4096, Size: 1 << 20, Format: "ishield", StubSHA256: stub}
+		i := inv(e, inventory.Entry{Path: inventory.InstallerPath + "/" + "(overlay)", Kind: inventory.KindArchive, Container: "ishield"},
+			pe("AcmePhone.msi/ProgramFiles64Folder/Acme/core.dll", "c1", "1.0.0.0", vendor))
+		i.Format = "ishield"
+		return i
+	}
+	tests := []struct {
+		name       string
+		base, cand *inventory.Inventory
+		want       []string
+	}{
+		{"new payload, same stub", launcher("f1", "s1"), launcher("f2", "s1"), []string{FileChanged}},
+		{"new payload, changed stub", launcher("f1", "s1"), launcher("f2", "s2"), []string{ContentChangedSameVer, FileChanged}},
+		{"baseline without a stub digest", launcher("f1", ""), launcher("f2", "s1"), []string{ContentChangedSameVer, FileChanged}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if d := cmp.Diff(tt.want, ruleSet(Static(tt.base, tt.cand))); d != "" {
+				t.Errorf("Static (-want +got)\n%s", d)
+			}
+		})
 	}
 }

@@ -265,7 +265,15 @@ func changed(b, e *inventory.Entry, c *collector) {
 	}
 	if b.SHA256 != e.SHA256 {
 		c.add(FileChanged, e.Path, "content changed", map[string]any{"baseline_sha256": b.SHA256, "sha256": e.SHA256})
-		if e.Version != "" && e.Version == b.Version {
+		if bo, eo := b.Overlay, e.Overlay; bo != nil && eo != nil && bo.StubSHA256 != "" && eo.StubSHA256 != "" {
+			// A launcher carrying a container whose files are judged one by one: its version
+			// resource is the stub's (an InstallShield setup.exe keeps the engine's version
+			// across releases), so the stub, not the carried payload, must be unchanged.
+			if bo.StubSHA256 != eo.StubSHA256 && e.Version != "" && e.Version == b.Version {
+				c.add(ContentChangedSameVer, e.Path, fmt.Sprintf("the stub before the %s overlay changed but its version is still %s", eo.Format, e.Version),
+					map[string]any{"version": e.Version, "baseline_stub_sha256": bo.StubSHA256, "stub_sha256": eo.StubSHA256})
+			}
+		} else if e.Version != "" && e.Version == b.Version {
 			c.add(ContentChangedSameVer, e.Path, fmt.Sprintf("content changed but the version is still %s", e.Version),
 				map[string]any{"version": e.Version, "baseline_sha256": b.SHA256, "sha256": e.SHA256})
 		}

@@ -20,7 +20,7 @@ import (
 // testdata/record-innoextract.sh into testdata/innoextract/NAME.tsv.
 type golden struct {
 	cache   string // path under the real-file cache's files/
-	fixture string // or path under testdata/ of a committed installer (testdata/iscc/gen.sh)
+	fixture string // or path under testdata/ of a committed installer (testdata/iscc/gen.sh, gen-span.sh: its slice files beside it)
 	sha256  string // of the installer
 	ci      bool   // scripts/fetch-realfiles fetches it
 	tool    string
@@ -106,7 +106,8 @@ func realFile(t *testing.T, g golden) string {
 }
 
 // TestConformance holds Walk and fs.ReadFile to innoextract's extraction of real installers,
-// file by file (path, size, SHA-256). A "~N" path is a file innoextract overwrites at the
+// file by file (path, size, SHA-256); a disk-spanning one is read with the slice files beside
+// it, as Open finds them. A "~N" path is a file innoextract overwrites at the
 // same path (see the package comment): it is not in innoextract's list, and each one must
 // stand for a real collision.
 func TestConformance(t *testing.T) {

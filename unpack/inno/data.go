@@ -29,10 +29,10 @@ var chunkMagic = []byte("zlb\x1a")
 func (r *Reader) unreadable(f *File) error {
 	d := &r.data[f.Location]
 	switch {
-	case r.DataOffset == 0:
-		return errs.Unsupported(f.Path, -1, "file data in a separate setup-1.bin, which is not read")
-	case d.firstSlice != 0 || d.lastSlice != 0:
-		return errs.Unsupported(f.Path, -1, "file data spanning slices %d to %d (disk spanning)", d.firstSlice, d.lastSlice)
+	case r.DataOffset == 0 && r.slices == nil:
+		return errs.Unsupported(f.Path, -1, "file data in slice files beside the installer (setup-1.bin, disk spanning), and no folder to find them in was given")
+	case r.DataOffset != 0 && (d.firstSlice != 0 || d.lastSlice != 0):
+		return errs.Format(f.Path, -1, "file data in slices %d to %d of an installer that carries its data", d.firstSlice, d.lastSlice)
 	case d.encrypted:
 		return errs.Unsupported(f.Path, r.DataOffset+int64(d.chunkOffset), "encrypted chunk (password-protected installer)")
 	}
@@ -60,24 +60,16 @@ func (r *Reader) mostFromChunk(d *dataEntry) int64 {
 
 // openChunk opens the chunk holding d, decompressing from its start.
 func (r *Reader) openChunk(d *dataEntry, what string) (*chunk, error) {
-	off := r.DataOffset + int64(d.chunkOffset)
-	var m [4]byte
-	if off < 0 || off+4 > r.size {
-		return nil, errs.Format(what, off, "chunk beyond the end of the file")
+	src, off, err := r.chunkSource(d, what)
+	if err != nil {
+		return nil, err
 	}
-	if _, err := r.r.ReadAt(m[:], off); err != nil || !bytes.Equal(m[:], chunkMagic) {
-		return nil, errs.Format(what, off, "no chunk magic \"zlb\\x1a\"")
-	}
-	if d.chunkSize > uint64(r.size-off-4) {
-		return nil, errs.Format(what, off, "chunk of %d bytes beyond the end of the file", d.chunkSize)
-	}
-	src := io.NewSectionReader(r.r, off+4, int64(d.chunkSize))
 	var rd io.Reader = src
 	method := "stored"
 	if d.compressed {
 		method = r.Header.Compression
 	}
-	most := min(r.mostFromChunk(d), expansion(int64(d.chunkSize), MaxExpanded))
+	most := min(r.mostFromChunk(d), expansion(int64(min(d.chunkSize, 1<<62)), MaxExpanded))
 	switch method {
 	case "zlib":
 		z, err := zlib.NewReader(src)
@@ -118,8 +110,32 @@ func (r *Reader) openChunk(d *dataEntry, what string) (*chunk, error) {
 		}
 		rd = z
 	}
+	if sp, ok := src.(*span); ok {
+		rd = &spanErr{r: rd, sp: sp}
+	}
 	return &chunk{key: [2]uint64{uint64(d.firstSlice), uint64(d.chunkOffset)},
-		rd: &budget{r: rd, left: expansion(int64(d.chunkSize), MaxExpanded), what: what}}, nil
+		rd: &budget{r: rd, left: expansion(int64(min(d.chunkSize, 1<<62)), MaxExpanded), what: what}}, nil
+}
+
+// chunkSource returns the compressed bytes of d's chunk, after its magic, and the offset
+// errors name: in the installer, or in the first of the slice files beside it.
+func (r *Reader) chunkSource(d *dataEntry, what string) (io.Reader, int64, error) {
+	if r.DataOffset == 0 {
+		src, err := r.externalChunk(d, what)
+		return src, int64(min(d.chunkOffset, 1<<62)), err
+	}
+	off := r.DataOffset + int64(d.chunkOffset)
+	var m [4]byte
+	if off < 0 || off+4 > r.size {
+		return nil, off, errs.Format(what, off, "chunk beyond the end of the file")
+	}
+	if _, err := r.r.ReadAt(m[:], off); err != nil || !bytes.Equal(m[:], chunkMagic) {
+		return nil, off, errs.Format(what, off, "no chunk magic \"zlb\\x1a\"")
+	}
+	if d.chunkSize > uint64(r.size-off-4) {
+		return nil, off, errs.Format(what, off, "chunk of %d bytes beyond the end of the file", d.chunkSize)
+	}
+	return io.NewSectionReader(r.r, off+4, int64(d.chunkSize)), off, nil
 }
 
 // budget fails a decode that goes past MaxExpanded bytes.
@@ -268,17 +284,16 @@ var (
 // Walk implements unpack.Walker: every readable file in data order, each chunk decompressed
 // once (files sharing one data location are delivered from a buffer of at most
 // MaxDupBufferBytes, else decoded again). Files Skipped names (encrypted) are not
-// delivered; files whose data is outside this file (setup-1.bin, disk spanning) make Walk
-// fail with unpack.ErrUnsupported.
+// delivered. Data in slice files beside the installer (disk spanning) is read from the
+// folder NewReaderFS was given; without one, Walk fails with unpack.ErrUnsupported.
 func (r *Reader) Walk(fn func(path string, size int64, rd io.Reader) error) error {
 	var files []*File
 	shared := map[*File]bool{}
 	for _, f := range r.Files {
-		d := &r.data[f.Location]
-		if d.encrypted && r.DataOffset != 0 {
-			continue
-		}
 		if err := r.unreadable(f); err != nil {
+			if r.data[f.Location].encrypted && (r.DataOffset != 0 || r.slices != nil) {
+				continue // listed by Skipped
+			}
 			return err
 		}
 		if f.dupOf != nil {

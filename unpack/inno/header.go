@@ -114,6 +114,9 @@ type Header struct {
 	EncryptionUsed bool
 	// PrivilegesRequired: 0 none, 1 power user, 2 admin, 3 lowest.
 	PrivilegesRequired int
+	// SlicesPerDisk groups the slice files of a disk-spanning installer under one disk
+	// number (slice.go).
+	SlicesPerDisk uint32
 
 	counts   headerCounts
 	sevenZip bool // 6.7: a 7-Zip library is stored after the wizard images
@@ -283,8 +286,9 @@ func (r *Reader) readHeader(s *stream) {
 	default:
 		s.skip(16 + 8) // MD5 password hash, salt
 	}
-	s.skip(8 + 4) // extra disk space, slices per disk
-	s.skip(2)     // uninstall log mode, dir exists warning
+	s.skip(8) // extra disk space
+	h.SlicesPerDisk = s.u32()
+	s.skip(2) // uninstall log mode, dir exists warning
 	h.PrivilegesRequired = int(s.u8())
 	if v >= ver(6, 0, 0, 0) {
 		s.skip(1) // privileges override flags

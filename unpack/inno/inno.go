@@ -35,14 +35,18 @@
 //
 // Held against innoextract on real installers of data versions 5.4.2 (u), 5.5.0, 5.5.7,
 // 5.5.7 (u), 6.0.0 (u), 6.1.0 (u), 6.3.0 and 6.4.0.1 (conformance_test.go); 5.2.5 to 5.4.1 follow innoextract
-// untested. innoextract reads no data version after 6.4.0.1: the 6.4.2 header string and
-// the 6.4.3 file location flags follow Inno Setup's own Shared.Struct.pas (jrsoftware/issrc,
+// untested. Data in slice files beside the installer (DiskSpanning=yes: setup-1.bin,
+// setup-1a.bin, …) is read through the folder NewReaderFS is given (slice.go), held against
+// innoextract on installers of data 5.5.7 (u) and 6.4.0.1 built by Inno Setup's compiler;
+// the 64-bit slice header of 6.5.2 and later follows issrc (is-6_5_2), untested on a real
+// one. innoextract reads no data version after 6.4.0.1: the 6.4.2 header string and the
+// 6.4.3 file location flags follow Inno Setup's own Shared.Struct.pas (jrsoftware/issrc,
 // tags is-6_4_2 and is-6_4_3), checked on real 6.4.2 and 6.4.3 installers by every file's
 // own SHA-256; data versions 6.5.2 (Inno Setup 6.5.2-6.5.4) and 6.7.0 (6.7.x) likewise
 // from is-6_5_2 and is-6_7_0 (v67.go), checked on one and eight real installers. Not read:
 // setup data older than 5.2.5, 6.5.0, 6.6.x and any later than 6.7.0
-// (unpack.ErrUnsupported), data in
-// separate setup-N.bin slices (the reader opens; reading a file is ErrUnsupported),
+// (unpack.ErrUnsupported), slice files without a folder to find them in (the reader
+// opens; reading a file is ErrUnsupported), Setup 5.x's "..\DISKn\" slice folders,
 // 6.7's fully encrypted headers (ErrUnsupported), encrypted chunks (each such file stays
 // listed, Open fails with ErrUnsupported, Walk skips it and Reader.Skipped names it), and
 // the modified 5.3.10.1/5.4.2.1/5.5.0.1/5.5.7.1
@@ -56,6 +60,9 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/rollgate/rollgate/unpack"
@@ -116,7 +123,8 @@ type Reader struct {
 
 	data   []dataEntry
 	tree   *fstree.Tree
-	parked *chunk // the chunk the last closed file read, kept for the next open
+	parked *chunk  // the chunk the last closed file read, kept for the next open
+	slices *slices // the slice files beside the installer (disk spanning), when given a folder
 }
 
 // File is one file the installer extracts.
@@ -151,8 +159,17 @@ func (r *Reader) Skipped() map[string]error {
 
 // NewReader opens the Inno Setup installer in r. An input without an Inno Setup loader
 // offset table or setup-0 header is an unpack.ErrFormat error; setup data of a version this
-// reader does not read is unpack.ErrUnsupported.
-func NewReader(r io.ReaderAt, size int64) (*Reader, error) {
+// reader does not read is unpack.ErrUnsupported. An installer whose file data is in slice
+// files beside it (disk spanning) opens, but its files cannot be read: use NewReaderFS.
+func NewReader(r io.ReaderAt, size int64) (*Reader, error) { return NewReaderFS(r, size, nil, "") }
+
+// NewReaderFS is NewReader for an installer named name in the folder dir: when its file data
+// is in slice files (setup-1.bin, disk spanning), they are read from dir by the names Inno
+// Setup gives them (slice.go). A slice that is absent, cut short or not a slice makes
+// reading the files it holds fail with unpack.ErrFormat, one whose name would leave dir with
+// unpack.ErrInsecurePath. dir is not touched for an installer that carries its data. Close
+// closes the slices.
+func NewReaderFS(r io.ReaderAt, size int64, dir fs.FS, name string) (*Reader, error) {
 	ir := &Reader{r: r, size: size}
 	off, err := ir.locate()
 	if err != nil {
@@ -165,11 +182,31 @@ func NewReader(r io.ReaderAt, size int64) (*Reader, error) {
 	if err := ir.buildTree(); err != nil {
 		return nil, err
 	}
+	if ir.DataOffset == 0 && dir != nil {
+		ir.newSlices(dir, name)
+	}
 	return ir, nil
 }
 
-// Open opens the named installer; Close closes it.
-func Open(name string) (*unpack.ReadCloser[*Reader], error) { return unpack.OpenFile(name, NewReader) }
+// Close closes the slice files the reader opened; the installer itself is the caller's.
+func (r *Reader) Close() error {
+	r.parked = nil
+	if r.slices == nil {
+		return nil
+	}
+	return r.slices.close()
+}
+
+// Open opens the named installer, reading slice files beside it; Close closes it.
+func Open(name string) (*unpack.ReadCloser[*Reader], error) {
+	dir, base := filepath.Split(name)
+	if dir == "" {
+		dir = "."
+	}
+	return unpack.OpenFile(name, func(r io.ReaderAt, size int64) (*Reader, error) {
+		return NewReaderFS(r, size, os.DirFS(dir), base)
+	})
+}
 
 // IsInstaller reports whether r carries an Inno Setup loader offset table (analyze uses it
 // to recognise the setup stub, whose overlay starts with no fixed magic). It is true for a

@@ -142,7 +142,9 @@ func (r *Reader) readHeader67(s *stream) {
 		&c.runs, &c.uninstallRuns} {
 		*p = s.count("entries")
 	}
-	s.skip(int64(l.headerPrePriv)) // versions, wizard sizes, styles, colours, disk space, slices, log mode, dir warning
+	s.skip(int64(l.headerPrePriv) - 6) // versions, wizard sizes, styles, colours, disk space
+	h.SlicesPerDisk = s.u32()
+	s.skip(2) // uninstall log mode, dir exists warning
 	h.PrivilegesRequired = int(s.u8())
 	s.skip(3) // overrides, language dialog, language detection
 	comp := int(s.u8())

@@ -2,7 +2,7 @@
 // written from the layout innoextract reads (see package unpack/inno): the loader table
 // reached through the "Inno" pointer at 0x30 of a stub's DOS header, setup-0 (version
 // string, two header blocks, stored or LZMA1) and setup-1 (stored and zlib chunks, the CALL
-// filter). They exercise the reader's decoding paths, hostile-input handling and analyze's
+// filter), in the installer or cut into slice files (disk spanning). They exercise the reader's decoding paths, hostile-input handling and analyze's
 // glue; conformance is checked on real installers against innoextract, never on these.
 package innotest
 
@@ -54,6 +54,14 @@ type Synth struct {
 	// revision 2, an encryption header, 64-bit block sizes, SHA-256 checksums; see
 	// unpack/inno/v67.go); Version is then ignored.
 	V67 bool
+	// SliceSize, when set, puts the chunks in slice files of at most that many bytes
+	// instead of the installer (DiskSpanning=yes); BuildSpanned returns them.
+	SliceSize int
+	// SlicesPerDisk is the header's value (0 is written as is, except that a spanned
+	// installer gets 1).
+	SlicesPerDisk uint32
+	// BaseFilename is the header's (OutputBaseFilename; empty: "acme-setup").
+	BaseFilename string
 }
 
 type wbuf struct{ bytes.Buffer }
@@ -181,11 +189,19 @@ type location struct {
 	encrypted   bool
 	chunkOffset int
 	chunkSize   int
+	first, last int // slices
 }
 
 // Build lays out the installer after stub (a PE whose DOS header gets the "Inno" pointer at
 // 0x30; nil: a bare DOS header): the loader table, setup-0 and setup-1.
 func (s *Synth) Build(stub []byte) ([]byte, error) {
+	exe, _, err := s.BuildSpanned(stub)
+	return exe, err
+}
+
+// BuildSpanned is Build that also returns the slice files when SliceSize is set: slice i is
+// the file unpack/inno looks for as NAME-(i+1).bin (one slice per disk).
+func (s *Synth) BuildSpanned(stub []byte) ([]byte, [][]byte, error) {
 	// Data entries and chunks.
 	var locs []*location
 	raw := make([][]byte, len(s.ChunkZlib))
@@ -230,8 +246,15 @@ func (s *Synth) Build(stub []byte) ([]byte, error) {
 		chunkLen[c] = len(body)
 		setup1.Write(body)
 	}
+	var slices [][]byte
+	chunkFirst := make([]int, len(raw))
+	chunkLast := make([]int, len(raw))
+	if s.SliceSize > 0 {
+		slices = s.slice(setup1.Bytes(), chunkAt, chunkLen, chunkFirst, chunkLast)
+	}
 	for i, l := range locs {
 		l.chunkOffset, l.chunkSize = chunkAt[l.chunk], chunkLen[l.chunk]
+		l.first, l.last = chunkFirst[l.chunk], chunkLast[l.chunk]
 		if i == s.CorruptSum {
 			l.sum = bytes.Repeat([]byte{0xAA}, len(l.sum))
 		}
@@ -243,7 +266,7 @@ func (s *Synth) Build(stub []byte) ([]byte, error) {
 		s.blocks67(&h, &d, fileLoc, locs)
 	} else {
 		for _, v := range []string{"Acme Softphone", "Acme Softphone " + s.AppVersion, s.AppID, "(c) Acme", "Acme Corp",
-			"https://acme.test/", "", "", "", s.AppVersion, `{autopf}\Acme`, "Acme", "acme-setup", `{app}`, "unins"} {
+			"https://acme.test/", "", "", "", s.AppVersion, `{autopf}\Acme`, "Acme", s.baseFilename(), `{app}`, "unins"} {
 			h.str(v)
 		}
 		for i := 0; i < 10+1+1+1+2+3+1; i++ {
@@ -258,7 +281,8 @@ func (s *Synth) Build(stub []byte) ([]byte, error) {
 		h.zeros(1 + 8) // wizard style, resize
 		h.zeros(1)     // alpha
 		h.zeros(20 + 8)
-		h.zeros(8 + 4)
+		h.zeros(8)
+		h.u32(s.slicesPerDisk())
 		h.zeros(2)
 		h.u8(2) // admin
 		h.zeros(1)
@@ -336,8 +360,8 @@ func (s *Synth) Build(stub []byte) ([]byte, error) {
 
 		// Second block: data entries.
 		for _, l := range locs {
-			d.u32(0)
-			d.u32(0)
+			d.u32(uint32(l.first))
+			d.u32(uint32(l.last))
 			d.u32(uint32(l.chunkOffset))
 			d.u64(uint64(l.offset))
 			d.u64(uint64(l.size))
@@ -379,7 +403,7 @@ func (s *Synth) Build(stub []byte) ([]byte, error) {
 	for _, b := range [][]byte{h.Bytes(), d.Bytes()} {
 		blk, err := block(b, s.Compressed, s.V67)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		setup0.Write(blk)
 	}
@@ -391,7 +415,7 @@ func (s *Synth) Build(stub []byte) ([]byte, error) {
 	tableAt := len(stub)
 	setup0At := tableAt + 0x40
 	setup1At := setup0At + setup0.Len()
-	if s.NoData {
+	if s.NoData || s.SliceSize > 0 {
 		setup1At = 0
 	}
 	out := make([]byte, setup0At)
@@ -424,10 +448,69 @@ func (s *Synth) Build(stub []byte) ([]byte, error) {
 	tab = binary.LittleEndian.AppendUint32(tab, crc32.ChecksumIEEE(tab))
 	copy(out[tableAt:], tab)
 	out = append(out, setup0.Bytes()...)
-	if !s.NoData {
+	if !s.NoData && s.SliceSize == 0 {
 		out = append(out, setup1.Bytes()...)
 	}
-	return out, nil
+	return out, slices, nil
+}
+
+func (s *Synth) baseFilename() string {
+	if s.BaseFilename == "" {
+		return "acme-setup"
+	}
+	return s.BaseFilename
+}
+
+func (s *Synth) slicesPerDisk() uint32 {
+	if s.SlicesPerDisk == 0 && s.SliceSize > 0 {
+		return 1
+	}
+	return s.SlicesPerDisk
+}
+
+// slice cuts setup-1 (the chunks at chunkAt, chunkLen bytes after their magic each) into
+// slice files as Inno's compiler writes them: a header ("idska32\x1a" and a 32-bit total
+// size; "idskb32\x1a" and 64 bits for 6.7), a chunk starting only where its magic and one
+// byte fit, its bytes running on into the next slices. It sets each chunk's first and last
+// slice and rewrites chunkAt to the offset in the first slice.
+func (s *Synth) slice(setup1 []byte, chunkAt, chunkLen, first, last []int) [][]byte {
+	magic, hl := "idska32\x1a", 12
+	if s.V67 {
+		magic, hl = "idskb32\x1a", 16
+	}
+	var out [][]byte
+	next := func() {
+		b := make([]byte, hl, s.SliceSize)
+		copy(b, magic)
+		out = append(out, b)
+	}
+	next()
+	room := func() int { return s.SliceSize - len(out[len(out)-1]) }
+	for c := range chunkAt {
+		if room() < 5 {
+			next()
+		}
+		first[c] = len(out) - 1
+		data := setup1[chunkAt[c] : chunkAt[c]+4+chunkLen[c]]
+		chunkAt[c] = len(out[len(out)-1])
+		for len(data) > 0 {
+			if room() == 0 {
+				next()
+			}
+			n := min(room(), len(data))
+			out[len(out)-1] = append(out[len(out)-1], data[:n]...)
+			data = data[n:]
+		}
+		last[c] = len(out) - 1
+	}
+	for _, b := range out {
+		if s.V67 {
+			binary.LittleEndian.PutUint64(b[8:], uint64(len(b)))
+		} else {
+			binary.LittleEndian.PutUint32(b[8:], uint32(len(b)))
+		}
+	}
+	return out
 }
 
 // blocks67 writes the two header blocks of data version 6.7.0: each record's Strings, its
@@ -439,7 +522,7 @@ func (s *Synth) blocks67(h, d *wbuf, fileLoc []int, locs []*location) {
 		}
 	}
 	strs("Acme Softphone", "Acme Softphone "+s.AppVersion, s.AppID, "(c) Acme", "Acme Corp",
-		"https://acme.test/", "", "", "", s.AppVersion, `{autopf}\Acme`, "Acme", "acme-setup", `{app}`, "unins")
+		"https://acme.test/", "", "", "", s.AppVersion, `{autopf}\Acme`, "Acme", s.baseFilename(), `{app}`, "unins")
 	for i := 15; i < 39+4; i++ {
 		h.bin(nil)
 	}
@@ -447,7 +530,9 @@ func (s *Synth) blocks67(h, d *wbuf, fileLoc []int, locs []*location) {
 	for _, n := range counts {
 		h.u32(uint32(n))
 	}
-	h.zeros(71)
+	h.zeros(71 - 6)
+	h.u32(s.slicesPerDisk())
+	h.zeros(2)
 	h.u8(2) // admin
 	h.zeros(3)
 	h.u8(1) // zlib
@@ -507,8 +592,8 @@ func (s *Synth) blocks67(h, d *wbuf, fileLoc []int, locs []*location) {
 	}
 	h.bin(nil) // decompressor DLL (zlib)
 	for _, l := range locs {
-		d.u32(0)
-		d.u32(0)
+		d.u32(uint32(l.first))
+		d.u32(uint32(l.last))
 		d.u64(uint64(l.chunkOffset))
 		d.u64(uint64(l.offset))
 		d.u64(uint64(l.size))

@@ -41,7 +41,7 @@ for c in /w/c/*; do
 	wine "$c/package/bin/ISCC.exe" /Q /Oout "/Ftree-$v" "$iss"
 done
 SH
-docker run --rm --network host -v "$B:/w" "$base" bash /w/run.sh
+docker run --rm --network host --user 0:0 --entrypoint bash -v "$B:/w" "$base" /w/run.sh
 for c in "${compilers[@]}"; do
 	n=tree-${c/@/-}
 	cp "$B/out/$n.exe" "$HERE/$n.exe"
