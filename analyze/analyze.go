@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -28,6 +29,7 @@ import (
 	"github.com/rollgate/rollgate/internal/digest"
 	"github.com/rollgate/rollgate/inventory"
 	"github.com/rollgate/rollgate/unpack"
+	"github.com/rollgate/rollgate/unpack/msi"
 )
 
 // Verifier checks code signatures. verify/authenticode implements it.
@@ -130,7 +132,18 @@ type run struct {
 	// chain's "burn-MsiPackage/ID"): their custom actions are named by it, not by the
 	// payload's file name, which often carries the version.
 	packages map[string]string
-	err      error
+	// transforms and tfs are the container's transforms by inventory path (container.transforms).
+	transforms map[string][]string
+	tfs        fs.FS
+	// applied holds the inventory paths of the transforms applied to an MSI of the container:
+	// their row changes are judged as that MSI's tables.
+	applied map[string]bool
+	// patches are the container's MSPs (container.patches); patched records, under mu, the
+	// ones applied to an MSI of the container.
+	patches []patchRef
+	patched map[string]bool
+	prefix  string // of the container's paths in the inventory
+	err     error
 	// installer is the top-level installer's path on disk (empty in nested runs): an Inno
 	// setup in its overlay reads its slice files beside it, named in side.
 	installer string
@@ -595,10 +608,55 @@ func (r *run) nested(e *inventory.Entry, f *os.File, size int64, depth int) erro
 		return fmt.Errorf("opening %q: %w", e.Path, err)
 	}
 	if c == nil {
+		if r.applied[e.Path] {
+			e.Container = "mst" // read where applied: its rows are the MSI's
+		}
+		for _, pr := range r.patches {
+			if r.prefix+pr.path == e.Path {
+				e.Container = "msp" // applied to the MSIs it targets, or a Skip
+			}
+		}
 		return nil // looked like an archive, is not one we read: stays a data entry
 	}
 	defer c.close()
 	e.Container = c.format
+	if ts := r.transforms[e.Path]; len(ts) > 0 {
+		if c.msi == nil {
+			return fmt.Errorf("%q: the transforms %q name a package that is not an MSI: %w", e.Path, ts, unpack.ErrFormat)
+		}
+		for _, t := range ts {
+			done, err := r.applyTransform(c.msi, t)
+			defer done()
+			if err != nil {
+				return fmt.Errorf("applying the transform %q to %q: %w", t, e.Path, err)
+			}
+		}
+	}
+	if c.msi != nil && len(r.patches) > 0 && strings.HasPrefix(r.packages[e.Path], "burn-MsiPackage/") {
+		for _, pr := range r.patches {
+			done, applied, err := r.applyPatch(c.msi, pr.path)
+			defer done()
+			if err != nil {
+				return fmt.Errorf("applying the patch %q to %q: %w", pr.path, e.Path, err)
+			}
+			if !applied {
+				continue
+			}
+			deltas, err := c.msi.PatchedFiles()
+			if err != nil {
+				return fmt.Errorf("in %q: %w", e.Path, err)
+			}
+			var skips []inventory.Skip
+			for _, d := range deltas {
+				skips = append(skips, inventory.Skip{Path: firstNonEmpty(d.InstallPath, "File/"+d.FileKey),
+					Reason: fmt.Sprintf("%s patches file %q by binary delta (Patch table), which rollgate does not apply: its patched content was not inventoried", pr.what, d.FileKey)})
+			}
+			r.mu.Lock()
+			r.patched[pr.path] = true
+			r.pkgs.addSkipped(e.Path+"/", skips)
+			r.mu.Unlock()
+		}
+	}
 	if c.describe != nil {
 		// A nested package's own custom actions and signature are judged like the
 		// installer's: a bundle runs the MSIs it carries.
@@ -624,6 +682,57 @@ func (r *run) nested(e *inventory.Entry, f *os.File, size int64, depth int) erro
 	return r.walkInto(c, e.Path+"/", depth)
 }
 
+// spool copies the file at name in r.tfs to a temporary file, which done closes and removes
+// (once the package it is applied to has been walked: the streams a transform or patch
+// brings are read from it).
+func (r *run) spool(name string) (f *os.File, size int64, done func(), err error) {
+	done = func() {}
+	src, err := r.tfs.Open(name)
+	if err != nil {
+		return nil, 0, done, err
+	}
+	defer src.Close()
+	f, err = os.CreateTemp(r.tmp, "patch-")
+	if err != nil {
+		return nil, 0, done, err
+	}
+	done = func() {
+		f.Close()
+		os.Remove(f.Name())
+	}
+	size, err = io.Copy(io.MultiWriter(&budgetWriter{ctx: r.ctx, left: r.left}, f), src)
+	return f, size, done, err
+}
+
+// applyTransform applies the transform at name in r.tfs to p.
+func (r *run) applyTransform(p *msi.Package, name string) (done func(), err error) {
+	f, n, done, err := r.spool(name)
+	if err != nil {
+		return done, err
+	}
+	t, err := msi.OpenTransform(f, n, path.Base(name))
+	if err != nil {
+		return done, err
+	}
+	return done, p.ApplyTransform(t)
+}
+
+// applyPatch applies the patch at name in r.tfs to p when it targets p's ProductCode.
+func (r *run) applyPatch(p *msi.Package, name string) (done func(), applied bool, err error) {
+	f, n, done, err := r.spool(name)
+	if err != nil {
+		return done, false, err
+	}
+	pt, err := msi.OpenPatch(f, n, path.Base(name))
+	if err != nil {
+		return done, false, err
+	}
+	if !pt.TargetsProduct(p.Property("ProductCode")) {
+		return done, false, nil
+	}
+	return done, true, p.ApplyPatch(pt)
+}
+
 // walkInto inventories every file of an opened container under prefix, inline (the calling
 // goroutine already holds a worker slot), and merges them into r.
 func (r *run) walkInto(c *container, prefix string, depth int) error {
@@ -634,10 +743,28 @@ func (r *run) walkInto(c *container, prefix string, depth int) error {
 			sub.packages[prefix+p] = n
 		}
 	}
+	if len(c.transforms) > 0 {
+		sub.transforms, sub.tfs, sub.applied = map[string][]string{}, c.fsys, map[string]bool{}
+		for p, ts := range c.transforms {
+			sub.transforms[prefix+p] = ts
+			for _, t := range ts {
+				sub.applied[prefix+t] = true
+			}
+		}
+	}
+	if len(c.patches) > 0 {
+		sub.tfs, sub.patches, sub.patched, sub.prefix = c.fsys, c.patches, map[string]bool{}, prefix
+	}
 	err := c.walker.Walk(func(name string, sz int64, rd io.Reader) error {
 		return sub.file(prefix+name, sz, rd, depth+1)
 	})
 	sub.wg.Wait()
+	for _, pr := range sub.patches {
+		if !sub.patched[pr.path] {
+			sub.pkgs.skipped = append(sub.pkgs.skipped, inventory.Skip{Path: prefix + pr.path,
+				Reason: fmt.Sprintf("%s applies to no MSI package the bundle carries (matched by ProductCode), so what it changes was not inventoried", pr.what)})
+		}
+	}
 	if err == nil {
 		err = sub.err
 	}

@@ -17,11 +17,16 @@ import (
 // BundlePackage and MspPackage is a custom action (its payload and command line), so a new
 // one is msi.custom-action-added; an embedded MSI's own custom actions are listed under its
 // package ("burn-MsiPackage/ID/Action"), so renaming the MSI file between releases changes
-// none of them. rollgate does not apply MSP patches or MST transforms, whose tables can add
-// custom actions and Run values: an MspPackage, an MsiPackage's SlipstreamMsp and an
-// MsiProperty TRANSFORMS or PATCH are each a Skip. A payload the bundle does not carry
-// (external, downloaded, in a detached container) is a Skip: analysis.incomplete, never a
-// pass. The product is the bundle's upgrade code, never the file name.
+// none of them. An MsiPackage's MsiProperty TRANSFORMS naming transforms the bundle carries as
+// payloads of the package is judged with them applied, in order (nested applies them with
+// unpack/msi before the MSI's tables are read), so a Run value or custom action a transform
+// adds is the bundle's; a transform the bundle does not carry for the package is a Skip.
+// Every MspPackage the bundle carries (a SlipstreamMsp names one) is applied, as unpack/msi
+// reads patches, to each MsiPackage whose ProductCode it targets, so the Run values, custom
+// actions and files it adds are judged as that MSI's; a binary delta it carries is a Skip,
+// and so is a patch that applies to no carried MSI. An MsiProperty PATCH is a Skip. A
+// payload the bundle does not carry (external, downloaded, in a detached container) is a
+// Skip: analysis.incomplete, never a pass. The product is the bundle's upgrade code, never the file name.
 var Burn = Format{"burn", openBurn}
 
 func openBurn(a *Analyzer, f io.ReaderAt, size int64, name string, dir string) (*container, error) {
@@ -29,11 +34,18 @@ func openBurn(a *Analyzer, f io.ReaderAt, size int64, name string, dir string) (
 	if err != nil {
 		return nil, err
 	}
-	c := &container{format: "burn", walker: r, close: r.Close, runsPackages: true, packages: map[string]string{}}
+	c := &container{format: "burn", walker: r, close: r.Close, runsPackages: true, packages: map[string]string{},
+		transforms: map[string][]string{}, fsys: r}
 	for _, p := range r.Manifest.Chain.Packages {
 		if len(p.Payloads) > 0 {
 			if path := r.PayloadPath(p.Payloads[0].ID); path != "" {
 				c.packages[path] = "burn-" + p.Kind() + "/" + p.ID
+				if ts, why := transformsOf(r, p); why == "" && len(ts) > 0 {
+					c.transforms[path] = ts
+				}
+				if p.Kind() == "MspPackage" {
+					c.patches = append(c.patches, patchRef{path, fmt.Sprintf("Burn MspPackage %q", p.ID)})
+				}
 			}
 		}
 	}
@@ -46,9 +58,12 @@ func openBurn(a *Analyzer, f io.ReaderAt, size int64, name string, dir string) (
 				Manufacturer: arp.Publisher, ProductCode: r.Section.BundleID} // the per-build bundle id, as an MSI ProductCode
 		}
 		for _, p := range m.Chain.Packages {
-			if why := patchedBy(p); why != "" {
+			if ts := c.transforms[packagePath(r, p)]; len(ts) > 0 {
+				inv.Notes = append(inv.Notes, fmt.Sprintf("Burn %s %q is judged with the transforms %s applied (MsiProperty TRANSFORMS)", p.Kind(), p.ID, strings.Join(ts, ", ")))
+			}
+			if why := patchedBy(r, p); why != "" {
 				inv.Skipped = append(inv.Skipped, inventory.Skip{Path: firstNonEmpty(packagePath(r, p), "burn-"+p.Kind()+"/"+p.ID),
-					Reason: fmt.Sprintf("Burn %s %q %s; rollgate does not read MSP patches or MST transforms, so what they change was not inventoried", p.Kind(), p.ID, why)})
+					Reason: fmt.Sprintf("Burn %s %q %s, so what it changes was not inventoried", p.Kind(), p.ID, why)})
 			}
 			switch p.Kind() {
 			case "ExePackage", "MsuPackage", "BundlePackage", "MspPackage":
@@ -98,23 +113,61 @@ func packagePath(r *burn.Reader, p burn.Package) string {
 	return r.PayloadPath(p.Payloads[0].ID)
 }
 
-// patchedBy says how a chain package changes an MSI through a patch or transform (an MspPackage
-// itself, an MsiPackage's SlipstreamMsp, an MsiProperty TRANSFORMS or PATCH the engine passes
-// to msiexec), "" when it does not. An MSP or MST is a compound file whose tables change the
-// MSI's (custom actions, Run values) and is not an MSI itself.
-func patchedBy(p burn.Package) string {
-	if p.Kind() == "MspPackage" {
-		return "is a patch (MSP " + firstNonEmpty(p.PatchCode, "with no PatchCode") + ")"
-	}
-	if len(p.SlipstreamMsps) > 0 {
-		return fmt.Sprintf("slipstreams the patch %q", p.SlipstreamMsps[0].ID)
-	}
+// patchedBy says how a chain package changes an MSI in a way rollgate does not read (an
+// MsiProperty PATCH the engine passes to msiexec, an MsiProperty TRANSFORMS naming a
+// transform the bundle does not carry for the package), "" when it does not. MspPackages
+// (and the SlipstreamMsps naming them) are applied to the MSIs they target as the bundle is
+// walked; one that applies to none is a Skip there (walkInto).
+func patchedBy(r *burn.Reader, p burn.Package) string {
 	for _, pr := range p.Properties {
-		if strings.EqualFold(pr.ID, "TRANSFORMS") || strings.EqualFold(pr.ID, "PATCH") {
-			return fmt.Sprintf("passes msiexec %s=%q", strings.ToUpper(pr.ID), pr.Value)
+		if strings.EqualFold(pr.ID, "PATCH") {
+			return fmt.Sprintf("passes msiexec PATCH=%q; rollgate does not apply MSP patches", pr.Value)
 		}
 	}
+	if _, why := transformsOf(r, p); why != "" {
+		return why
+	}
 	return ""
+}
+
+// cacheFolder is the Burn variable a package's MsiProperty values use for the folder its
+// payloads are cached in.
+const cacheFolder = "[WixBundleExecutePackageCacheFolder]"
+
+// transformsOf resolves an MsiPackage's MsiProperty TRANSFORMS (msiexec's ';'-separated list)
+// to the exposed paths of the payloads of the package that hold them: Burn caches a
+// package's payloads in one folder at their FilePath and runs msiexec there. why is not
+// empty when an item is not such a payload: a file the bundle does not carry for the package,
+// a transform embedded in the MSI (":name"), a property value set at run time.
+func transformsOf(r *burn.Reader, p burn.Package) (paths []string, why string) {
+	var value string
+	for _, pr := range p.Properties {
+		if strings.EqualFold(pr.ID, "TRANSFORMS") {
+			value = pr.Value
+		}
+	}
+	if value == "" || p.Kind() != "MsiPackage" || len(p.Payloads) == 0 {
+		return nil, ""
+	}
+	own := map[string]string{} // FilePath, folded → exposed path
+	for _, pl := range p.Payloads[1:] {
+		if path := r.PayloadPath(pl.ID); path != "" {
+			own[strings.ToUpper(path)] = path
+		}
+	}
+	for _, item := range strings.Split(value, ";") {
+		name := strings.TrimPrefix(strings.TrimPrefix(item, "@"), "|")
+		if len(name) >= len(cacheFolder) && strings.EqualFold(name[:len(cacheFolder)], cacheFolder) {
+			name = name[len(cacheFolder):]
+		}
+		name = strings.ReplaceAll(name, `\`, "/")
+		path, ok := own[strings.ToUpper(name)]
+		if !ok || strings.ContainsAny(name, "[]:") {
+			return nil, fmt.Sprintf("passes msiexec TRANSFORMS=%q; %q is not a payload the bundle carries for the package", value, item)
+		}
+		paths = append(paths, path)
+	}
+	return paths, ""
 }
 
 func firstNonEmpty(a, b string) string {

@@ -3,11 +3,13 @@ package analyze
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -246,10 +248,10 @@ func TestBurnHiddenSection(t *testing.T) {
 	}
 }
 
-// TestBurnPatches: rollgate does not apply MSP patches or MST transforms, so a chain that
-// patches or transforms an MSI (an MspPackage, a SlipstreamMsp, an MsiProperty TRANSFORMS or
-// PATCH in any case) is a Skip (analysis.incomplete), and an MspPackage is a custom action
-// like an ExePackage, so a new one is flagged against the baseline. A payload marked
+// TestBurnPatches: what a chain changes an MSI with that rollgate does not read is a Skip
+// (analysis.incomplete): an MsiProperty PATCH in any case, an MsiProperty TRANSFORMS naming a
+// file that is not a payload of the package (TestBurnTransform has the one applied,
+// TestBurnMSP the patches). A payload marked
 // LayoutOnly that the chain references is installed all the same: missing, it is a Skip.
 func TestBurnPatches(t *testing.T) {
 	const (
@@ -270,19 +272,11 @@ func TestBurnPatches(t *testing.T) {
 			m = strings.Replace(m, prop, prop+`<MsiProperty Id="TRANSFORMS" Value="evil.mst"/>`, 1)
 			return strings.Replace(m, payload, mst, 1)
 		}, [][2]string{cfb}, []inventory.Skip{{Path: "AcmePhone.msi",
-			Reason: `Burn MsiPackage "AcmePhone" passes msiexec TRANSFORMS="evil.mst"; rollgate does not read MSP patches or MST transforms, so what they change was not inventoried`}}, nil},
+			Reason: `Burn MsiPackage "AcmePhone" passes msiexec TRANSFORMS="evil.mst"; "evil.mst" is not a payload the bundle carries for the package, so what it changes was not inventoried`}}, nil},
 		{"patch property, lower case", func(m string) string {
 			return strings.Replace(m, prop, prop+`<MsiProperty Id="patch" Value="[WixBundleExecutePackageCacheFolder]x.msp"/>`, 1)
 		}, nil, []inventory.Skip{{Path: "AcmePhone.msi",
-			Reason: `Burn MsiPackage "AcmePhone" passes msiexec PATCH="[WixBundleExecutePackageCacheFolder]x.msp"; rollgate does not read MSP patches or MST transforms, so what they change was not inventoried`}}, nil},
-		{"msp package and slipstream", func(m string) string {
-			m = strings.Replace(m, prop, prop+`<SlipstreamMsp Id="Patch"/>`, 1)
-			m = strings.Replace(m, `</Chain>`, `<MspPackage Id="Patch" PatchCode="{11111111-1111-1111-1111-111111111111}" PerMachine="yes" Vital="yes"><PayloadRef Id="Patch"/></MspPackage></Chain>`, 1)
-			return strings.Replace(m, payload, msp, 1)
-		}, [][2]string{cfb}, []inventory.Skip{
-			{Path: "AcmePhone.msi", Reason: `Burn MsiPackage "AcmePhone" slipstreams the patch "Patch"; rollgate does not read MSP patches or MST transforms, so what they change was not inventoried`},
-			{Path: "hotfix.msp", Reason: `Burn MspPackage "Patch" is a patch (MSP {11111111-1111-1111-1111-111111111111}); rollgate does not read MSP patches or MST transforms, so what they change was not inventoried`}},
-			[]inventory.CustomAction{{Action: "burn-MspPackage/Patch", Source: "hotfix.msp"}}},
+			Reason: `Burn MsiPackage "AcmePhone" passes msiexec PATCH="[WixBundleExecutePackageCacheFolder]x.msp"; rollgate does not apply MSP patches, so what it changes was not inventoried`}}, nil},
 		{"layout-only package payload", func(m string) string {
 			return strings.Replace(m, `Packaging="embedded" SourcePath="a0" Container="WixAttachedContainer"`,
 				`Packaging="download" DownloadUrl="https://evil.invalid/AcmePhone.msi" LayoutOnly="yes"`, 1)
@@ -307,6 +301,175 @@ func TestBurnPatches(t *testing.T) {
 			}
 			if d := cmp.Diff(tt.ca, ca); d != "" {
 				t.Errorf("MspPackage custom actions (-want +got)\n%s", d)
+			}
+		})
+	}
+}
+
+// TestBurnTransform: an MsiPackage whose TRANSFORMS names a payload of the package is judged
+// with the transform applied (unpack/msi/testdata/transform/acme-evil.mst): the Run value and
+// custom actions it adds are the bundle's, the folder it renames moves the files, the
+// transform's Binary stream is inventoried; the transform file itself is accounted for.
+// A malformed transform is an error, never a pass.
+func TestBurnTransform(t *testing.T) {
+	inv, err := unsafeAnalyzer(t).Installer(context.Background(), burnFix+"acme-bundle-1.1-transform.exe")
+	if err != nil {
+		t.Fatalf("Installer = %v", err)
+	}
+	if len(inv.Skipped) != 0 {
+		t.Errorf("Skipped = %+v, want none", inv.Skipped)
+	}
+	if d := cmp.Diff([]string{`Burn MsiPackage "AcmePhone" is judged with the transforms acme.mst applied (MsiProperty TRANSFORMS)`}, inv.Notes); d != "" {
+		t.Errorf("Notes (-want +got)\n%s", d)
+	}
+	var cas []string
+	for _, ca := range inv.CustomActions {
+		cas = append(cas, ca.Action)
+	}
+	if d := cmp.Diff([]string{"burn-MsiPackage/AcmePhone/AcmeDll", "burn-MsiPackage/AcmePhone/AcmeDrop"}, cas); d != "" {
+		t.Errorf("CustomActions (-want +got)\n%s", d)
+	}
+	var run []string
+	for _, r := range inv.MSI.Registry {
+		run = append(run, r.ID+" "+r.Key+" "+r.Value)
+	}
+	if d := cmp.Diff([]string{`AcmePhone.msi/AcmeRun Software\Microsoft\Windows\CurrentVersion\Run "ProgramFiles64Folder/Acme Phone/AcmePhone.exe" /background`}, run); d != "" {
+		t.Errorf("Registry (-want +got)\n%s", d)
+	}
+	kinds := map[string]string{}
+	for _, e := range inv.Entries {
+		kinds[e.Path] = string(e.Kind) + "/" + e.Container
+	}
+	for p, want := range map[string]string{
+		"AcmePhone.msi/ProgramFiles64Folder/Acme Phone/core.dll": "pe/",
+		"AcmePhone.msi/Binary/AcmeDropDll":                       "pe/",
+		"acme.mst":                                               "archive/mst",
+	} {
+		if kinds[p] != want {
+			t.Errorf("entry %q = %q, want %q", p, kinds[p], want)
+		}
+	}
+
+	mstPayload := regexp.MustCompile(`<Payload Id="AcmeMst"[^>]*>`)
+	bad := rebundle(t, "acme-bundle-1.1-transform.exe", func(m string) string {
+		return mstPayload.ReplaceAllString(m, `<Payload Id="AcmeMst" FilePath="acme.mst" Packaging="embedded" SourcePath="a9" Container="WixAttachedContainer"/>`)
+	}, [2]string{"a9", "\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1 not a transform"})
+	if _, err := unsafeAnalyzer(t).Installer(context.Background(), bad); !errors.Is(err, unpack.ErrFormat) {
+		t.Errorf("malformed transform: Installer = %v, want ErrFormat", err)
+	}
+}
+
+// TestBurnMSP: an MspPackage is applied to the MSI package of the bundle whose ProductCode it
+// targets (unpack/msi/testdata/transform/acme-hotfix.msp on acme-1.1.msi): the Run value and
+// custom action it adds are the bundle's, the file it adds and the one it replaces are
+// inventoried at their install paths, its binary delta is a Skip; the MspPackage stays a
+// custom action. A patch for no carried MSI is a Skip; a malformed one an error.
+func TestBurnMSP(t *testing.T) {
+	inv, err := unsafeAnalyzer(t).Installer(context.Background(), burnFix+"acme-bundle-1.1-msp.exe")
+	if err != nil {
+		t.Fatalf("Installer = %v", err)
+	}
+	const dir = "AcmePhone.msi/ProgramFiles64Folder/Acme Softphone/"
+	wantSkip := []inventory.Skip{{Path: dir + "ffmpeg.dll",
+		Reason: `Burn MspPackage "AcmeHotfix" patches file "ffmpeg.dll" by binary delta (Patch table), which rollgate does not apply: its patched content was not inventoried`}}
+	if d := cmp.Diff(wantSkip, inv.Skipped); d != "" {
+		t.Errorf("Skipped (-want +got)\n%s", d)
+	}
+	var cas []string
+	for _, ca := range inv.CustomActions {
+		cas = append(cas, ca.Action)
+	}
+	if d := cmp.Diff([]string{"burn-MsiPackage/AcmePhone/HotfixCA", "burn-MspPackage/AcmeHotfix"}, cas); d != "" {
+		t.Errorf("CustomActions (-want +got)\n%s", d)
+	}
+	var run []string
+	for _, r := range inv.MSI.Registry {
+		run = append(run, r.ID+" "+r.Value)
+	}
+	if d := cmp.Diff([]string{`AcmePhone.msi/HotfixRun "ProgramFiles64Folder/Acme Softphone/hotfix.dll"`}, run); d != "" {
+		t.Errorf("Registry (-want +got)\n%s", d)
+	}
+	sum := func(p string) string {
+		s := sha256.Sum256(readTestFile(t, p))
+		return hex.EncodeToString(s[:])
+	}
+	got := map[string]string{}
+	for _, e := range inv.Entries {
+		got[e.Path] = e.Container + " " + e.SHA256
+	}
+	for p, want := range map[string]string{
+		dir + "hotfix.dll": " " + sum("../testdata/fixtures/win/pe/acmeplugin.dll"),
+		dir + "core.dll":   " " + sum("../testdata/fixtures/win/pe/acmeplugin.unsigned.dll"),
+		"hotfix.msp":       "msp " + sum("../unpack/msi/testdata/transform/acme-hotfix.msp"),
+	} {
+		if got[p] != want {
+			t.Errorf("entry %q = %q, want %q", p, got[p], want)
+		}
+	}
+
+	const msp = `<Payload Id="Patch" FilePath="hotfix.msp" Packaging="embedded" SourcePath="a9" Container="WixAttachedContainer"/><Registration`
+	addMsp := func(m string) string {
+		m = strings.Replace(m, `</Chain>`, `<MspPackage Id="Patch" PatchCode="{7D3F2B1A-4C5E-4F60-8A9B-0C1D2E3F4A5B}" PerMachine="yes" Vital="yes"><PayloadRef Id="Patch"/></MspPackage></Chain>`, 1)
+		return strings.Replace(m, `<Registration`, msp, 1)
+	}
+	other := rebundle(t, "acme-bundle-1.0.exe", addMsp, [2]string{"a9", string(readTestFile(t, "../unpack/msi/testdata/transform/acme-hotfix.msp"))})
+	inv, err = unsafeAnalyzer(t).Installer(context.Background(), other)
+	if err != nil {
+		t.Fatalf("Installer(patch for another product) = %v", err)
+	}
+	wantSkip = []inventory.Skip{{Path: "hotfix.msp",
+		Reason: `Burn MspPackage "Patch" applies to no MSI package the bundle carries (matched by ProductCode), so what it changes was not inventoried`}}
+	if d := cmp.Diff(wantSkip, inv.Skipped); d != "" {
+		t.Errorf("patch for another product: Skipped (-want +got)\n%s", d)
+	}
+	bad := rebundle(t, "acme-bundle-1.0.exe", addMsp, [2]string{"a9", "\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1 not a patch"})
+	if _, err := unsafeAnalyzer(t).Installer(context.Background(), bad); !errors.Is(err, unpack.ErrFormat) {
+		t.Errorf("malformed patch: Installer = %v, want ErrFormat", err)
+	}
+}
+
+func readTestFile(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestBurnTransformsValue: how an MsiProperty TRANSFORMS value names the package's payloads:
+// the cache folder variable and case do not matter; an item the package does not carry, an
+// embedded (":name") transform or a value set at run time leaves the package a Skip.
+func TestBurnTransformsValue(t *testing.T) {
+	tests := []struct {
+		value string
+		skip  bool
+	}{
+		{"[WixBundleExecutePackageCacheFolder]ACME.MST", false},
+		{"@acme.mst", false},
+		{"acme.mst;missing.mst", true},
+		{":embedded", true},
+		{"[ACMEMST]", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.value, func(t *testing.T) {
+			p := rebundle(t, "acme-bundle-1.1-transform.exe", func(m string) string {
+				return strings.Replace(m, `<MsiProperty Id="TRANSFORMS" Value="acme.mst"/>`, `<MsiProperty Id="TRANSFORMS" Value="`+tt.value+`"/>`, 1)
+			})
+			inv, err := unsafeAnalyzer(t).Installer(context.Background(), p)
+			if err != nil {
+				t.Fatalf("Installer = %v", err)
+			}
+			var skipped bool
+			for _, s := range inv.Skipped {
+				skipped = skipped || s.Path == "AcmePhone.msi" && strings.Contains(s.Reason, "TRANSFORMS=")
+			}
+			var applied bool
+			for _, ca := range inv.CustomActions {
+				applied = applied || ca.Action == "burn-MsiPackage/AcmePhone/AcmeDrop"
+			}
+			if skipped != tt.skip || applied == tt.skip {
+				t.Errorf("skipped %v, transform applied %v; want skipped %v (Skipped %+v)", skipped, applied, tt.skip, inv.Skipped)
 			}
 		})
 	}

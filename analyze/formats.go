@@ -2,9 +2,11 @@ package analyze
 
 import (
 	"io"
+	"io/fs"
 
 	"github.com/rollgate/rollgate/inventory"
 	"github.com/rollgate/rollgate/unpack"
+	"github.com/rollgate/rollgate/unpack/msi"
 )
 
 // container is an opened installer or nested archive.
@@ -24,10 +26,23 @@ type container struct {
 	// packages names the packages the container runs by their path in it ("burn-MsiPackage/ID"
 	// for a Burn chain): a nested package's custom actions are listed under that name.
 	packages map[string]string
+	// transforms names, by path in the container, the transforms (paths in fsys) applied in
+	// order to an MSI the container carries: a Burn MsiPackage's TRANSFORMS.
+	transforms map[string][]string
+	// patches are the MSP patches the container runs (a Burn chain's MspPackages): each is
+	// applied to every MSI package of the container whose ProductCode it targets.
+	patches []patchRef
+	fsys    fs.FS
+	// msi is the database when the container is an MSI: nested applies transforms to it.
+	msi *msi.Package
 	// productOf, when set, is the path in the container of the package whose product names
 	// the installer (an InstallShield launcher's MSI), read once that package is walked.
 	productOf string
 }
+
+// patchRef is an MSP a container runs: its path in the container's fsys and how reports name
+// it ("Burn MspPackage \"ID\"").
+type patchRef struct{ path, what string }
 
 // opener opens one format. dir is the folder holding the installer (for external cabinets),
 // empty for nested containers.

@@ -47,6 +47,17 @@ func openMSI(a *Analyzer, f io.ReaderAt, size int64, name string, dir string) (*
 		side = &sideFS{fsys: os.DirFS(dir)}
 		dfs = side
 	}
+	switch class := rootClass(f, size); {
+	case dir == "" && (class == clsidTransform || class == clsidPatch):
+		// A transform or patch a bundle carries is read where it is applied (nested); as a
+		// file it stays a data entry: its table streams are row changes, not tables.
+		return nil, nil
+	case class == clsidPatch:
+		return openPatch(a, f, size, name)
+	case class == clsidTransform:
+		return nil, &unpack.FormatError{Format: "msi", Entry: filepath.Base(name), Offset: -1, Err: unpack.ErrUnsupported,
+			Msg: "a transform (.mst) changes an MSI's tables and is judged only with the MSI it is applied to"}
+	}
 	p, err := msi.NewReader(f, size, dfs)
 	if err != nil {
 		if dir == "" && errors.Is(err, unpack.ErrFormat) {
@@ -56,8 +67,17 @@ func openMSI(a *Analyzer, f io.ReaderAt, size int64, name string, dir string) (*
 		}
 		return nil, fmt.Errorf("opening %q: %w", filepath.Base(name), err)
 	}
-	c := &container{format: "msi", walker: p, close: p.Close, side: side}
+	c := &container{format: "msi", walker: p, close: p.Close, side: side, msi: p}
 	c.describe = func(inv *inventory.Inventory, self *inventory.Entry) error {
+		return describeMSI(a, p, name, inv, self)
+	}
+	return c, nil
+}
+
+// describeMSI fills an MSI package's product, custom actions, shortcuts, file keys, tables
+// and own signature.
+func describeMSI(a *Analyzer, p *msi.Package, name string, inv *inventory.Inventory, self *inventory.Entry) error {
+	{
 		up := strings.ToUpper(strings.TrimSpace(p.Property("UpgradeCode")))
 		prod := inventory.Product{
 			Name:         p.Property("ProductName"),
@@ -111,7 +131,63 @@ func openMSI(a *Analyzer, f io.ReaderAt, size int64, name string, dir string) (*
 		}
 		return nil
 	}
+}
+
+// openPatch opens an MSP given as the installer, without the product it patches
+// (msi.OpenPatchAlone): what its transforms add whole is judged as an MSI's tables, its
+// cabinets' files are inventoried under "Cabinet/", and everything it changes that only the
+// target places (rows of the target, files of the target's components, binary deltas) is a
+// Skip, so a patch is never a silent pass. The product is the set of products it targets.
+func openPatch(a *Analyzer, f io.ReaderAt, size int64, name string) (*container, error) {
+	pt, err := msi.OpenPatch(f, size, filepath.Base(name))
+	if err != nil {
+		return nil, err
+	}
+	p, err := msi.OpenPatchAlone(pt)
+	if err != nil {
+		return nil, fmt.Errorf("opening %q: %w", filepath.Base(name), err)
+	}
+	c := &container{format: "msp", walker: p, close: p.Close}
+	c.describe = func(inv *inventory.Inventory, self *inventory.Entry) error {
+		if err := describeMSI(a, p, name, inv, self); err != nil {
+			return err
+		}
+		targets := strings.Join(pt.Targets, ";")
+		inv.Product = inventory.Product{Identity: "msp-targets:" + targets, Name: firstNonEmpty(pt.Summary.Subject, pt.Summary.Title)}
+		self.Version = ""
+		inv.Notes = append(inv.Notes, fmt.Sprintf("patch %s read without the product it patches (%s): what it adds whole is judged, what it changes in the product is listed as not inventoried", pt.Code, targets))
+		for _, u := range p.Unplaced() {
+			where, what, _ := strings.Cut(u, ": ")
+			inv.Skipped = append(inv.Skipped, inventory.Skip{Path: where,
+				Reason: "the patch changes its target here (" + what + "); without the target this was not inventoried"})
+		}
+		deltas, err := p.PatchedFiles()
+		if err != nil {
+			return err
+		}
+		for _, d := range deltas {
+			inv.Skipped = append(inv.Skipped, inventory.Skip{Path: "File/" + d.FileKey,
+				Reason: "the patch changes this file of its target by binary delta (Patch table), which rollgate does not apply"})
+		}
+		return nil
+	}
 	return c, nil
+}
+
+// Root storage classes of transforms and patches (msidefs.h CLSID_MsiTransform,
+// CLSID_MsiPatch): {000C1082-0000-0000-C000-000000000046}, {000C1086-...}.
+var (
+	clsidTransform = [16]byte{0x82, 0x10, 0x0C, 0x00, 0x00, 0x00, 0x00, 0x00, 0xC0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x46}
+	clsidPatch     = [16]byte{0x86, 0x10, 0x0C, 0x00, 0x00, 0x00, 0x00, 0x00, 0xC0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x46}
+)
+
+// rootClass is the class of a compound file's root storage, zero when it does not open.
+func rootClass(f io.ReaderAt, size int64) [16]byte {
+	c, err := cfb.NewReader(f, size)
+	if err != nil {
+		return [16]byte{}
+	}
+	return c.Root().CLSID
 }
 
 // msiFileCopies adds an entry at the destination of every DuplicateFile / MoveFile row whose

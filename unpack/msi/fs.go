@@ -83,7 +83,7 @@ func (p *Package) openNode(n *fstree.Node) (io.ReadCloser, error) {
 	var rc io.ReadCloser
 	switch src := n.Data.(type) {
 	case *binStream:
-		s, err := p.CFB.OpenStream(src.e)
+		s, err := p.openEntry(src.e)
 		if err != nil {
 			return nil, err
 		}

@@ -234,14 +234,16 @@ func (p *Package) resolveDirs(l *layout) error {
 	for i := range t.Rows {
 		rows[i] = dirRow{t.Str(i, "Directory"), t.Str(i, "Directory_Parent"), t.Str(i, "DefaultDir")}
 	}
-	l.dirs, l.srcDirs, err = resolveDirectories(rows, p.Summary.WordCount&wcShortNames != 0, &l.budget)
+	l.dirs, l.srcDirs, err = resolveDirectories(rows, p.Summary.WordCount&wcShortNames != 0, &l.budget, p.standalone)
 	return err
 }
 
 // resolveDirectories resolves Directory rows to install paths (target long names, standard
 // folders by id, TARGETDIR as the root) and source layout paths (source names, long or short
-// as the summary says). A parent chain that loops or names a missing row is a FormatError.
-func resolveDirectories(list []dirRow, shortSource bool, budget *pathBudget) (dirs, srcDirs map[string]string, err error) {
+// as the summary says). A parent chain that loops or names a missing row is a FormatError,
+// unless orphansAreRoots (a patch read without its target): a missing parent is then a root
+// named by its id, as the target's folders are unknown.
+func resolveDirectories(list []dirRow, shortSource bool, budget *pathBudget, orphansAreRoots bool) (dirs, srcDirs map[string]string, err error) {
 	dirs, srcDirs = map[string]string{}, map[string]string{}
 	type row struct{ parent, def string }
 	rows := map[string]row{}
@@ -266,6 +268,10 @@ func resolveDirectories(list []dirRow, shortSource bool, budget *pathBudget) (di
 			}
 			seen[id] = true
 			r, ok := rows[id]
+			if !ok && orphansAreRoots && id != start {
+				dirs[id], srcDirs[id] = sanitize(id), ""
+				break
+			}
 			if !ok {
 				return dirErr("%q names missing parent %q", start, id)
 			}
@@ -343,6 +349,7 @@ func cleanDots(p string) string {
 func (p *Package) buildLayout() error {
 	l := &layout{keyPath: map[string]string{}, byKey: map[string]*fileSrc{}}
 	p.layout = l
+	p.unplacedFiles = nil
 	if err := p.resolveDirs(l); err != nil {
 		return err
 	}
@@ -374,10 +381,17 @@ func (p *Package) buildLayout() error {
 			}
 			comp := t.Str(i, "Component_")
 			dirID, ok := compDir[comp]
+			if !ok && p.standalone {
+				p.unplacedFiles = append(p.unplacedFiles, fmt.Sprintf("File/%s: installed by the target's component %q, whose folder only the target defines", key, comp))
+				continue
+			}
 			if !ok {
 				return p.formatErr("File", -1, "file %q: component %q not in the Component table", key, comp)
 			}
 			dir, ok := l.dirs[dirID]
+			if !ok && p.standalone {
+				dir, ok = sanitize(dirID), true // a folder of the target: named by its id
+			}
 			if !ok {
 				return p.formatErr("Component", -1, "component %q: directory %q not in the Directory table", comp, dirID)
 			}
@@ -548,7 +562,7 @@ func (p *Package) openCabinet(name string) *cabinet {
 			c.err = p.formatErr(name, -1, "embedded cabinet stream missing")
 			return c
 		}
-		s, err := p.CFB.OpenStream(e)
+		s, err := p.openEntry(e)
 		if err != nil {
 			c.err = nameErr(err, e, sn)
 			return c
@@ -703,7 +717,7 @@ func (p *Package) Walk(fn func(path string, size int64, r io.Reader) error) erro
 		}
 	}
 	for _, b := range append(append([]*binStream(nil), l.binaries...), l.orphans...) {
-		s, err := p.CFB.OpenStream(b.e)
+		s, err := p.openEntry(b.e)
 		if err != nil {
 			problems = append(problems, nameErr(err, b.e, b.path))
 			continue

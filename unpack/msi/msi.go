@@ -17,6 +17,10 @@
 // are refused rather than guessed at: two File rows on one path (compared case-insensitively),
 // names holding separators, ':' (NTFS streams) or only dots, two root streams of one name,
 // and a cabinet holding an installed key twice.
+//
+// Transforms (.mst, and the transform substorages of patches) are read and applied to a
+// package's tables in memory (transform.go), following Wine's msi.dll, which the fixtures'
+// oracle is.
 package msi
 
 import (
@@ -68,6 +72,19 @@ type Package struct {
 	tables     map[string]*Table
 
 	layout *layout // files, cabinets and the fs tree; built by NewReader
+
+	// errEntry prefixes the entry of every FormatError (a transform's or patch's name);
+	// foreign maps the streams a transform brought (Binary data, cabinets) to the compound
+	// file that holds them; applied lists the transforms applied, in order.
+	errEntry string
+	foreign  map[*cfb.Entry]*cfb.Reader
+	applied  []string
+	// standalone: a patch read without its target (OpenPatchAlone); unplaced lists what it
+	// changes that only the target defines.
+	standalone bool
+	unplaced   []string
+	// unplacedFiles are the File rows the last layout could not place (buildLayout resets it).
+	unplacedFiles []string
 }
 
 // Open opens the MSI at path; external cabinets and uncompressed source files are looked
@@ -92,25 +109,8 @@ func NewReader(r io.ReaderAt, size int64, dir fs.FS) (*Package, error) {
 		return nil, err
 	}
 	p := &Package{CFB: c, dir: dir, streams: map[string]*cfb.Entry{}, tables: map[string]*Table{}}
-	// [MS-CFB] 2.6.4 compares names case-insensitively and Windows opens whichever copy its
-	// tree search meets first; two root entries of one name leave it open which copy is the
-	// table or cabinet that gets installed, so the package is refused.
-	names := map[string]bool{}
-	for _, e := range c.Root().Children {
-		k := strings.ToUpper(string(utf16.Decode(e.RawName)))
-		if names[k] {
-			return nil, p.formatErr(decodeStreamName(e.RawName), -1, "two root entries share this name; which one Windows reads is undefined")
-		}
-		names[k] = true
-		if e.Type != cfb.TypeStream {
-			continue
-		}
-		// A packed and a plain name can decode alike; Windows packs the name it looks up.
-		n := decodeStreamName(e.RawName)
-		if _, dup := p.streams[n]; dup {
-			return nil, p.formatErr(n, -1, "two root streams decode to this name; which one Windows reads is undefined")
-		}
-		p.streams[n] = e
+	if err := p.indexStreams(c.Root().Children); err != nil {
+		return nil, err
 	}
 	if _, ok := p.streams[streamSummary]; ok {
 		b, err := p.readStream(streamSummary, MaxSummaryBytes)
@@ -136,6 +136,39 @@ func NewReader(r io.ReaderAt, size int64, dir fs.FS) (*Package, error) {
 	return p, nil
 }
 
+// indexStreams maps the decoded names of a storage's streams to their entries.
+func (p *Package) indexStreams(children []*cfb.Entry) error {
+	// [MS-CFB] 2.6.4 compares names case-insensitively and Windows opens whichever copy its
+	// tree search meets first; two root entries of one name leave it open which copy is the
+	// table or cabinet that gets installed, so the package is refused.
+	names := map[string]bool{}
+	for _, e := range children {
+		k := strings.ToUpper(string(utf16.Decode(e.RawName)))
+		if names[k] {
+			return p.formatErr(decodeStreamName(e.RawName), -1, "two root entries share this name; which one Windows reads is undefined")
+		}
+		names[k] = true
+		if e.Type != cfb.TypeStream {
+			continue
+		}
+		// A packed and a plain name can decode alike; Windows packs the name it looks up.
+		n := decodeStreamName(e.RawName)
+		if _, dup := p.streams[n]; dup {
+			return p.formatErr(n, -1, "two root streams decode to this name; which one Windows reads is undefined")
+		}
+		p.streams[n] = e
+	}
+	return nil
+}
+
+// openEntry opens a stream of the package, or one a transform brought.
+func (p *Package) openEntry(e *cfb.Entry) (*cfb.Stream, error) {
+	if r, ok := p.foreign[e]; ok {
+		return r.OpenStream(e)
+	}
+	return p.CFB.OpenStream(e)
+}
+
 // Close closes the external cabinets the package opened (Open's ReadCloser closes the file).
 func (p *Package) Close() error {
 	var errs []error
@@ -149,11 +182,11 @@ func (p *Package) Close() error {
 var _ unpack.Walker = (*Package)(nil)
 
 func (p *Package) formatErr(entry string, off int64, format string, args ...any) error {
-	return &unpack.FormatError{Format: "msi", Entry: entry, Offset: off, Msg: fmt.Sprintf(format, args...)}
+	return &unpack.FormatError{Format: "msi", Entry: p.errEntry + entry, Offset: off, Msg: fmt.Sprintf(format, args...)}
 }
 
 func (p *Package) limitErr(entry string, format string, args ...any) error {
-	return &unpack.FormatError{Format: "msi", Entry: entry, Offset: -1, Msg: fmt.Sprintf(format, args...), Err: unpack.ErrLimit}
+	return &unpack.FormatError{Format: "msi", Entry: p.errEntry + entry, Offset: -1, Msg: fmt.Sprintf(format, args...), Err: unpack.ErrLimit}
 }
 
 // readStream reads a whole (small) stream by decoded name; a missing stream reads empty.
@@ -165,7 +198,7 @@ func (p *Package) readStream(name string, limit int64) ([]byte, error) {
 	if e.Size > limit {
 		return nil, p.limitErr(name, "stream of %d bytes exceeds the limit of %d", e.Size, limit)
 	}
-	s, err := p.CFB.OpenStream(e)
+	s, err := p.openEntry(e)
 	if err != nil {
 		return nil, nameErr(err, e, name)
 	}

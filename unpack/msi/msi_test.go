@@ -278,7 +278,7 @@ func TestResolveDirectories(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dirs, src, err := resolveDirectories(tt.rows, tt.short, &pathBudget{})
+			dirs, src, err := resolveDirectories(tt.rows, tt.short, &pathBudget{}, false)
 			if tt.wantErr != nil {
 				if !errors.Is(err, tt.wantErr) {
 					t.Fatalf("resolveDirectories(%v) = %v, want %v", tt.rows, err, tt.wantErr)
@@ -423,7 +423,7 @@ func TestDeepDirectoryChain(t *testing.T) {
 		parent = id
 	}
 	start := time.Now()
-	_, _, err := resolveDirectories(rows, false, &pathBudget{})
+	_, _, err := resolveDirectories(rows, false, &pathBudget{}, false)
 	if !errors.Is(err, unpack.ErrLimit) {
 		t.Errorf("resolveDirectories(deep chain) = %v, want ErrLimit", err)
 	}

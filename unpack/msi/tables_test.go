@@ -347,7 +347,7 @@ func TestMoveFileMatchBudget(t *testing.T) {
 func TestStartupFolders(t *testing.T) {
 	rows := []dirRow{{"TARGETDIR", "", "SourceDir"}, {"StartupFolder", "TARGETDIR", "."}, {"CommonStartupFolder", "TARGETDIR", "Startup"},
 		{"Sub", "StartupFolder", "Acme"}}
-	dirs, _, err := resolveDirectories(rows, false, &pathBudget{})
+	dirs, _, err := resolveDirectories(rows, false, &pathBudget{}, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -101,7 +101,12 @@ func main() {
 	// marked LayoutOnly (the chain references it, so the engine installs it); a transform
 	// passed as TRANSFORMS; a patch as an MspPackage; a payload whose name Win32 trims
 	// (redist\version.dll. is created as redist\version.dll, a system DLL's name).
-	cfb := read("acme-1.1-customaction.msi") // stands in for an MST or MSP: a compound file
+	// A transform adding a Run value and custom actions, a patch adding a file, a Run value and
+	// a custom action (unpack/msi/testdata/transform/gen.sh).
+	mst, err := os.ReadFile("../../../msi/testdata/transform/acme-evil.mst")
+	check(err)
+	mspData, err := os.ReadFile("../../../msi/testdata/transform/acme-hotfix.msp")
+	check(err)
 	msp := `<MspPackage Id="AcmeHotfix" Cache="yes" CacheId="hotfix" InstallSize="1" Size="1" PerMachine="yes" Permanent="no" Vital="yes" PatchCode="{7D3F2B1A-4C5E-4F60-8A9B-0C1D2E3F4A5B}" PatchXml="" DisplayInternalUI="no"><PayloadRef Id="AcmeHotfix"/></MspPackage>`
 	bundles = append(bundles,
 		bundle{name: "acme-bundle-1.1-layoutonly.exe", version: "1.1.0.0", packages: []payload{
@@ -110,12 +115,12 @@ func main() {
 			chain: fmt.Sprintf(msiChain, "1.1.0.0") + exeChain},
 		bundle{name: "acme-bundle-1.1-transform.exe", version: "1.1.0.0", packages: []payload{
 			{id: "AcmePhone", filePath: "AcmePhone.msi", data: read("acme-1.1.msi")},
-			{id: "AcmeMst", filePath: "acme.mst", data: cfb}},
+			{id: "AcmeMst", filePath: "acme.mst", data: mst}},
 			chain: strings.Replace(fmt.Sprintf(msiChain, "1.1.0.0"), `<PayloadRef Id="AcmePhone"/>`,
 				`<MsiProperty Id="TRANSFORMS" Value="acme.mst"/><PayloadRef Id="AcmePhone"/><PayloadRef Id="AcmeMst"/>`, 1)},
 		bundle{name: "acme-bundle-1.1-msp.exe", version: "1.1.0.0", packages: []payload{
 			{id: "AcmePhone", filePath: "AcmePhone.msi", data: read("acme-1.1.msi")},
-			{id: "AcmeHotfix", filePath: "hotfix.msp", data: cfb}},
+			{id: "AcmeHotfix", filePath: "hotfix.msp", data: mspData}},
 			chain: fmt.Sprintf(msiChain, "1.1.0.0") + msp},
 		bundle{name: "acme-bundle-1.1-trailingdot.exe", version: "1.1.0.0", packages: []payload{
 			{id: "AcmePhone", filePath: "AcmePhone.msi", data: read("acme-1.1.msi")},

@@ -20,11 +20,13 @@
 #                                   acme-bundle-1.1-runkey.exe (a bundle carrying a bundle)
 #   acme-bundle-1.1-layoutonly.exe  the exepackage bundle with AcmePhone.msi downloaded, marked
 #                                   LayoutOnly="yes" (the chain references it: the engine installs it)
-#   acme-bundle-1.1-transform.exe   acme-1.1.msi with MsiProperty TRANSFORMS=acme.mst (a carried
-#                                   compound file)
-#   acme-bundle-1.1-msp.exe         acme-1.1.msi + an MspPackage hotfix.msp (acme.mst and hotfix.msp
-#                                   are acme-1.1-customaction.msi standing in: msitools makes no
-#                                   transform or patch, so their own tables read as an MSI's)
+#   acme-bundle-1.1-transform.exe   acme-1.1.msi with MsiProperty TRANSFORMS=acme.mst, a carried payload
+#                                   of the package: unpack/msi/testdata/transform/acme-evil.mst (a Run value,
+#                                   custom actions AcmeDrop and AcmeDll, INSTALLDIR renamed)
+#   acme-bundle-1.1-msp.exe         acme-1.1.msi + an MspPackage hotfix.msp =
+#                                   unpack/msi/testdata/transform/acme-hotfix.msp (targets
+#                                   acme-1.1.msi's ProductCode: adds hotfix.dll, a Run value, a
+#                                   custom action; replaces core.dll; a binary delta of ffmpeg.dll)
 #   acme-bundle-1.1-trailingdot.exe the exepackage bundle + a payload redist\version.dll. (Win32
 #                                   creates redist\version.dll, a system DLL's name)
 #   acme-bundle-1.1-signed.exe      acme-bundle-1.1.exe signed as WiX signs bundles (engine signed,
