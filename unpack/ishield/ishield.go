@@ -473,9 +473,18 @@ func (rd *Reader) Walk(fn func(path string, size int64, r io.Reader) error) erro
 func (rd *Reader) Open(name string) (fs.File, error) {
 	return rd.tree.OpenFile(name, func(n *fstree.Node) (io.ReadCloser, error) {
 		f := n.Data.(*File)
+		if f.Flags&6 == 0 && !f.Deflated {
+			// Stored as is: random access (an InstallShield cabinet's volumes need it).
+			return sectionCloser{io.NewSectionReader(rd.r, f.Offset, f.Stored)}, nil
+		}
 		return io.NopCloser(fstree.ExactReader(rd.open(f), f.Size, "installshield", f.Path)), nil
 	})
 }
+
+// sectionCloser is a stored file's bytes with random access; closing releases nothing.
+type sectionCloser struct{ *io.SectionReader }
+
+func (sectionCloser) Close() error { return nil }
 
 // Stat implements fs.StatFS.
 func (rd *Reader) Stat(name string) (fs.FileInfo, error) { return rd.tree.Stat(name) }
