@@ -226,7 +226,54 @@ func Open(fsys fs.FS, hdrName string) (*Reader, error) {
 	if err := rd.buildTree(); err != nil {
 		return nil, err
 	}
+	if err := rd.checkVolumes(); err != nil {
+		rd.Close()
+		return nil, err
+	}
 	return rd, nil
+}
+
+// checkVolumes opens every volume a file's bytes lie in, so that a missing or foreign
+// volume is found when the set is opened, not halfway through a walk: version 6+ names
+// each file's first volume (and a split file continues in the next); version 5 files lie
+// in volumes 1 to the one whose last file index reaches the last file.
+func (rd *Reader) checkVolumes() error {
+	if len(rd.Files) == 0 {
+		return nil
+	}
+	if rd.Major == 5 {
+		last := 0
+		for _, f := range rd.Files {
+			last = max(last, f.data.Index)
+		}
+		for n := 1; ; n++ {
+			v, err := rd.volume(n)
+			if err != nil {
+				return err
+			}
+			if int(v.lastIndex) >= last {
+				return nil
+			}
+		}
+	}
+	need := map[int]bool{}
+	for _, f := range rd.Files {
+		need[f.data.Volume] = true
+		if f.data.Flags&FlagSplit != 0 {
+			need[f.data.Volume+1] = true
+		}
+	}
+	nums := make([]int, 0, len(need))
+	for n := range need {
+		nums = append(nums, n)
+	}
+	sort.Ints(nums)
+	for _, n := range nums {
+		if _, err := rd.volume(n); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // header is the header's bytes with bounded accessors.

@@ -291,11 +291,11 @@ func TestHostile(t *testing.T) {
 			return b
 		}), unpack.ErrLimit, nil},
 		{"link past files", mutate("Disk1/data1.hdr", putU32(descOff(t, 6)+0x4c, 1000)), unpack.ErrFormat, nil},
-		{"missing volume", func() fstest.MapFS { f := s.fs(); delete(f, "Disk1/data2.cab"); return f }(), nil, unpack.ErrUnsupported},
+		{"missing volume", func() fstest.MapFS { f := s.fs(); delete(f, "Disk1/data2.cab"); return f }(), unpack.ErrUnsupported, nil},
 		{"volume number past limit", mutate("Disk1/data1.hdr", func(b []byte) []byte {
 			binary.LittleEndian.PutUint16(b[descOff(t, 0)+0x55:], iscab.MaxVolumes+1)
 			return b
-		}), nil, unpack.ErrLimit},
+		}), unpack.ErrLimit, nil},
 		{"data past volume", mutate("Disk1/data1.hdr", func(b []byte) []byte {
 			binary.LittleEndian.PutUint64(b[descOff(t, 0)+0x12:], 1<<40)
 			return b
@@ -319,7 +319,7 @@ func TestHostile(t *testing.T) {
 			return b
 		}), unpack.ErrFormat, nil}, // the linked copy says otherwise
 		{"split file not in volume header", mutate("Disk1/data2.cab", putU32(20+8, 0)), nil, unpack.ErrFormat},
-		{"volume without magic", mutate("Disk1/data2.cab", func(b []byte) []byte { b[1] = 0; return b }), nil, unpack.ErrFormat},
+		{"volume without magic", mutate("Disk1/data2.cab", func(b []byte) []byte { b[1] = 0; return b }), unpack.ErrFormat, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
