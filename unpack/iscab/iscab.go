@@ -405,6 +405,7 @@ func (rd *Reader) list(h header, cdo int64, valid []*File) error {
 	unicode := rd.Major >= 17
 	inGroup := make([]bool, len(rd.all))
 	seen := map[uint32]bool{}
+	var ranged int64 // descriptors the groups' ranges span, all groups together
 	for slot := 0; slot < groupSlots; slot++ {
 		next, err := h.u32(cdo+0x3e+4*int64(slot), "file group slot")
 		if err != nil {
@@ -449,6 +450,10 @@ func (rd *Reader) list(h header, cdo int64, valid []*File) error {
 					continue // an empty group
 				}
 				return errs.Format(name, rangeOff, "file group lists files %d to %d of %d", first, last, len(rd.all))
+			}
+			ranged += int64(last-first) + 1
+			if ranged > MaxFiles {
+				return errs.Limit(name, rangeOff, "file groups span more than %d descriptors", MaxFiles)
 			}
 			for i := first; i <= last; i++ {
 				f := rd.all[i]

@@ -147,6 +147,61 @@ func TestSynthetic(t *testing.T) {
 	}
 }
 
+// TestVariants reads the synthetic set in the version 5 layout (no links, no MD5 check, the
+// volume found from the volume headers) and with UTF-16 names (major version 17 and later).
+func TestVariants(t *testing.T) {
+	base, want := synthetic()
+	var files []wfile
+	for _, f := range base.files {
+		if f.linkTo == 0 {
+			files = append(files, f) // version 5 has no duplicated-file links
+		}
+	}
+	var wantV5 []entry
+	for _, e := range want {
+		if e.Path != "Program/copy/big-again.dll" {
+			wantV5 = append(wantV5, e)
+		}
+	}
+	for _, tc := range []struct {
+		name  string
+		set   wset
+		major int
+		want  []entry
+	}{
+		{"version 5", wset{v5: true, files: files}, 5, wantV5},
+		{"version 12", wset{version: 0x020004b0, files: base.files}, 12, want},
+		{"unicode names", wset{version: 0x04000834, unicode: true, files: append(append([]wfile(nil), base.files[:8]...),
+			wfile{dir: "loose", name: "\u00e9t\u00e9 \u65e5\u672c.txt", data: nil, vol: 2})}, 21,
+			append(want[:len(want)-1:len(want)-1], entry{"loose/\u00e9t\u00e9 \u65e5\u672c.txt", 0, sum(nil)})},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := iscab.Open(tc.set.fs(), "Disk1/data1.hdr")
+			if err != nil {
+				t.Fatalf("Open = %v", err)
+			}
+			defer r.Close()
+			if r.Major != tc.major {
+				t.Errorf("Major = %d, want %d", r.Major, tc.major)
+			}
+			got, err := readAll(t, r)
+			if err != nil {
+				t.Fatalf("reading: %v", err)
+			}
+			if d := cmp.Diff(tc.want, got); d != "" {
+				t.Errorf("(-want +got)\n%s", d)
+			}
+			var paths []string
+			for _, e := range tc.want {
+				paths = append(paths, e.Path)
+			}
+			if err := fstest.TestFS(r, paths...); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
 // streamFS hides io.ReaderAt from its files, as a reader that only streams would.
 type streamFS struct{ fs.FS }
 
@@ -271,6 +326,16 @@ func TestHostile(t *testing.T) {
 			copy(b[i:], "..\\..\\x.tx\x00")
 			return b
 		}), unpack.ErrInsecurePath, nil},
+		{"drive-letter name", mutate("Disk1/data1.hdr", func(b []byte) []byte {
+			i := bytes.Index(b, []byte("stored.txt\x00"))
+			copy(b[i:], "C:x.txt\x00\x00\x00")
+			return b
+		}), unpack.ErrInsecurePath, nil},
+		{"two files at one path", mutate("Disk1/data1.hdr", func(b []byte) []byte {
+			i := bytes.Index(b, []byte("plain-obf.dat\x00"))
+			copy(b[i:], "obf.exe\x00")
+			return b
+		}), unpack.ErrFormat, nil},
 		{"group list loops", mutate("Disk1/data1.hdr", func(b []byte) []byte {
 			e := int(binary.LittleEndian.Uint32(b[wCDO+0x3e:]))
 			binary.LittleEndian.PutUint32(b[wCDO+e+8:], uint32(e))
@@ -487,7 +552,14 @@ func realSeeds(t testing.TB) [][3][]byte {
 }
 
 func FuzzReader(f *testing.F) {
+	// The synthetic set with small files: every feature, in inputs the fuzzer mutates fast.
 	s, _ := synthetic()
+	for i := range s.files {
+		if len(s.files[i].data) > 600 {
+			s.files[i].data = s.files[i].data[:600]
+		}
+	}
+	s.files[4].split = 100
 	m := s.fs()
 	f.Add(m["Disk1/data1.hdr"].Data, m["Disk1/data1.cab"].Data, m["Disk1/data2.cab"].Data)
 	for _, set := range realSeeds(f) {
@@ -500,12 +572,30 @@ func FuzzReader(f *testing.F) {
 			return
 		}
 		defer r.Close()
+		// Files may share their bytes and declare sizes up to the limits: read at most
+		// 4 MiB in all, so that an execution stays short.
+		budget := int64(4 << 20)
 		for _, file := range r.Files {
+			if budget <= 0 {
+				break
+			}
 			if fh, err := r.Open(file.Path); err == nil {
-				io.Copy(io.Discard, fh)
+				n, _ := io.CopyN(io.Discard, fh, min(budget, 1<<20))
+				budget -= n + 1
 				fh.Close()
 			}
 		}
-		r.Walk(func(string, int64, io.Reader) error { return nil })
+		budget = 4 << 20
+		r.Walk(func(_ string, _ int64, rd io.Reader) error {
+			if budget <= 0 {
+				return io.EOF
+			}
+			n, err := io.CopyN(io.Discard, rd, min(budget, 1<<20))
+			budget -= n + 1
+			if errors.Is(err, io.EOF) {
+				err = nil
+			}
+			return err
+		})
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/md5"
 	"encoding/binary"
 	"testing/fstest"
+	"unicode/utf16"
 )
 
 // This file writes version 6+ InstallShield cabinet sets for the tests: the inverse of the
@@ -25,7 +26,9 @@ type wfile struct {
 
 // wset is a cabinet set to write.
 type wset struct {
-	version uint32 // common header version word; 0: 0x01009500 (major 9)
+	version uint32 // common header version word; 0: 0x01009500 (major 9), 0x01005000 when v5
+	v5      bool   // version 5 layout: descriptors in the file table, 32-bit volume headers
+	unicode bool   // names in UTF-16LE (major version 17 and later)
 	files   []wfile
 }
 
@@ -75,10 +78,18 @@ type volHdr struct {
 func (s wset) fs() fstest.MapFS {
 	le := binary.LittleEndian
 	version := s.version
-	if version == 0 {
+	switch {
+	case version != 0:
+	case s.v5:
+		version = 0x01005000
+	default:
 		version = 0x01009500
 	}
-	vols := [3]*bytes.Buffer{nil, bytes.NewBuffer(make([]byte, wVolH)), bytes.NewBuffer(make([]byte, wVolH))}
+	volH := wVolH
+	if s.v5 {
+		volH = 20 + 40
+	}
+	vols := [3]*bytes.Buffer{nil, bytes.NewBuffer(make([]byte, volH)), bytes.NewBuffer(make([]byte, volH))}
 	var vh [3]volHdr
 	type placed struct {
 		raw []byte
@@ -120,7 +131,16 @@ func (s wset) fs() fstest.MapFS {
 	// Header: descriptor at wCDO, file table at wCDO+wFTO, everything after it.
 	body := make([]byte, wFTO) // from the descriptor
 	put := func(b []byte) uint32 { off := len(body); body = append(body, b...); return uint32(off) }
-	cstr := func(x string) []byte { return append([]byte(x), 0) }
+	cstr := func(x string) []byte {
+		if !s.unicode {
+			return append([]byte(x), 0)
+		}
+		var b []byte
+		for _, c := range utf16.Encode([]rune(x)) {
+			b = le.AppendUint16(b, c)
+		}
+		return append(b, 0, 0)
+	}
 	// directories
 	var dirs []string
 	dirIdx := map[string]int{}
@@ -130,8 +150,11 @@ func (s wset) fs() fstest.MapFS {
 			dirs = append(dirs, f.dir)
 		}
 	}
-	table := make([]byte, 4*len(dirs))
-	put(table)
+	nTable := len(dirs)
+	if s.v5 {
+		nTable += len(s.files)
+	}
+	put(make([]byte, 4*nTable))
 	for i, d := range dirs {
 		off := put(cstr(d)) - wFTO
 		le.PutUint32(body[wFTO+4*i:], off)
@@ -145,6 +168,32 @@ func (s wset) fs() fstest.MapFS {
 	}
 	fto2 := uint32(len(body)) - wFTO
 	for i, f := range s.files {
+		if s.v5 {
+			d := make([]byte, 0x3a)
+			var flags uint16
+			if f.compress {
+				flags |= 4
+			}
+			if f.obfuscate {
+				flags |= 2
+			}
+			if f.invalid {
+				flags |= 8
+			}
+			le.PutUint32(d, nameOffs[i])
+			le.PutUint32(d[4:], uint32(dirIdx[f.dir]))
+			le.PutUint16(d[8:], flags)
+			le.PutUint32(d[0xa:], uint32(len(f.data)))
+			le.PutUint32(d[0xe:], uint32(len(pl[i].raw)))
+			if !f.invalid {
+				le.PutUint32(d[0x26:], uint32(pl[i].off))
+			}
+			sum := md5.Sum(f.data)
+			copy(d[0x2a:], sum[:])
+			off := put(d) - wFTO
+			le.PutUint32(body[wFTO+4*(len(dirs)+i):], off)
+			continue
+		}
 		d := make([]byte, 0x57)
 		src := i
 		if f.linkTo > 0 {
@@ -189,10 +238,14 @@ func (s wset) fs() fstest.MapFS {
 		}
 		if g := s.files[i].group; g != "" {
 			name := put(cstr(g))
-			desc := make([]byte, 0x1e)
+			desc := make([]byte, 0x54)
 			le.PutUint32(desc, name)
-			le.PutUint32(desc[0x16:], uint32(i))
-			le.PutUint32(desc[0x1a:], uint32(j-1))
+			r := 0x16
+			if s.v5 {
+				r = 0x4c
+			}
+			le.PutUint32(desc[r:], uint32(i))
+			le.PutUint32(desc[r+4:], uint32(j-1))
 			dOff := put(desc)
 			entry := make([]byte, 12)
 			le.PutUint32(entry[4:], dOff)
@@ -221,12 +274,19 @@ func (s wset) fs() fstest.MapFS {
 	hdr = append(hdr, body...)
 	out := fstest.MapFS{"Disk1/data1.hdr": {Data: hdr}}
 	for v := 1; v <= 2; v++ {
-		if v == 2 && vols[2].Len() == wVolH {
+		if v == 2 && vols[2].Len() == volH {
 			continue
 		}
 		b := vols[v].Bytes()
 		copy(b, common(0))
 		h := b[20:]
+		if s.v5 {
+			for i, x := range []uint64{0, 0, uint64(vh[v].first), uint64(vh[v].last), vh[v].firstOff, vh[v].firstExp, vh[v].firstLen, vh[v].lastOff, vh[v].lastExp, vh[v].lastLen} {
+				le.PutUint32(h[4*i:], uint32(x))
+			}
+			out["Disk1/data"+string(rune('0'+v))+".cab"] = &fstest.MapFile{Data: b}
+			continue
+		}
 		le.PutUint32(h[8:], vh[v].first)
 		le.PutUint32(h[12:], vh[v].last)
 		le.PutUint64(h[16:], vh[v].firstOff)
