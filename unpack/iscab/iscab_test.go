@@ -8,10 +8,12 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -515,6 +517,47 @@ func TestUnshieldConformance(t *testing.T) {
 			}
 			if err := fstest.TestFS(r, paths...); err != nil {
 				t.Error(err)
+			}
+		})
+	}
+}
+
+// TestClamAVHeader compares the file descriptors read from the same cabinets' headers with
+// what ClamAV's own header parser (libclamav/ishield.c is_parse_hdr) reads from them
+// (testdata/record-unshield.sh): names, expanded and compressed sizes, MD5s.
+func TestClamAVHeader(t *testing.T) {
+	for _, name := range launchers {
+		t.Run(name, func(t *testing.T) {
+			p := testutil.RealFile(t, "installers/debian/clamav-testfiles@1.4.3/"+name+".exe")
+			b, err := os.ReadFile(filepath.Join("testdata", "clamav", name+".tsv"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []string
+			for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+				if !strings.HasPrefix(line, "#") {
+					want = append(want, line)
+				}
+			}
+			if len(want) == 0 {
+				t.Fatal("empty golden")
+			}
+			r, err := iscab.Open(launcherFS(t, p), "Disk1/data1.hdr")
+			if err != nil {
+				t.Fatalf("Open = %v", err)
+			}
+			defer r.Close()
+			seen := map[int]bool{}
+			var got []string
+			for _, f := range r.Files {
+				if !seen[f.Index] {
+					seen[f.Index] = true
+					got = append(got, fmt.Sprintf("%s\t%d\t%d\t%x", f.Name, f.Size, f.Compressed, f.MD5))
+				}
+			}
+			sort.Strings(got)
+			if d := cmp.Diff(want, got); d != "" {
+				t.Errorf("(-want +got)\n%s", d)
 			}
 		})
 	}

@@ -21,7 +21,8 @@
 // "ISSetupStream" payloads (InstallShield 2015 and later) and the UTF-16 plain layout are
 // recognised and refused as unsupported: no installer of either layout was available to
 // check a reader against. InstallShield's own cabinets (data1.hdr, data1.cab: magic "ISc(")
-// are files of the payload here; package ishield does not open them.
+// are files of the payload here; package iscab opens them from this reader's fs.FS, whose
+// stored files open with random access (io.ReaderAt).
 //
 // The reader is given the payload (the launcher's overlay, up to its certificate table) and
 // exposes the files as an fs.FS at their extraction paths, with the unpack.Walker contract.
@@ -63,7 +64,7 @@ const (
 	MagicEncoded = "InstallShield\x00"
 	MagicStream  = "ISSetupStream\x00"
 	// CabinetMagic opens InstallShield's own cabinets and their headers (data1.cab,
-	// data1.hdr), which this package lists but does not read.
+	// data1.hdr), which this package lists and package iscab reads.
 	CabinetMagic = "ISc("
 )
 
