@@ -766,13 +766,14 @@ type stream struct {
 	here   int64 // bytes left in this volume
 	left   int64 // bytes left in the file
 	seed   uint32
+	split  bool // the file continues from one volume to the next
 	err    error
 }
 
 // open returns f's expanded bytes, exactly f.Size of them, MD5-checked at the end.
 func (rd *Reader) open(f *File) io.Reader {
 	d := f.data
-	s := &stream{rd: rd, f: d, index: uint32(d.Index), left: d.Size}
+	s := &stream{rd: rd, f: d, index: uint32(d.Index), left: d.Size, split: d.Flags&FlagSplit != 0}
 	if d.Flags&FlagCompressed != 0 {
 		s.left = d.Compressed
 	}
@@ -807,7 +808,7 @@ func (s *stream) start() error {
 		// all of it is split.
 		if s.rd.Major == 5 && (int(s.index) < len(s.rd.all)-1 && s.index == v.lastIndex && v.lastLen != s.f.Compressed ||
 			s.index > 0 && s.index == v.firstIndex && v.firstLen != s.f.Compressed) {
-			s.f.Flags |= FlagSplit
+			s.split = true
 		}
 		return s.enter(n, v, false)
 	}
@@ -820,17 +821,17 @@ func (s *stream) enter(n int, v *volume, next bool) error {
 	comp := s.f.Flags&FlagCompressed != 0
 	var off, here int64
 	switch {
-	case s.f.Flags&FlagSplit != 0 && s.index == v.lastIndex && v.lastOff != 0x7fffffff:
+	case s.split && s.index == v.lastIndex && v.lastOff != 0x7fffffff:
 		off, here = v.lastOff, v.lastExpanded
 		if comp {
 			here = v.lastLen
 		}
-	case s.f.Flags&FlagSplit != 0 && s.index == v.firstIndex:
+	case s.split && s.index == v.firstIndex:
 		off, here = v.firstOff, v.firstExpanded
 		if comp {
 			here = v.firstLen
 		}
-	case s.f.Flags&FlagSplit != 0 || next:
+	case s.split || next:
 		return errs.Format(v.name, commonLen, "volume header names neither file %d (%s) as its first nor its last file", s.index, s.f.Name)
 	default:
 		off, here = s.f.DataOffset, s.left

@@ -24,6 +24,7 @@ import (
 	"github.com/rollgate/rollgate/internal/testutil"
 	"github.com/rollgate/rollgate/unpack"
 	"github.com/rollgate/rollgate/unpack/iscab"
+	"github.com/rollgate/rollgate/unpack/iscab/iscabtest"
 	"github.com/rollgate/rollgate/unpack/ishield"
 )
 
@@ -85,17 +86,17 @@ func bytesOf(n int, seed byte) []byte {
 // synthetic is a set with every feature the writer makes: groups, a file no group lists,
 // stored and compressed, obfuscated, a file in volume 2, a file split across volumes 1 and
 // 2, a duplicated-file link and an invalid descriptor.
-func synthetic() (wset, []entry) {
-	s := wset{files: []wfile{
-		{group: "<Support>Files", name: "stored.txt", data: []byte("stored bytes\r\n")},
-		{group: "<Support>Files", dir: `bin\x86`, name: "big.dll", data: bytesOf(100<<10, 1), compress: true},
-		{group: "Program", dir: "bin", name: "obf.exe", data: bytesOf(3000, 2), compress: true, obfuscate: true},
-		{group: "Program", dir: "bin", name: "plain-obf.dat", data: bytesOf(500, 3), obfuscate: true},
-		{group: "Program", dir: "bin", name: "split.bin", data: bytesOf(70<<10, 4), compress: true, split: 1000},
-		{group: "Program", dir: "bin", name: "two.txt", data: []byte("in volume two"), vol: 2},
-		{group: "Program", dir: "copy", name: "big-again.dll", data: bytesOf(100<<10, 1), linkTo: 2},
-		{group: "Program", dir: "bin", name: "gone.txt", data: []byte("x"), invalid: true},
-		{dir: "loose", name: "empty.txt", data: nil, vol: 2},
+func synthetic() (iscabtest.Set, []entry) {
+	s := iscabtest.Set{Files: []iscabtest.File{
+		{Group: "<Support>Files", Name: "stored.txt", Data: []byte("stored bytes\r\n")},
+		{Group: "<Support>Files", Dir: `bin\x86`, Name: "big.dll", Data: bytesOf(100<<10, 1), Compress: true},
+		{Group: "Program", Dir: "bin", Name: "obf.exe", Data: bytesOf(3000, 2), Compress: true, Obfuscate: true},
+		{Group: "Program", Dir: "bin", Name: "plain-obf.dat", Data: bytesOf(500, 3), Obfuscate: true},
+		{Group: "Program", Dir: "bin", Name: "split.bin", Data: bytesOf(70<<10, 4), Compress: true, Split: 1000},
+		{Group: "Program", Dir: "bin", Name: "two.txt", Data: []byte("in volume two"), Vol: 2},
+		{Group: "Program", Dir: "copy", Name: "big-again.dll", Data: bytesOf(100<<10, 1), LinkTo: 2},
+		{Group: "Program", Dir: "bin", Name: "gone.txt", Data: []byte("x"), Invalid: true},
+		{Dir: "loose", Name: "empty.txt", Data: nil, Vol: 2},
 	}}
 	want := []entry{
 		{"<Support>Files/stored.txt", 14, sum([]byte("stored bytes\r\n"))},
@@ -112,7 +113,7 @@ func synthetic() (wset, []entry) {
 
 func TestSynthetic(t *testing.T) {
 	s, want := synthetic()
-	fsys := s.fs()
+	fsys := s.FS()
 	if _, ok := fsys["Disk1/data2.cab"]; !ok {
 		t.Fatal("writer made no second volume")
 	}
@@ -153,9 +154,9 @@ func TestSynthetic(t *testing.T) {
 // volume found from the volume headers) and with UTF-16 names (major version 17 and later).
 func TestVariants(t *testing.T) {
 	base, want := synthetic()
-	var files []wfile
-	for _, f := range base.files {
-		if f.linkTo == 0 {
+	var files []iscabtest.File
+	for _, f := range base.Files {
+		if f.LinkTo == 0 {
 			files = append(files, f) // version 5 has no duplicated-file links
 		}
 	}
@@ -167,18 +168,18 @@ func TestVariants(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name  string
-		set   wset
+		set   iscabtest.Set
 		major int
 		want  []entry
 	}{
-		{"version 5", wset{v5: true, files: files}, 5, wantV5},
-		{"version 12", wset{version: 0x020004b0, files: base.files}, 12, want},
-		{"unicode names", wset{version: 0x04000834, unicode: true, files: append(append([]wfile(nil), base.files[:8]...),
-			wfile{dir: "loose", name: "\u00e9t\u00e9 \u65e5\u672c.txt", data: nil, vol: 2})}, 21,
+		{"version 5", iscabtest.Set{V5: true, Files: files}, 5, wantV5},
+		{"version 12", iscabtest.Set{Version: 0x020004b0, Files: base.Files}, 12, want},
+		{"unicode names", iscabtest.Set{Version: 0x04000834, Unicode: true, Files: append(append([]iscabtest.File(nil), base.Files[:8]...),
+			iscabtest.File{Dir: "loose", Name: "\u00e9t\u00e9 \u65e5\u672c.txt", Data: nil, Vol: 2})}, 21,
 			append(want[:len(want)-1:len(want)-1], entry{"loose/\u00e9t\u00e9 \u65e5\u672c.txt", 0, sum(nil)})},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r, err := iscab.Open(tc.set.fs(), "Disk1/data1.hdr")
+			r, err := iscab.Open(tc.set.FS(), "Disk1/data1.hdr")
 			if err != nil {
 				t.Fatalf("Open = %v", err)
 			}
@@ -221,7 +222,7 @@ func (s streamFS) ReadDir(name string) ([]fs.DirEntry, error) { return fs.ReadDi
 
 func TestStreamingVolumes(t *testing.T) {
 	s, want := synthetic()
-	r, err := iscab.Open(streamFS{s.fs()}, "Disk1/data1.hdr")
+	r, err := iscab.Open(streamFS{s.FS()}, "Disk1/data1.hdr")
 	if err != nil {
 		t.Fatalf("Open = %v", err)
 	}
@@ -238,7 +239,7 @@ func TestStreamingVolumes(t *testing.T) {
 func TestVolumeNames(t *testing.T) {
 	s, want := synthetic()
 	fsys := fstest.MapFS{}
-	for p, f := range s.fs() {
+	for p, f := range s.FS() {
 		fsys[strings.ToUpper(p[:6])+p[6:]] = f // DISK1/..., data1.hdr
 	}
 	fsys["DISK1/DATA2.CAB"] = fsys["DISK1/data2.cab"]
@@ -279,7 +280,7 @@ func TestMajorVersion(t *testing.T) {
 // mutate returns the synthetic set with fn applied to a copy of one file's bytes.
 func mutate(name string, fn func(b []byte) []byte) fstest.MapFS {
 	s, _ := synthetic()
-	fsys := s.fs()
+	fsys := s.FS()
 	b := append([]byte(nil), fsys[name].Data...)
 	fsys[name] = &fstest.MapFile{Data: fn(b)}
 	return fsys
@@ -292,13 +293,13 @@ func putU32(off int, v uint32) func([]byte) []byte {
 // descOff is the offset in the synthetic header of descriptor i.
 func descOff(t *testing.T, i int) int {
 	s, _ := synthetic()
-	b := s.fs()["Disk1/data1.hdr"].Data
-	return wCDO + wFTO + int(binary.LittleEndian.Uint32(b[wCDO+0x2c:])) + i*0x57
+	b := s.FS()["Disk1/data1.hdr"].Data
+	return iscabtest.CDO + iscabtest.FTO + int(binary.LittleEndian.Uint32(b[iscabtest.CDO+0x2c:])) + i*0x57
 }
 
 func TestHostile(t *testing.T) {
 	s, _ := synthetic()
-	clean := s.fs()
+	clean := s.FS()
 	hdr := clean["Disk1/data1.hdr"].Data
 	tests := []struct {
 		name    string
@@ -311,10 +312,10 @@ func TestHostile(t *testing.T) {
 		{"version 3", mutate("Disk1/data1.hdr", putU32(4, 0x01003000)), unpack.ErrUnsupported, nil},
 		{"unknown version word", mutate("Disk1/data1.hdr", putU32(4, 0x00000000)), unpack.ErrUnsupported, nil},
 		{"descriptor past end", mutate("Disk1/data1.hdr", putU32(12, 0xfffff000)), unpack.ErrFormat, nil},
-		{"too many files", mutate("Disk1/data1.hdr", putU32(wCDO+0x28, iscab.MaxFiles+1)), unpack.ErrLimit, nil},
-		{"too many directories", mutate("Disk1/data1.hdr", putU32(wCDO+0x1c, iscab.MaxDirectories+1)), unpack.ErrLimit, nil},
-		{"file table past end", mutate("Disk1/data1.hdr", putU32(wCDO+0x0c, 0x7fff0000)), unpack.ErrFormat, nil},
-		{"descriptors past end", mutate("Disk1/data1.hdr", putU32(wCDO+0x2c, uint32(len(hdr)))), unpack.ErrFormat, nil},
+		{"too many files", mutate("Disk1/data1.hdr", putU32(iscabtest.CDO+0x28, iscab.MaxFiles+1)), unpack.ErrLimit, nil},
+		{"too many directories", mutate("Disk1/data1.hdr", putU32(iscabtest.CDO+0x1c, iscab.MaxDirectories+1)), unpack.ErrLimit, nil},
+		{"file table past end", mutate("Disk1/data1.hdr", putU32(iscabtest.CDO+0x0c, 0x7fff0000)), unpack.ErrFormat, nil},
+		{"descriptors past end", mutate("Disk1/data1.hdr", putU32(iscabtest.CDO+0x2c, uint32(len(hdr)))), unpack.ErrFormat, nil},
 		{"name past end", mutate("Disk1/data1.hdr", putU32(descOff(t, 0)+0x3a, 0x7ffffff0)), unpack.ErrFormat, nil},
 		{"name without NUL", mutate("Disk1/data1.hdr", func(b []byte) []byte {
 			return append(b, bytes.Repeat([]byte{'a'}, iscab.MaxNameBytes+2)...)
@@ -339,14 +340,14 @@ func TestHostile(t *testing.T) {
 			return b
 		}), unpack.ErrFormat, nil},
 		{"group list loops", mutate("Disk1/data1.hdr", func(b []byte) []byte {
-			e := int(binary.LittleEndian.Uint32(b[wCDO+0x3e:]))
-			binary.LittleEndian.PutUint32(b[wCDO+e+8:], uint32(e))
+			e := int(binary.LittleEndian.Uint32(b[iscabtest.CDO+0x3e:]))
+			binary.LittleEndian.PutUint32(b[iscabtest.CDO+e+8:], uint32(e))
 			return b
 		}), unpack.ErrFormat, nil},
 		{"group range past files", mutate("Disk1/data1.hdr", func(b []byte) []byte {
-			e := int(binary.LittleEndian.Uint32(b[wCDO+0x3e:]))
-			d := int(binary.LittleEndian.Uint32(b[wCDO+e+4:]))
-			binary.LittleEndian.PutUint32(b[wCDO+d+0x1a:], 500)
+			e := int(binary.LittleEndian.Uint32(b[iscabtest.CDO+0x3e:]))
+			d := int(binary.LittleEndian.Uint32(b[iscabtest.CDO+e+4:]))
+			binary.LittleEndian.PutUint32(b[iscabtest.CDO+d+0x1a:], 500)
 			return b
 		}), unpack.ErrFormat, nil},
 		{"link to itself", mutate("Disk1/data1.hdr", putU32(descOff(t, 6)+0x4c, 6)), unpack.ErrFormat, nil},
@@ -358,7 +359,7 @@ func TestHostile(t *testing.T) {
 			return b
 		}), unpack.ErrLimit, nil},
 		{"link past files", mutate("Disk1/data1.hdr", putU32(descOff(t, 6)+0x4c, 1000)), unpack.ErrFormat, nil},
-		{"missing volume", func() fstest.MapFS { f := s.fs(); delete(f, "Disk1/data2.cab"); return f }(), unpack.ErrUnsupported, nil},
+		{"missing volume", func() fstest.MapFS { f := s.FS(); delete(f, "Disk1/data2.cab"); return f }(), unpack.ErrUnsupported, nil},
 		{"volume number past limit", mutate("Disk1/data1.hdr", func(b []byte) []byte {
 			binary.LittleEndian.PutUint16(b[descOff(t, 0)+0x55:], iscab.MaxVolumes+1)
 			return b
@@ -368,17 +369,17 @@ func TestHostile(t *testing.T) {
 			return b
 		}), nil, unpack.ErrFormat},
 		{"md5 mismatch", mutate("Disk1/data1.hdr", func(b []byte) []byte { b[descOff(t, 0)+0x1a] ^= 1; return b }), nil, unpack.ErrFormat},
-		{"stored byte flipped", mutate("Disk1/data1.cab", func(b []byte) []byte { b[wVolH] ^= 1; return b }), nil, unpack.ErrFormat},
+		{"stored byte flipped", mutate("Disk1/data1.cab", func(b []byte) []byte { b[iscabtest.VolHeader6] ^= 1; return b }), nil, unpack.ErrFormat},
 		{"chunk length past file", mutate("Disk1/data1.cab", func(b []byte) []byte {
-			binary.LittleEndian.PutUint16(b[wVolH+14:], 0xffff)
+			binary.LittleEndian.PutUint16(b[iscabtest.VolHeader6+14:], 0xffff)
 			return b
 		}), nil, unpack.ErrFormat},
 		{"zero chunk length", mutate("Disk1/data1.cab", func(b []byte) []byte {
-			binary.LittleEndian.PutUint16(b[wVolH+14:], 0)
+			binary.LittleEndian.PutUint16(b[iscabtest.VolHeader6+14:], 0)
 			return b
 		}), nil, unpack.ErrFormat},
 		{"chunk not deflate", mutate("Disk1/data1.cab", func(b []byte) []byte {
-			b[wVolH+16] = 0xff
+			b[iscabtest.VolHeader6+16] = 0xff
 			return b
 		}), nil, unpack.ErrFormat},
 		{"expanded size larger than data", mutate("Disk1/data1.hdr", func(b []byte) []byte {
@@ -595,15 +596,15 @@ func realSeeds(t testing.TB) [][3][]byte {
 }
 
 func FuzzReader(f *testing.F) {
-	// The synthetic set with small files: every feature, in inputs the fuzzer mutates fast.
+	// The synthetic set with small Files: every feature, in inputs the fuzzer mutates fast.
 	s, _ := synthetic()
-	for i := range s.files {
-		if len(s.files[i].data) > 600 {
-			s.files[i].data = s.files[i].data[:600]
+	for i := range s.Files {
+		if len(s.Files[i].Data) > 600 {
+			s.Files[i].Data = s.Files[i].Data[:600]
 		}
 	}
-	s.files[4].split = 100
-	m := s.fs()
+	s.Files[4].Split = 100
+	m := s.FS()
 	f.Add(m["Disk1/data1.hdr"].Data, m["Disk1/data1.cab"].Data, m["Disk1/data2.cab"].Data)
 	for _, set := range realSeeds(f) {
 		f.Add(set[0], set[1], set[2])

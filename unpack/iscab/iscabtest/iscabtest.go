@@ -1,4 +1,6 @@
-package iscab_test
+// Package iscabtest writes InstallShield cabinet sets (data1.hdr, data1.cab, data2.cab) for
+// tests: the inverse of package iscab's reader, in unshield's layout, versions 5 and 6+.
+package iscabtest
 
 import (
 	"bytes"
@@ -9,38 +11,37 @@ import (
 	"unicode/utf16"
 )
 
-// This file writes version 6+ InstallShield cabinet sets for the tests: the inverse of the
-// reader, in unshield's layout (see the package documentation).
-
-// wfile is one file of a set to write.
-type wfile struct {
-	group, dir, name string
-	data             []byte
-	compress         bool
-	obfuscate        bool
-	vol              int // 1 or 2
-	split            int // > 0: that many stored bytes end volume 1, the rest open volume 2
-	linkTo           int // > 0: index+1 of the descriptor whose bytes this file shares
-	invalid          bool
+// File is one file of a set to write.
+type File struct {
+	Group, Dir, Name string
+	Data             []byte
+	Compress         bool // chunks of raw deflate
+	Obfuscate        bool
+	Vol              int  // 1 or 2 (0: 1)
+	Split            int  // > 0: that many stored bytes end volume 1, the rest open volume 2
+	LinkTo           int  // > 0: index+1 of the descriptor whose bytes this file shares (6+)
+	Invalid          bool // flagged invalid, no data offset
 }
 
-// wset is a cabinet set to write.
-type wset struct {
-	version uint32 // common header version word; 0: 0x01009500 (major 9), 0x01005000 when v5
-	v5      bool   // version 5 layout: descriptors in the file table, 32-bit volume headers
-	unicode bool   // names in UTF-16LE (major version 17 and later)
-	files   []wfile
+// Set is a cabinet set to write. Files of one group must be adjacent; a split file must be
+// the last file of volume 1.
+type Set struct {
+	Version uint32 // common header version word; 0: 0x01009500 (major 9), 0x01005000 when V5
+	V5      bool   // version 5 layout: descriptors in the file table, 32-bit volume headers
+	Unicode bool   // names in UTF-16LE (major version 17 and later)
+	Files   []File
 }
 
+// Where the writer puts things.
 const (
-	wCDO  = 0x200 // cabinet descriptor offset
-	wFTO  = 0x300 // file table offset from the descriptor
-	wVolH = 20 + 64
+	CDO        = 0x200   // cabinet descriptor offset in the header
+	FTO        = 0x300   // file table offset from the descriptor
+	VolHeader6 = 20 + 64 // common and version 6+ volume header: where a volume's data starts
 )
 
-// chunked compresses b as InstallShield does: chunks of at most 32 KiB, each a 16-bit length
+// Chunked compresses b as InstallShield does: chunks of at most 32 KiB, each a 16-bit length
 // and a complete raw deflate stream.
-func chunked(b []byte) []byte {
+func Chunked(b []byte) []byte {
 	var out bytes.Buffer
 	for len(b) > 0 {
 		n := min(len(b), 32<<10)
@@ -55,8 +56,8 @@ func chunked(b []byte) []byte {
 	return out.Bytes()
 }
 
-// obfuscated applies the inverse of the reader's deobfuscation over b.
-func obfuscated(b []byte) []byte {
+// Obfuscated applies the inverse of the reader's deobfuscation over b.
+func Obfuscated(b []byte) []byte {
 	out := make([]byte, len(b))
 	for i, c := range b {
 		x := c + byte(uint32(i)%0x47)
@@ -73,20 +74,20 @@ type volHdr struct {
 	haveFirst                    bool
 }
 
-// fs returns the set as data1.hdr, data1.cab and data2.cab (when a file lands in volume 2)
+// FS returns the set as data1.hdr, data1.cab and data2.cab (when a file lands in volume 2)
 // in a folder named Disk1.
-func (s wset) fs() fstest.MapFS {
+func (s Set) FS() fstest.MapFS {
 	le := binary.LittleEndian
-	version := s.version
+	version := s.Version
 	switch {
 	case version != 0:
-	case s.v5:
+	case s.V5:
 		version = 0x01005000
 	default:
 		version = 0x01009500
 	}
-	volH := wVolH
-	if s.v5 {
+	volH := VolHeader6
+	if s.V5 {
 		volH = 20 + 40
 	}
 	vols := [3]*bytes.Buffer{nil, bytes.NewBuffer(make([]byte, volH)), bytes.NewBuffer(make([]byte, volH))}
@@ -96,43 +97,43 @@ func (s wset) fs() fstest.MapFS {
 		off uint64
 		vol int
 	}
-	pl := make([]placed, len(s.files))
+	pl := make([]placed, len(s.Files))
 	touch := func(v int, i int) {
 		if !vh[v].haveFirst {
 			vh[v].first, vh[v].haveFirst = uint32(i), true
 		}
 		vh[v].last = uint32(i)
 	}
-	for i, f := range s.files {
-		if f.linkTo > 0 || f.invalid {
+	for i, f := range s.Files {
+		if f.LinkTo > 0 || f.Invalid {
 			continue
 		}
-		raw := f.data
-		if f.compress {
-			raw = chunked(raw)
+		raw := f.Data
+		if f.Compress {
+			raw = Chunked(raw)
 		}
-		if f.obfuscate {
-			raw = obfuscated(raw)
+		if f.Obfuscate {
+			raw = Obfuscated(raw)
 		}
-		v := max(f.vol, 1)
+		v := max(f.Vol, 1)
 		pl[i] = placed{raw: raw, off: uint64(vols[v].Len()), vol: v}
-		if f.split > 0 {
-			vh[1].lastOff, vh[1].lastLen, vh[1].lastExp = uint64(vols[1].Len()), uint64(f.split), uint64(f.split)
-			vols[1].Write(raw[:f.split])
+		if f.Split > 0 {
+			vh[1].lastOff, vh[1].lastLen, vh[1].lastExp = uint64(vols[1].Len()), uint64(f.Split), uint64(f.Split)
+			vols[1].Write(raw[:f.Split])
 			touch(1, i)
-			vh[2].firstOff, vh[2].firstLen, vh[2].firstExp = uint64(vols[2].Len()), uint64(len(raw)-f.split), uint64(len(raw)-f.split)
-			vols[2].Write(raw[f.split:])
+			vh[2].firstOff, vh[2].firstLen, vh[2].firstExp = uint64(vols[2].Len()), uint64(len(raw)-f.Split), uint64(len(raw)-f.Split)
+			vols[2].Write(raw[f.Split:])
 			touch(2, i)
 			continue
 		}
 		vols[v].Write(raw)
 		touch(v, i)
 	}
-	// Header: descriptor at wCDO, file table at wCDO+wFTO, everything after it.
-	body := make([]byte, wFTO) // from the descriptor
+	// Header: descriptor at CDO, file table at CDO+FTO, everything after it.
+	body := make([]byte, FTO) // from the descriptor
 	put := func(b []byte) uint32 { off := len(body); body = append(body, b...); return uint32(off) }
 	cstr := func(x string) []byte {
-		if !s.unicode {
+		if !s.Unicode {
 			return append([]byte(x), 0)
 		}
 		var b []byte
@@ -144,104 +145,104 @@ func (s wset) fs() fstest.MapFS {
 	// directories
 	var dirs []string
 	dirIdx := map[string]int{}
-	for _, f := range s.files {
-		if _, ok := dirIdx[f.dir]; !ok {
-			dirIdx[f.dir] = len(dirs)
-			dirs = append(dirs, f.dir)
+	for _, f := range s.Files {
+		if _, ok := dirIdx[f.Dir]; !ok {
+			dirIdx[f.Dir] = len(dirs)
+			dirs = append(dirs, f.Dir)
 		}
 	}
 	nTable := len(dirs)
-	if s.v5 {
-		nTable += len(s.files)
+	if s.V5 {
+		nTable += len(s.Files)
 	}
 	put(make([]byte, 4*nTable))
 	for i, d := range dirs {
-		off := put(cstr(d)) - wFTO
-		le.PutUint32(body[wFTO+4*i:], off)
+		off := put(cstr(d)) - FTO
+		le.PutUint32(body[FTO+4*i:], off)
 	}
-	nameOffs := make([]uint32, len(s.files))
-	for i, f := range s.files {
-		nameOffs[i] = put(cstr(f.name)) - wFTO
+	nameOffs := make([]uint32, len(s.Files))
+	for i, f := range s.Files {
+		nameOffs[i] = put(cstr(f.Name)) - FTO
 	}
 	for len(body)%4 != 0 {
 		body = append(body, 0)
 	}
-	fto2 := uint32(len(body)) - wFTO
-	for i, f := range s.files {
-		if s.v5 {
+	fto2 := uint32(len(body)) - FTO
+	for i, f := range s.Files {
+		if s.V5 {
 			d := make([]byte, 0x3a)
 			var flags uint16
-			if f.compress {
+			if f.Compress {
 				flags |= 4
 			}
-			if f.obfuscate {
+			if f.Obfuscate {
 				flags |= 2
 			}
-			if f.invalid {
+			if f.Invalid {
 				flags |= 8
 			}
 			le.PutUint32(d, nameOffs[i])
-			le.PutUint32(d[4:], uint32(dirIdx[f.dir]))
+			le.PutUint32(d[4:], uint32(dirIdx[f.Dir]))
 			le.PutUint16(d[8:], flags)
-			le.PutUint32(d[0xa:], uint32(len(f.data)))
+			le.PutUint32(d[0xa:], uint32(len(f.Data)))
 			le.PutUint32(d[0xe:], uint32(len(pl[i].raw)))
-			if !f.invalid {
+			if !f.Invalid {
 				le.PutUint32(d[0x26:], uint32(pl[i].off))
 			}
-			sum := md5.Sum(f.data)
+			sum := md5.Sum(f.Data)
 			copy(d[0x2a:], sum[:])
-			off := put(d) - wFTO
-			le.PutUint32(body[wFTO+4*(len(dirs)+i):], off)
+			off := put(d) - FTO
+			le.PutUint32(body[FTO+4*(len(dirs)+i):], off)
 			continue
 		}
 		d := make([]byte, 0x57)
 		src := i
-		if f.linkTo > 0 {
-			src = f.linkTo - 1
+		if f.LinkTo > 0 {
+			src = f.LinkTo - 1
 			d[0x54] = 1
 			le.PutUint32(d[0x4c:], uint32(src))
 		}
-		sf := s.files[src]
+		sf := s.Files[src]
 		var flags uint16
-		if sf.compress {
+		if sf.Compress {
 			flags |= 4
 		}
-		if sf.obfuscate {
+		if sf.Obfuscate {
 			flags |= 2
 		}
-		if sf.split > 0 {
+		if sf.Split > 0 {
 			flags |= 1
 		}
-		if f.invalid {
+		if f.Invalid {
 			flags |= 8
 		}
 		le.PutUint16(d, flags)
-		le.PutUint64(d[2:], uint64(len(f.data)))
+		le.PutUint64(d[2:], uint64(len(f.Data)))
 		le.PutUint64(d[0xa:], uint64(len(pl[src].raw)))
 		le.PutUint64(d[0x12:], pl[src].off)
-		if f.invalid {
+		if f.Invalid {
 			le.PutUint64(d[0x12:], 0)
 		}
-		sum := md5.Sum(f.data)
+		sum := md5.Sum(f.Data)
 		copy(d[0x1a:], sum[:])
 		le.PutUint32(d[0x3a:], nameOffs[i])
-		le.PutUint16(d[0x3e:], uint16(dirIdx[f.dir]))
+		le.PutUint16(d[0x3e:], uint16(dirIdx[f.Dir]))
 		le.PutUint16(d[0x55:], uint16(max(pl[src].vol, 1)))
 		put(d)
 	}
 	// file groups: one list entry and descriptor per run of files sharing a group name.
 	slot := 0
-	for i := 0; i < len(s.files); {
+	for i := 0; i < len(s.Files); {
 		j := i
-		for j < len(s.files) && s.files[j].group == s.files[i].group {
+		for j < len(s.Files) && s.Files[j].Group == s.Files[i].Group {
 			j++
 		}
-		if g := s.files[i].group; g != "" {
+		if g := s.Files[i].Group; g != "" {
 			name := put(cstr(g))
 			desc := make([]byte, 0x54)
 			le.PutUint32(desc, name)
 			r := 0x16
-			if s.v5 {
+			if s.V5 {
 				r = 0x4c
 			}
 			le.PutUint32(desc[r:], uint32(i))
@@ -255,21 +256,21 @@ func (s wset) fs() fstest.MapFS {
 		}
 		i = j
 	}
-	le.PutUint32(body[0x0c:], wFTO)
-	le.PutUint32(body[0x14:], uint32(len(body)-wFTO))
-	le.PutUint32(body[0x18:], uint32(len(body)-wFTO))
+	le.PutUint32(body[0x0c:], FTO)
+	le.PutUint32(body[0x14:], uint32(len(body)-FTO))
+	le.PutUint32(body[0x18:], uint32(len(body)-FTO))
 	le.PutUint32(body[0x1c:], uint32(len(dirs)))
-	le.PutUint32(body[0x28:], uint32(len(s.files)))
+	le.PutUint32(body[0x28:], uint32(len(s.Files)))
 	le.PutUint32(body[0x2c:], fto2)
 	common := func(descSize uint32) []byte {
 		c := make([]byte, 20)
 		copy(c, "ISc(")
 		le.PutUint32(c[4:], version)
-		le.PutUint32(c[12:], wCDO)
+		le.PutUint32(c[12:], CDO)
 		le.PutUint32(c[16:], descSize)
 		return c
 	}
-	hdr := make([]byte, wCDO, wCDO+len(body))
+	hdr := make([]byte, CDO, CDO+len(body))
 	copy(hdr, common(0x276))
 	hdr = append(hdr, body...)
 	out := fstest.MapFS{"Disk1/data1.hdr": {Data: hdr}}
@@ -280,7 +281,7 @@ func (s wset) fs() fstest.MapFS {
 		b := vols[v].Bytes()
 		copy(b, common(0))
 		h := b[20:]
-		if s.v5 {
+		if s.V5 {
 			for i, x := range []uint64{0, 0, uint64(vh[v].first), uint64(vh[v].last), vh[v].firstOff, vh[v].firstExp, vh[v].firstLen, vh[v].lastOff, vh[v].lastExp, vh[v].lastLen} {
 				le.PutUint32(h[4*i:], uint32(x))
 			}
