@@ -137,7 +137,7 @@ func setupINI(r *ishield.Reader) map[string]map[string]string {
 // empty otherwise.
 func isCabinetSkip(head []byte) string {
 	if bytes.HasPrefix(head, []byte(ishield.CabinetMagic)) {
-		return "InstallShield cabinet outside a cabinet set rollgate reads (no data<N>.hdr or data1.cab header beside it), so the files it installs were not inventoried"
+		return "InstallShield cabinet not read: rollgate reads these only as a set (data<N>.hdr or a data1.cab header, with its volumes) carried by an InstallShield launcher, so the files it installs were not inventoried"
 	}
 	return ""
 }

@@ -18,9 +18,9 @@ import (
 
 // TestInstallShieldCabinetSets builds InstallScript launchers (the committed unsigned PE
 // standing in for setup.exe, a plain-layout payload) around an InstallShield cabinet set
-// written by iscabtest: a set that reads is listed under Disk1/data1.cab/ with no Skip; a
-// set with a volume missing stays a Skip on its header and volumes, and nothing of it is
-// listed.
+// written by iscabtest, with a data1.hdr or a data1.cab that is its own header: a set that
+// reads is listed under Disk1/data1.cab/ with no Skip; a set with a volume missing stays a
+// Skip on its header and volumes, and nothing of it is listed.
 func TestInstallShieldCabinetSets(t *testing.T) {
 	stub, err := os.ReadFile("../testdata/fixtures/win/pe/AcmePhone-1.0.unsigned.exe")
 	if err != nil {
@@ -40,7 +40,7 @@ func TestInstallShieldCabinetSets(t *testing.T) {
 	for _, f := range set.Files {
 		readable["Disk1/data1.cab/Program/"+f.Dir+"/"+f.Name] = file{int64(len(f.Data)), digest(f.Data)}
 	}
-	payload := func(drop string) []byte {
+	payload := func(set iscabtest.Set, drop string) []byte {
 		var files []ishieldtest.File
 		fsys := set.FS()
 		var names []string
@@ -57,19 +57,24 @@ func TestInstallShieldCabinetSets(t *testing.T) {
 			"[Startup]\r\nAppName=Acme Softphone\r\nProductGUID=6F1C7A52-0000-4000-8000-ACME00000003\r\n")})
 		return ishieldtest.Plain(files...)
 	}
+	self := set
+	self.SelfHeader = true
 	tests := []struct {
 		name        string
+		set         iscabtest.Set
 		drop        string
 		wantFiles   map[string]file
 		wantSkipped []string
 	}{
-		{"readable", "", readable, nil},
-		{"volume missing", "Disk1/data2.cab", map[string]file{}, []string{"Disk1/data1.cab", "Disk1/data1.hdr"}},
+		{"readable", set, "", readable, nil},
+		{"data1.cab its own header", self, "", readable, nil},
+		{"volume missing", set, "Disk1/data2.cab", map[string]file{}, []string{"Disk1/data1.cab", "Disk1/data1.hdr"}},
+		{"own header, volume missing", self, "Disk1/data2.cab", map[string]file{}, []string{"Disk1/data1.cab"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			p := filepath.Join(t.TempDir(), "setup.exe")
-			if err := os.WriteFile(p, append(append([]byte{}, stub...), payload(tc.drop)...), 0o644); err != nil {
+			if err := os.WriteFile(p, append(append([]byte{}, stub...), payload(tc.set, tc.drop)...), 0o644); err != nil {
 				t.Fatal(err)
 			}
 			inv, err := unsafeAnalyzer(t).Installer(context.Background(), p)

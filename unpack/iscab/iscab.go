@@ -70,8 +70,8 @@ const (
 	MaxDirectories = 1 << 16
 	// MaxVolumes bounds the volume number a file starts in or continues to.
 	MaxVolumes = 256
-	// MaxHeaderBytes bounds the header, which is read whole (a data1.cab that is its own
-	// header included).
+	// MaxHeaderBytes bounds the bytes of the header read: all of a data<N>.hdr, the start of
+	// a data1.cab that is its own header (whose tables lie before its files' data).
 	MaxHeaderBytes = 16 << 20
 	// MaxChunkBytes bounds what one compressed chunk inflates to.
 	MaxChunkBytes = 1 << 20
@@ -206,21 +206,23 @@ func Open(fsys fs.FS, hdrName string) (*Reader, error) {
 		return nil, errs.Format(hdrName, 16, "cabinet descriptor of %d bytes, fewer than 48", cds)
 	}
 	// The descriptor's size does not cover the file table after it: the header is read
-	// whole.
+	// whole, up to MaxHeaderBytes (a data1.cab that is its own header goes on with data).
 	end := st.Size()
 	if cdo+cds > end {
 		return nil, errs.Format(hdrName, 12, "cabinet descriptor at 0x%x, %d bytes, runs past the %d-byte header", cdo, cds, end)
 	}
-	if end > MaxHeaderBytes {
-		return nil, errs.Limit(hdrName, 0, "header of %d bytes, more than %d", end, MaxHeaderBytes)
+	if cdo+cds > MaxHeaderBytes {
+		return nil, errs.Limit(hdrName, 12, "cabinet descriptor ends at 0x%x, past the first %d bytes", cdo+cds, MaxHeaderBytes)
 	}
+	truncated := end > MaxHeaderBytes
+	end = min(end, MaxHeaderBytes)
 	hdr := make([]byte, end)
 	copy(hdr, common[:])
 	if _, err := io.ReadFull(hf, hdr[commonLen:]); err != nil {
 		return nil, errs.Format(hdrName, commonLen, "reading the header: %v", err)
 	}
 	rd.dir, rd.prefix = path.Dir(hdrName), VolumePrefix(hdrName)
-	if err := rd.readTable(hdr, cdo); err != nil {
+	if err := rd.readTable(header{b: hdr, name: hdrName, truncated: truncated}, cdo); err != nil {
 		return nil, err
 	}
 	if err := rd.buildTree(); err != nil {
@@ -280,18 +282,29 @@ func (rd *Reader) checkVolumes() error {
 type header struct {
 	b    []byte
 	name string
+	// truncated: b is the first MaxHeaderBytes of a longer file, so what lies past it is
+	// a limit reached, not a malformed header.
+	truncated bool
+}
+
+// past is the error for what (n bytes at off) lying past the bytes read.
+func (h header) past(off, n int64, what string) error {
+	if h.truncated && off >= 0 && n >= 0 {
+		return errs.Limit(h.name, off, "%s (%d bytes) lies past the first %d bytes read of the header", what, n, MaxHeaderBytes)
+	}
+	return errs.Format(h.name, off, "%s (%d bytes) runs past the %d-byte header", what, n, len(h.b))
 }
 
 func (h header) u32(off int64, what string) (uint32, error) {
 	if off < 0 || off+4 > int64(len(h.b)) {
-		return 0, errs.Format(h.name, off, "%s runs past the %d-byte header", what, len(h.b))
+		return 0, h.past(off, 4, what)
 	}
 	return binary.LittleEndian.Uint32(h.b[off:]), nil
 }
 
 func (h header) span(off, n int64, what string) ([]byte, error) {
 	if off < 0 || n < 0 || off+n > int64(len(h.b)) {
-		return nil, errs.Format(h.name, off, "%s (%d bytes) runs past the %d-byte header", what, n, len(h.b))
+		return nil, h.past(off, n, what)
 	}
 	return h.b[off : off+n], nil
 }
@@ -300,7 +313,7 @@ func (h header) span(off, n int64, what string) ([]byte, error) {
 // read as Latin-1.
 func (h header) str(off int64, unicode bool, what string) (string, error) {
 	if off < 0 || off >= int64(len(h.b)) {
-		return "", errs.Format(h.name, off, "%s at 0x%x lies outside the %d-byte header", what, off, len(h.b))
+		return "", h.past(off, 1, what)
 	}
 	rest := h.b[off:min(int64(len(h.b)), off+2*MaxNameBytes+2)]
 	if unicode {
@@ -330,8 +343,8 @@ func (h header) str(off int64, unicode bool, what string) (string, error) {
 
 // readTable reads the cabinet descriptor at cdo, the directory names and the file
 // descriptors.
-func (rd *Reader) readTable(b []byte, cdo int64) error {
-	h := header{b: b, name: rd.hdrName}
+func (rd *Reader) readTable(h header, cdo int64) error {
+	b := h.b
 	fto, err := h.u32(cdo+0x0c, "file table offset")
 	if err != nil {
 		return err

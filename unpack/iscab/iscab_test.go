@@ -174,12 +174,21 @@ func TestVariants(t *testing.T) {
 	}{
 		{"version 5", iscabtest.Set{V5: true, Files: files}, 5, wantV5},
 		{"version 12", iscabtest.Set{Version: 0x020004b0, Files: base.Files}, 12, want},
+		{"data1.cab its own header", iscabtest.Set{SelfHeader: true, Files: base.Files}, 9, want},
 		{"unicode names", iscabtest.Set{Version: 0x04000834, Unicode: true, Files: append(append([]iscabtest.File(nil), base.Files[:8]...),
 			iscabtest.File{Dir: "loose", Name: "\u00e9t\u00e9 \u65e5\u672c.txt", Data: nil, Vol: 2})}, 21,
 			append(want[:len(want)-1:len(want)-1], entry{"loose/\u00e9t\u00e9 \u65e5\u672c.txt", 0, sum(nil)})},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r, err := iscab.Open(tc.set.FS(), "Disk1/data1.hdr")
+			fsys := tc.set.FS()
+			hdr := "Disk1/data1.hdr"
+			if tc.set.SelfHeader {
+				hdr = "Disk1/data1.cab"
+				if _, ok := fsys["Disk1/data1.hdr"]; ok {
+					t.Fatal("writer made a data1.hdr")
+				}
+			}
+			r, err := iscab.Open(fsys, hdr)
 			if err != nil {
 				t.Fatalf("Open = %v", err)
 			}

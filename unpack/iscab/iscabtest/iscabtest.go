@@ -29,7 +29,10 @@ type Set struct {
 	Version uint32 // common header version word; 0: 0x01009500 (major 9), 0x01005000 when V5
 	V5      bool   // version 5 layout: descriptors in the file table, 32-bit volume headers
 	Unicode bool   // names in UTF-16LE (major version 17 and later)
-	Files   []File
+	// SelfHeader writes no data1.hdr: data1.cab holds the header, its volume header in the
+	// bytes the header leaves unused after the common header, its files' data after it.
+	SelfHeader bool
+	Files      []File
 }
 
 // Where the writer puts things.
@@ -90,7 +93,13 @@ func (s Set) FS() fstest.MapFS {
 	if s.V5 {
 		volH = 20 + 40
 	}
-	vols := [3]*bytes.Buffer{nil, bytes.NewBuffer(make([]byte, volH)), bytes.NewBuffer(make([]byte, volH))}
+	vol1Start := volH
+	if s.SelfHeader {
+		plain := s
+		plain.SelfHeader = false
+		vol1Start = len(plain.FS()["Disk1/data1.hdr"].Data) // its length does not depend on offsets
+	}
+	vols := [3]*bytes.Buffer{nil, bytes.NewBuffer(make([]byte, vol1Start)), bytes.NewBuffer(make([]byte, volH))}
 	var vh [3]volHdr
 	type placed struct {
 		raw []byte
@@ -273,13 +282,19 @@ func (s Set) FS() fstest.MapFS {
 	hdr := make([]byte, CDO, CDO+len(body))
 	copy(hdr, common(0x276))
 	hdr = append(hdr, body...)
-	out := fstest.MapFS{"Disk1/data1.hdr": {Data: hdr}}
+	out := fstest.MapFS{}
+	if !s.SelfHeader {
+		out["Disk1/data1.hdr"] = &fstest.MapFile{Data: hdr}
+	}
 	for v := 1; v <= 2; v++ {
 		if v == 2 && vols[2].Len() == volH {
 			continue
 		}
 		b := vols[v].Bytes()
 		copy(b, common(0))
+		if v == 1 && s.SelfHeader {
+			copy(b, hdr)
+		}
 		h := b[20:]
 		if s.V5 {
 			for i, x := range []uint64{0, 0, uint64(vh[v].first), uint64(vh[v].last), vh[v].firstOff, vh[v].firstExp, vh[v].firstLen, vh[v].lastOff, vh[v].lastExp, vh[v].lastLen} {
