@@ -2,17 +2,24 @@
 // data2.cab ... volumes (magic "ISc(") an InstallScript installer's Disk1 media carry.
 //
 // InstallShield publishes no specification. The layout read here is the one unshield
-// (github.com/twogood/unshield, lib/cabfile.h, libunshield.c, file.c) documents, and every
-// file is checked against unshield 1.4's own listing and extraction of the InstallShield
-// test installers Debian ships in clamav-testfiles (testdata/record-unshield.sh):
+// (github.com/twogood/unshield, lib/cabfile.h, libunshield.c, file.c, file_group.c)
+// documents. Every file of the InstallShield test installers Debian ships in
+// clamav-testfiles is checked against unshield 1.4's listing and extraction, and their
+// descriptors against ClamAV's header parser (testdata/record-unshield.sh); versions 5, 12
+// and 17+ (UTF-16 names), split files, links and a data1.cab that is its own header are
+// checked on sets written by package iscabtest, there being no such real cabinet at hand.
 //
 //   - Common header (20 bytes, at the start of the header and of every volume): the
 //     signature "ISc(", a version word, volume info, the offset and size of the cabinet
 //     descriptor. The version word gives the major version: bits 12-15 when its top byte is
-//     1, the low 16 bits divided by 100 when its top byte is 2 or 4.
+//     1, the low 16 bits divided by 100 when its top byte is 2 or 4; other words, and
+//     versions before 5, are ErrUnsupported.
 //   - Cabinet descriptor: at 0x0c the file table offset (from the descriptor), at 0x14 and
 //     0x18 its size twice, at 0x1c the directory count, at 0x28 the file count, at 0x2c the
-//     offset of the version 6+ file descriptors (from the file table).
+//     offset of the version 6+ file descriptors (from the file table), at 0x3e 71 heads of
+//     file group lists (each entry: name offset, descriptor offset, next entry; a group
+//     descriptor holds its name and its first and last file index, at 0x16 or, version 5,
+//     0x4c).
 //   - File table: one 32-bit offset (from the file table) per directory name, then, for
 //     version 5, one per file descriptor. Version 6+ descriptors (0x57 bytes each) follow at
 //     the offset 0x2c gives: flags (1 split across volumes, 2 obfuscated, 4 compressed,
@@ -25,7 +32,8 @@
 //   - Volumes: after the common header a volume header (version 5: 40 bytes of 32-bit
 //     fields; 6+: 64 bytes of 64-bit ones) gives the indexes of the first and last file the
 //     volume holds and where their pieces lie, which is how a split file continues from
-//     one volume to the next.
+//     one volume to the next. Volumes are <prefix><N>.cab beside the header, prefix being
+//     the header's name up to its first "." or digit.
 //   - File data: stored, or a sequence of chunks (a 16-bit length and that many bytes of
 //     raw deflate). Obfuscated files have every byte of that stream XORed with 0xd5,
 //     rotated right by 2 and decremented by its position modulo 0x47.
@@ -33,11 +41,19 @@
 // Names are ANSI (read as Windows-1252's Latin-1 subset: bytes at or above 0x80 become the
 // code points of the same value) before major version 17 and UTF-16LE from 17 on.
 //
-// Paths are unshield's listing paths: the directory name, a backslash, the file name (as
-// "<Support>English Files\_IsRes.dll"), with "\" as "/" and Win32 trimming applied; files
-// flagged invalid or with no name or no data offset are not files (unshield skips them).
+// Paths are unshield's listing paths: the file group's name, the directory name, the file
+// name, joined by backslashes ("<Support>English Files\_IsRes.dll",
+// "DefaultComponent\clam.exe"), with "\" as "/" and Win32 trimming applied, in unshield's
+// order (group by group, a group's files by index). A file in two groups is listed under
+// both. Unlike unshield, a valid file no group lists is not dropped: it follows, under its
+// directory alone. Descriptors flagged invalid or with no name or no data offset are not
+// files (unshield skips them too; ClamAV calls them external: files of the media beside
+// the cabinet, such as setup.inx).
+//
 // The reader implements fs.FS (ReadDirFS, StatFS) and unpack.Walker; each file's MD5 is
-// verified (version 6+, when the descriptor holds one) as its last byte is read.
+// verified (version 6+, when the descriptor holds one) as its last byte is read, and
+// opening a set opens every volume its files need, so that a missing volume is an
+// ErrUnsupported from Open, not an error halfway through a walk.
 package iscab
 
 import (
