@@ -148,6 +148,23 @@ type run struct {
 	// setup in its overlay reads its slice files beside it, named in side.
 	installer string
 	side      []string
+	// cabinets are the InstallShield cabinet files of the container being walked that
+	// belong to a cabinet set, by inventory path (container.cabinets).
+	cabinets map[string]string
+}
+
+// cabinetSkip says why the file name, whose first bytes are head, is a Skip when it is an
+// InstallShield cabinet: its set's reason, or none when its set was read; isCabinetSkip's
+// when it belongs to no set.
+func (r *run) cabinetSkip(name string, head []byte) string {
+	why := isCabinetSkip(head)
+	if why == "" {
+		return ""
+	}
+	if reason, ok := r.cabinets[name]; ok {
+		return reason
+	}
+	return why
 }
 
 // caPrefix is the name a nested package's custom actions are listed under.
@@ -397,7 +414,7 @@ func (r *run) file(name string, size int64, rd io.Reader, depth int) error {
 	br := bufio.NewReaderSize(rd, headSize)
 	head, _ := br.Peek(headSize)
 	e := inventory.Entry{Path: name, Size: size, Kind: classify(name, head)}
-	if why := isCabinetSkip(head); why != "" {
+	if why := r.cabinetSkip(name, head); why != "" {
 		r.mu.Lock()
 		r.pkgs.addSkipped("", []inventory.Skip{{Path: name, Reason: why}})
 		r.mu.Unlock()
@@ -737,6 +754,12 @@ func (r *run) applyPatch(p *msi.Package, name string) (done func(), applied bool
 // goroutine already holds a worker slot), and merges them into r.
 func (r *run) walkInto(c *container, prefix string, depth int) error {
 	sub := &run{a: r.a, ctx: r.ctx, tmp: r.tmp, sem: make(chan struct{}, 1), captured: map[string][]byte{}, left: r.left, chain: c.runsPackages}
+	if len(c.cabinets) > 0 {
+		sub.cabinets = map[string]string{}
+		for p, why := range c.cabinets {
+			sub.cabinets[prefix+p] = why
+		}
+	}
 	if len(c.packages) > 0 {
 		sub.packages = map[string]string{}
 		for p, n := range c.packages {

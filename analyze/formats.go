@@ -38,6 +38,10 @@ type container struct {
 	// productOf, when set, is the path in the container of the package whose product names
 	// the installer (an InstallShield launcher's MSI), read once that package is walked.
 	productOf string
+	// cabinets names, by path in the container, the InstallShield cabinet files ("ISc(")
+	// that belong to a cabinet set: "" when the set was read (its files are walked), else
+	// why not, the Skip's reason.
+	cabinets map[string]string
 }
 
 // patchRef is an MSP a container runs: its path in the container's fsys and how reports name

@@ -173,8 +173,9 @@ func TestSearchCabinetSample(t *testing.T) {
 // stub; clamav-testfiles from Debian, pinned by scripts/fetch-realfiles) is read as the
 // launcher's Disk1 media (unpack/ishield checks them against ClamAV). The engine cabinet in it
 // lists the files `7zz x` extracts, with their bytes (testdata/real/gen.sh wrote the listing);
-// InstallShield's own cabinets, which hold the product's files, are skipped by name, so the
-// installer is inconclusive instead of a pass on what it does not show.
+// InstallShield's own cabinet set (data1.hdr, data1.cab, data2.cab), which holds the
+// product's files, lists the files unshield extracts (package iscab's golden,
+// unpack/iscab/testdata/record-unshield.sh) under Disk1/data1.cab/, and nothing is skipped.
 func TestRealInstallShieldCabinet(t *testing.T) {
 	p := testutil.RealFile(t, "installers/debian/clamav-testfiles@1.4.3/clam_IScab_int.exe")
 	b, err := os.ReadFile("testdata/real/clam_IScab_int.tsv")
@@ -208,12 +209,34 @@ func TestRealInstallShieldCabinet(t *testing.T) {
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("engine cabinet entries vs 7zz x (-want +got)\n%s", d)
 	}
-	var skipped []string
-	for _, s := range inv.Skipped {
-		skipped = append(skipped, s.Path)
+	const isDir = "Disk1/data1.cab/"
+	b, err = os.ReadFile("../unpack/iscab/testdata/unshield/clam_IScab_int.tsv")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if d := cmp.Diff([]string{"Disk1/data1.cab", "Disk1/data1.hdr", "Disk1/data2.cab"}, skipped); d != "" {
-		t.Errorf("skipped InstallShield cabinets (-want +got)\n%s", d)
+	wantIS := map[string]file{}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		f := strings.Split(line, "\t")
+		n, err := strconv.ParseInt(f[1], 10, 64)
+		if len(f) != 3 || err != nil {
+			t.Fatalf("golden line %q", line)
+		}
+		wantIS[isDir+f[0]] = file{n, f[2]}
+	}
+	gotIS := map[string]file{}
+	for _, e := range inv.Entries {
+		if strings.HasPrefix(e.Path, isDir) {
+			gotIS[e.Path] = file{e.Size, e.SHA256}
+		}
+	}
+	if d := cmp.Diff(wantIS, gotIS); d != "" {
+		t.Errorf("InstallShield cabinet entries vs unshield (-want +got)\n%s", d)
+	}
+	if len(inv.Skipped) != 0 {
+		t.Errorf("Skipped = %v, want none: the cabinet set reads", inv.Skipped)
 	}
 	if inv.Format != "ishield" || inv.Product.Identity != "installshield:{82223415-1aab-4701-9629-06e8ddb80bda}" {
 		t.Errorf("Format %q, identity %q; want ishield and setup.ini's ProductGUID", inv.Format, inv.Product.Identity)

@@ -21,7 +21,8 @@
 // "ISSetupStream" payloads (InstallShield 2015 and later) and the UTF-16 plain layout are
 // recognised and refused as unsupported: no installer of either layout was available to
 // check a reader against. InstallShield's own cabinets (data1.hdr, data1.cab: magic "ISc(")
-// are files of the payload here; package ishield does not open them.
+// are files of the payload here; package iscab opens them from this reader's fs.FS, whose
+// stored files open with random access (io.ReaderAt).
 //
 // The reader is given the payload (the launcher's overlay, up to its certificate table) and
 // exposes the files as an fs.FS at their extraction paths, with the unpack.Walker contract.
@@ -63,7 +64,7 @@ const (
 	MagicEncoded = "InstallShield\x00"
 	MagicStream  = "ISSetupStream\x00"
 	// CabinetMagic opens InstallShield's own cabinets and their headers (data1.cab,
-	// data1.hdr), which this package lists but does not read.
+	// data1.hdr), which this package lists and package iscab reads.
 	CabinetMagic = "ISc("
 )
 
@@ -473,9 +474,18 @@ func (rd *Reader) Walk(fn func(path string, size int64, r io.Reader) error) erro
 func (rd *Reader) Open(name string) (fs.File, error) {
 	return rd.tree.OpenFile(name, func(n *fstree.Node) (io.ReadCloser, error) {
 		f := n.Data.(*File)
+		if f.Flags&6 == 0 && !f.Deflated {
+			// Stored as is: random access (an InstallShield cabinet's volumes need it).
+			return sectionCloser{io.NewSectionReader(rd.r, f.Offset, f.Stored)}, nil
+		}
 		return io.NopCloser(fstree.ExactReader(rd.open(f), f.Size, "installshield", f.Path)), nil
 	})
 }
+
+// sectionCloser is a stored file's bytes with random access; closing releases nothing.
+type sectionCloser struct{ *io.SectionReader }
+
+func (sectionCloser) Close() error { return nil }
 
 // Stat implements fs.StatFS.
 func (rd *Reader) Stat(name string) (fs.FileInfo, error) { return rd.tree.Stat(name) }
