@@ -166,9 +166,13 @@ func (z *lzmaReader) literalRun(rng, code uint32, in []byte, ip, limit, wpos int
 	win := z.win
 	lit := z.lit
 	isMatch := &z.isMatch
-	lc := z.lc
-	lpMask := uint32(1)<<z.lp - 1
-	pbMask := uint32(1)<<z.pb - 1
+	// A literal's probabilities start at 0x300 * (the low lp bits of its position, then the
+	// high lc bits of the byte before it), which is 3 * ((total<<8 + prev) & litMask) << lc
+	// (as in the LZMA SDK). lc <= 8 and lp <= 4: the shifts mask their counts with 31 to tell
+	// the compiler so.
+	lc := z.lc & 31
+	litMask := (uint32(0x100)<<(z.lp&31) - uint32(0x100)>>lc)
+	pbMask := uint32(1)<<(z.pb&31) - 1
 	end := min(len(in)-lzMargin, limit-lzRunGuard)
 	prev := uint32(0)
 	if total > 0 {
@@ -179,7 +183,7 @@ func (z *lzmaReader) literalRun(rng, code uint32, in []byte, ip, limit, wpos int
 		prev = uint32(win[i])
 	}
 	for done := 0; ; {
-		probs := (*[0x300]uint16)(lit[0x300*((uint32(total)&lpMask)<<lc+prev>>(8-lc)):])
+		probs := (*[0x300]uint16)(lit[3*((uint32(total)<<8+prev)&litMask)<<lc:])
 		sym := uint32(1)
 		var b uint32
 		for sym < 0x100 {
@@ -252,7 +256,7 @@ func newLZMA(src io.Reader, props [5]byte) (*lzmaReader, error) {
 	z.lp, z.pb = d%5, d/5
 	dict := uint32(props[1]) | uint32(props[2])<<8 | uint32(props[3])<<16 | uint32(props[4])<<24
 	dict = max(dict, lzMinDict)
-	z.win = make([]byte, dict)
+	z.win = newWindow(int(dict))
 	z.lit = make([]uint16, 0x300<<(z.lc+z.lp))
 	for i := range z.lit {
 		z.lit[i] = lzProbInit

@@ -1,0 +1,6 @@
+//go:build !linux
+
+package nsis
+
+// newWindow returns the decoder's dictionary window of n bytes (see window_linux.go).
+func newWindow(n int) []byte { return make([]byte, n) }
