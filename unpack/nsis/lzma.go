@@ -244,7 +244,12 @@ type lzmaReader struct {
 	done             bool
 	err              error
 	initialized      bool
+	huge             bool // adviseHuge was called
 }
+
+// lzHugeAfter is how much a stream decodes before its window asks for huge pages
+// (adviseHuge): a header, a few kilobytes, would pay a whole huge page of memory for nothing.
+const lzHugeAfter = 1 << 20
 
 func newLZMA(src io.Reader, props [5]byte) (*lzmaReader, error) {
 	d := uint(props[0])
@@ -327,6 +332,10 @@ func (z *lzmaReader) decode(limit int) {
 			z.done = true // a stream shorter than its first five bytes: no data
 			return
 		}
+	}
+	if !z.huge && z.total >= lzHugeAfter {
+		z.huge = true
+		adviseHuge(z.win)
 	}
 	win := z.win
 	wsize := len(win)
