@@ -335,7 +335,7 @@ func (z *lzmaReader) decode(limit int) {
 	}
 	if !z.huge && z.total >= lzHugeAfter {
 		z.huge = true
-		adviseHuge(z.win)
+		adviseHuge(z.win, int(min(z.total, uint64(len(z.win)))))
 	}
 	win := z.win
 	wsize := len(win)

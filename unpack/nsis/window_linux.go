@@ -23,13 +23,25 @@ func newWindow(n int) []byte {
 	return b[off : off+n : off+n]
 }
 
+// madvCollapse is MADV_COLLAPSE (Linux 6.1, include/uapi/asm-generic/mman-common.h), which
+// package syscall does not name.
+const madvCollapse = 25
+
 // adviseHuge asks for transparent huge pages under the window (madvise MADV_HUGEPAGE; the THP
 // mode is often "madvise", so nothing gets them unasked): match sources lie anywhere in a
 // window of megabytes, and with 4 KiB pages most of their reads miss the TLB as well as the
-// cache. Parts already touched keep their pages until the kernel collapses them. Where the
-// kernel refuses, the window stays as it is.
-func adviseHuge(w []byte) {
-	if n := len(w) &^ (hugePage - 1); n > 0 && uintptr(unsafe.Pointer(&w[0]))&(hugePage-1) == 0 {
-		_ = syscall.Madvise(w[:n], syscall.MADV_HUGEPAGE)
+// cache. The first touched bytes of the window already have 4 KiB pages: MADV_COLLAPSE
+// moves them onto huge pages now rather than whenever khugepaged gets to them. Where the
+// kernel refuses either, the window stays as it is.
+func adviseHuge(w []byte, touched int) {
+	n := len(w) &^ (hugePage - 1)
+	if n == 0 || uintptr(unsafe.Pointer(&w[0]))&(hugePage-1) != 0 {
+		return
+	}
+	if syscall.Madvise(w[:n], syscall.MADV_HUGEPAGE) != nil {
+		return
+	}
+	if t := min(n, (touched+hugePage-1)&^(hugePage-1)); t > 0 {
+		_ = syscall.Madvise(w[:t], madvCollapse)
 	}
 }

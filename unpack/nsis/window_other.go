@@ -6,4 +6,4 @@ package nsis
 func newWindow(n int) []byte { return make([]byte, n) }
 
 // adviseHuge does nothing: huge pages are asked for on Linux only (see window_linux.go).
-func adviseHuge([]byte) {}
+func adviseHuge([]byte, int) {}
