@@ -76,7 +76,8 @@ func BenchmarkLZMADecode(b *testing.B) {
 	}
 	buf := make([]byte, 32<<10)
 	b.SetBytes(int64(len(plain)))
-	defer reportCPU(b, int64(len(plain)))()
+	total := int64(len(plain))
+	defer reportCPU(b, &total)()
 	for b.Loop() {
 		var props [5]byte
 		copy(props[:], stream)
@@ -99,7 +100,8 @@ func BenchmarkWalkSHA256(b *testing.B) {
 		b.Skip("ROLLGATE_NSIS_BENCH names no installer")
 	}
 	var total int64
-	defer func() { reportCPU(b, total) }()
+	report := reportCPU(b, &total)
+	defer report()
 	for b.Loop() {
 		rc, err := Open(p)
 		if err != nil {
@@ -120,10 +122,40 @@ func BenchmarkWalkSHA256(b *testing.B) {
 	}
 }
 
+// BenchmarkSolidDecode decodes the solid stream of the installer named by
+// ROLLGATE_NSIS_BENCH on the calling goroutine: the decoder alone, on makensis's encoding.
+func BenchmarkSolidDecode(b *testing.B) {
+	p := os.Getenv("ROLLGATE_NSIS_BENCH")
+	if p == "" {
+		b.Skip("ROLLGATE_NSIS_BENCH names no installer")
+	}
+	var total int64
+	report := reportCPU(b, &total)
+	defer report()
+	buf := make([]byte, readAheadBuf)
+	for b.Loop() {
+		rc, err := Open(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		d, err := rc.Reader.openSolid()
+		if err != nil {
+			b.Fatal(err)
+		}
+		total, err = io.CopyBuffer(io.Discard, d, buf)
+		rc.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.SetBytes(total)
+	}
+}
+
 // reportCPU starts counting the process's CPU time (user + system) and returns the function
-// that reports it per operation, and bytes per CPU second: on a shared machine wall time
-// depends on the other processes, CPU time much less.
-func reportCPU(b *testing.B, bytesPerOp int64) func() {
+// that reports it per operation, and bytes per CPU second (*bytesPerOp is read then: a walk
+// learns it as it goes): on a shared machine wall time depends on the other processes, CPU
+// time much less.
+func reportCPU(b *testing.B, bytesPerOp *int64) func() {
 	cpu := func() int64 {
 		var ru syscall.Rusage
 		if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
@@ -139,7 +171,7 @@ func reportCPU(b *testing.B, bytesPerOp int64) func() {
 		per := float64(cpu()-start) / float64(b.N)
 		b.ReportMetric(per, "cpu-ns/op")
 		if per > 0 {
-			b.ReportMetric(float64(bytesPerOp)/per*1e3, "cpu-MB/s")
+			b.ReportMetric(float64(*bytesPerOp)/per*1e3, "cpu-MB/s")
 		}
 	}
 }

@@ -149,6 +149,72 @@ func rcLength(rng, code uint32, in []byte, ip int, l *lzLen, posState uint32) (u
 	return rng, code, ip, 18 + n
 }
 
+// lzRunGuard is how far literalRun stays from the end of the input: a literal with its
+// isMatch bit reads at most 9 bytes, so one that starts this far before rangeDec.limit
+// cannot read into the padding.
+const lzRunGuard = 16
+
+// literalRun decodes the plain literal whose isMatch bit decode has just read (state < 7),
+// then every literal after it until an isMatch bit says match (it returns true; the match's
+// other bits are decode's), n bytes are produced, or the input gets within lzRunGuard of
+// limit or within lzMargin of the end of in (it returns false before the next isMatch bit).
+//
+// It is decode's hot path in a function of its own, with only what literals need live, so
+// the range, code and tree index stay in registers through the bit loop: in decode the
+// register allocator sent them through the stack.
+func (z *lzmaReader) literalRun(rng, code uint32, in []byte, ip, limit, wpos int, total uint64, state uint32, n int) (uint32, uint32, int, int, uint64, uint32, bool) {
+	win := z.win
+	lit := z.lit
+	isMatch := &z.isMatch
+	// A literal's probabilities start at 0x300 * (the low lp bits of its position, then the
+	// high lc bits of the byte before it), which is 3 * ((total<<8 + prev) & litMask) << lc
+	// (as in the LZMA SDK). lc <= 8 and lp <= 4: the shifts mask their counts with 31 to tell
+	// the compiler so.
+	lc := z.lc & 31
+	litMask := (uint32(0x100)<<(z.lp&31) - uint32(0x100)>>lc)
+	pbMask := uint32(1)<<(z.pb&31) - 1
+	end := min(len(in)-lzMargin, limit-lzRunGuard)
+	prev := uint32(0)
+	if total > 0 {
+		i := wpos - 1
+		if i < 0 {
+			i += len(win)
+		}
+		prev = uint32(win[i])
+	}
+	for done := 0; ; {
+		probs := (*[0x300]uint16)(lit[3*((uint32(total)<<8+prev)&litMask)<<lc:])
+		sym := uint32(1)
+		var b uint32
+		for sym < 0x100 {
+			rng, code, ip = rcNorm(rng, code, in, ip)
+			rng, code, b = rcBit(rng, code, &probs[sym])
+			sym = sym<<1 | b
+		}
+		prev = sym & 0xFF
+		win[wpos] = byte(prev)
+		if wpos++; wpos == len(win) {
+			wpos = 0
+		}
+		total++
+		state = lzLitNext[state]
+		if done++; done >= n || ip > end {
+			return rng, code, ip, wpos, total, state, false
+		}
+		if rng < 1<<24 {
+			rng <<= 8
+			code = code<<8 | uint32(in[ip])
+			ip++
+		}
+		if rng, code, b = rcFlag(rng, code, &isMatch[state<<lzPosBitsMax+uint32(total)&pbMask]); b != 0 {
+			return rng, code, ip, wpos, total, state, true
+		}
+	}
+}
+
+// lzLitNext is the state after a literal, by the state before (below 7: after literals).
+var lzLitNext = [16]uint32{0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 4, 5}
+
 type lzmaReader struct {
 	rc rangeDec
 
@@ -178,7 +244,12 @@ type lzmaReader struct {
 	done             bool
 	err              error
 	initialized      bool
+	huge             bool // adviseHuge was called
 }
+
+// lzHugeAfter is how much a stream decodes before its window asks for huge pages
+// (adviseHuge): a header, a few kilobytes, would pay a whole huge page of memory for nothing.
+const lzHugeAfter = 1 << 20
 
 func newLZMA(src io.Reader, props [5]byte) (*lzmaReader, error) {
 	d := uint(props[0])
@@ -190,7 +261,7 @@ func newLZMA(src io.Reader, props [5]byte) (*lzmaReader, error) {
 	z.lp, z.pb = d%5, d/5
 	dict := uint32(props[1]) | uint32(props[2])<<8 | uint32(props[3])<<16 | uint32(props[4])<<24
 	dict = max(dict, lzMinDict)
-	z.win = make([]byte, dict)
+	z.win = newWindow(int(dict))
 	z.lit = make([]uint16, 0x300<<(z.lc+z.lp))
 	for i := range z.lit {
 		z.lit[i] = lzProbInit
@@ -262,6 +333,10 @@ func (z *lzmaReader) decode(limit int) {
 			return
 		}
 	}
+	if !z.huge && z.total >= lzHugeAfter {
+		z.huge = true
+		adviseHuge(z.win, int(min(z.total, uint64(len(z.win)))))
+	}
 	win := z.win
 	wsize := len(win)
 	state := z.state
@@ -300,7 +375,19 @@ func (z *lzmaReader) decode(limit int) {
 		posState := uint32(total) & pbMask
 		var b uint32
 		rng, code, ip = rcNorm(rng, code, in, ip)
-		if rng, code, b = rcFlag(rng, code, &z.isMatch[state<<lzPosBitsMax+posState]); b == 0 {
+		if rng, code, b = rcFlag(rng, code, &z.isMatch[state<<lzPosBitsMax+posState]); b == 0 && state < 7 && ip+lzRunGuard <= rc.limit {
+			// A plain literal far enough from the end of the input: it and the plain
+			// literals after it decode in literalRun.
+			var m bool
+			rng, code, ip, wpos, total, state, m = z.literalRun(rng, code, in, ip, rc.limit, wpos, total, state, limit-produced)
+			produced += int(total - st)
+			if !m {
+				continue
+			}
+			// literalRun decoded the isMatch bit of a match: the match starts here.
+			sw, sp, st = wpos, produced, total
+			posState = uint32(total) & pbMask
+		} else if b == 0 {
 			// A literal.
 			prev := uint32(0)
 			if total > 0 {

@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math/rand/v2"
+	"strconv"
 	"testing"
 	"testing/iotest"
 
@@ -51,6 +53,56 @@ func TestLZMADifferential(t *testing.T) {
 		}
 		if len(got) < int(r.HeaderLen) {
 			t.Errorf("%s: %d bytes, shorter than the header", name, len(got))
+		}
+	}
+}
+
+// TestLZMADifferentialMixed encodes text-like lines (words, base-36 numbers: literal runs
+// between short far matches, so every literal state) and random bytes with
+// ulikunitz/xz/lzma under several lc/lp/pb settings and decodes them with this package's
+// decoder, which must give the input back; the input is small (the fixtures are smaller still)
+// but long enough for refills, window wraps and every path of the literal run.
+func TestLZMADifferentialMixed(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	words := []string{"installer", "payload", "cabinet", "folder", "version", "signature"}
+	var plain []byte
+	for len(plain) < 600<<10 {
+		for range 4 + rng.IntN(8) {
+			if rng.IntN(2) == 0 {
+				plain = append(append(plain, words[rng.IntN(len(words))]...), ' ')
+			}
+			plain = append(strconv.AppendUint(plain, rng.Uint64(), 36), ' ')
+		}
+		plain[len(plain)-1] = '\n'
+		if rng.IntN(50) == 0 {
+			for range rng.IntN(4096) {
+				plain = append(plain, byte(rng.Uint32()))
+			}
+		}
+	}
+	for _, p := range []lzma.Properties{{LC: 3, LP: 0, PB: 2}, {LC: 0, LP: 2, PB: 0}, {LC: 4, LP: 0, PB: 4}, {LC: 1, LP: 1, PB: 1}} {
+		var enc bytes.Buffer
+		// A 64 KiB window: the 600 KB wrap it many times.
+		w, err := lzma.WriterConfig{Properties: &p, DictCap: 64 << 10, EOSMarker: true}.NewWriter(&enc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write(plain); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		// .lzma: 5 property bytes, 8 size bytes, data.
+		var props [5]byte
+		copy(props[:], enc.Bytes())
+		z, err := newLZMA(iotest.HalfReader(bytes.NewReader(enc.Bytes()[13:])), props)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(z)
+		if err != nil || !bytes.Equal(got, plain) {
+			t.Errorf("lc %d lp %d pb %d: %d bytes, %v; want the %d plain bytes", p.LC, p.LP, p.PB, len(got), err, len(plain))
 		}
 	}
 }
