@@ -406,3 +406,34 @@ func TestE2EBeacon(t *testing.T) {
 		}
 	}
 }
+
+// TestE2ESilentNSIS: a 32-bit NSIS installer (makensis's stub is x86, as most NSIS, Inno Setup
+// and InstallShield stubs are) runs under the guest's wine32 with its unattended switch and
+// installs its files. Without wine32 it died before its first instruction with exit 0;
+// without /S it exits at its first dialog: both installed nothing, and the run looked clean.
+func TestE2ESilentNSIS(t *testing.T) {
+	guest, sink := e2eImages(t)
+	inst := filepath.Join("..", "unpack", "nsis", "testdata", "acme-5.2.0-setup.exe")
+	labels := testLabel(t)
+	b, err := Run(context.Background(), Spec{Installer: inst, Silent: SilentFor("nsis"), GuestImage: guest,
+		SinkholeImage: sink, Labels: labels, NoTimeTravel: true, Timeout: 10 * time.Minute})
+	if err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	if left := containersWith(t, labels); len(left) != 0 {
+		t.Errorf("Run left containers %v", left)
+	}
+	if b.Reason != "" {
+		t.Errorf("Reason = %q, want a clean install", b.Reason)
+	}
+	for _, want := range []string{`C:\Program Files\Acme Softphone\bin\media.dll`, `C:\Program Files\Acme Softphone\bin\gfxcomp_47.dll`} {
+		if !slices.ContainsFunc(b.FileWrites, func(f inventory.FileWrite) bool { return f.Path == want }) {
+			t.Errorf("FileWrites lack %s: %+v", want, b.FileWrites)
+		}
+	}
+	if !slices.ContainsFunc(b.Processes, func(p inventory.Process) bool {
+		return p.Image == `Z:\rollgate\installer-nsis.exe` && strings.HasSuffix(p.Command, " /S")
+	}) {
+		t.Errorf("Processes = %+v, want the installer started with /S", b.Processes)
+	}
+}

@@ -36,7 +36,7 @@ const (
 	guestSuite = "bookworm"
 	// guestRecipe is bumped whenever the build steps change in a way the constants below do
 	// not show.
-	guestRecipe = "guest/v2"
+	guestRecipe = "guest/v3"
 	// guestUser is the unprivileged account every wine process runs as (uid and gid
 	// guestUID); the prefix belongs to it and nothing in the guest runs as root.
 	guestUser   = "rollgate"
@@ -49,6 +49,11 @@ var (
 	// faketime/libfaketime move the wall clock of the reruns forward and speed up their
 	// timeouts (see run.sh and Spec.ClockOffsets).
 	guestPackages = []string{"wine", "wine64", "faketime", "libfaketime"}
+	// guestPackages32 run 32-bit Windows programs (most NSIS, Inno Setup and InstallShield
+	// installers are): wine64 alone starts them and they die before their first instruction,
+	// with exit 0 and nothing to see. Installed from the same mirror after debootstrap, with
+	// i386 added as a foreign architecture.
+	guestPackages32 = []string{"wine32:i386", "libfaketime:i386"}
 	guestEnv      = []string{
 		"PATH=/usr/lib/wine:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 		"HOME=" + guestHome,
@@ -115,6 +120,7 @@ func hashInputs(parts ...string) string {
 func guestHash() string {
 	parts := []string{guestRecipe, guestSuite, guestWorkDir, guestPrefix, guestUser, strconv.Itoa(guestUID)}
 	parts = append(parts, guestPackages...)
+	parts = append(parts, guestPackages32...)
 	parts = append(parts, guestEnv...)
 	parts = append(parts, guestEntrypoint...)
 	parts = append(parts, guestInit...)
@@ -267,6 +273,9 @@ func buildGuestBase(ctx context.Context, c engine, base, hash string, opts Image
 		return fmt.Errorf("debootstrap %s from %s: %w", guestSuite, mirror, err)
 	}
 
+	if err := addForeign32(dctx, root, p); err != nil {
+		return err
+	}
 	if err := addGuestUser(root); err != nil {
 		return err
 	}
@@ -293,6 +302,34 @@ func buildGuestBase(ctx context.Context, c engine, base, hash string, opts Image
 		ierr = fmt.Errorf("tar of the guest root: %w", werr)
 	}
 	return ierr
+}
+
+// addForeign32 installs guestPackages32 into the debootstrapped root: i386 is added as a
+// foreign architecture and apt, run in the root (chroot, as root on this host, like
+// debootstrap itself), fetches them from the mirror debootstrap wrote into its sources. /proc
+// is mounted for the packages' scripts and unmounted before the root is imported.
+func addForeign32(ctx context.Context, root string, p io.Writer) error {
+	fmt.Fprintf(p, "sandbox: adding i386 and %s to the guest root\n", strings.Join(guestPackages32, " "))
+	proc := filepath.Join(root, "proc")
+	if out, err := exec.CommandContext(ctx, "mount", "-t", "proc", "proc", proc).CombinedOutput(); err != nil {
+		return fmt.Errorf("mounting /proc in the guest root: %v: %s", err, out)
+	}
+	defer exec.Command("umount", "-l", proc).Run()
+	steps := [][]string{
+		{"dpkg", "--add-architecture", "i386"},
+		{"apt-get", "-q", "update"},
+		append([]string{"apt-get", "-q", "-y", "--no-install-recommends", "install"}, guestPackages32...),
+		{"apt-get", "clean"},
+	}
+	for _, s := range steps {
+		cmd := exec.CommandContext(ctx, "chroot", append([]string{root}, s...)...)
+		cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "DEBIAN_FRONTEND=noninteractive", "LANG=C"}
+		cmd.Stdout, cmd.Stderr = p, p
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("%s in the guest root: %w", strings.Join(s, " "), err)
+		}
+	}
+	return nil
 }
 
 // guestUserSpec is the container's User: numeric, so no lookup in the guest's passwd decides it.

@@ -111,15 +111,22 @@ func TestGuestCommand(t *testing.T) {
 }
 
 func TestInstallerName(t *testing.T) {
-	for in, want := range map[string]string{
-		"/x/Acme Setup.MSI":   "installer.msi",
-		"/x/setup.exe":        "installer.exe",
-		"/x/$(reboot).msi":    "installer.msi",
-		"/x/no-extension":     "installer.exe",
-		`/x/evil\..\name.msi`: "installer.msi",
+	for in, want := range map[[2]string]string{
+		{"/x/Acme Setup.MSI", ""}:              "installer.msi",
+		{"/x/Acme Setup.MSI", "nsis"}:          "installer.msi",
+		{"/x/setup.exe", ""}:                   "installer.exe",
+		{"/x/setup.exe", "nsis"}:               "installer-nsis.exe",
+		{"/x/setup.exe", "inno"}:               "installer-inno.exe",
+		{"/x/setup.exe", "burn"}:               "installer-burn.exe",
+		{"/x/setup.exe", "ishield"}:            "installer.exe", // not a convention: SilentFor maps it
+		{"/x/setup.exe", "$(reboot)"}:          "installer.exe",
+		{"/x/$(reboot).msi", ""}:               "installer.msi",
+		{"/x/no-extension", ""}:                "installer.exe",
+		{`/x/evil\..\name.msi`, ""}:            "installer.msi",
+		{"/x/setup.exe", SilentFor("ishield")}: "installer-installshield.exe",
 	} {
-		if got := installerName(in); got != want {
-			t.Errorf("installerName(%q) = %q, want %q", in, got, want)
+		if got := installerName(in[0], in[1]); got != want {
+			t.Errorf("installerName(%q, %q) = %q, want %q", in[0], in[1], got, want)
 		}
 	}
 }

@@ -64,6 +64,10 @@ const guestDir = "/rollgate"
 type Spec struct {
 	// Installer is the host path of the installer (.msi, else run as an executable).
 	Installer string
+	// Silent names the unattended-install convention of an executable installer (see
+	// SilentFor): "" runs it with no switch, which an installer with a user interface
+	// answers by exiting, with nothing installed.
+	Silent string
 	// Programs are Windows paths started after the install, in order, each for
 	// ProgramTimeout, e.g. `C:\Program Files\Acme\app.exe` (see WindowsPath).
 	Programs []string
@@ -252,12 +256,36 @@ var guestRunEnv = []string{
 }
 
 // installerName is the fixed name the installer gets in the guest: the host's name is not
-// trusted into a shell or wine command line.
-func installerName(path string) string {
+// trusted into a shell or wine command line. An executable's silent convention is part of the
+// name (installer-nsis.exe), which run.sh maps to its fixed switches.
+func installerName(path, silent string) string {
 	if strings.EqualFold(filepath.Ext(path), ".msi") {
 		return "installer.msi"
 	}
+	if silentSwitches[silent] {
+		return "installer-" + silent + ".exe"
+	}
 	return "installer.exe"
+}
+
+// silentSwitches are the conventions run.sh knows, each with its fixed command line:
+//
+//	nsis           /S
+//	inno           /VERYSILENT /SUPPRESSMSGBOXES /NORESTART /SP-
+//	burn           /quiet /norestart
+//	installshield  /s /v/qn  (a Basic MSI launcher passes /qn to msiexec)
+var silentSwitches = map[string]bool{"nsis": true, "inno": true, "burn": true, "installshield": true}
+
+// SilentFor returns the unattended-install convention of an installer of inventory format
+// format ("nsis", "inno", "burn", "ishield"), "" for the others (an MSI is run by msiexec /qn).
+func SilentFor(format string) string {
+	switch format {
+	case "nsis", "inno", "burn":
+		return format
+	case "ishield":
+		return "installshield"
+	}
+	return ""
 }
 
 func run(ctx context.Context, c engine, spec Spec) (b *inventory.Behaviour, err error) {
@@ -314,7 +342,10 @@ func run(ctx context.Context, c engine, spec Spec) (b *inventory.Behaviour, err 
 		return nil, fmt.Errorf("starting the sinkhole: %w", err)
 	}
 
-	name := installerName(spec.Installer)
+	if spec.Silent != "" && !silentSwitches[spec.Silent] {
+		return nil, fmt.Errorf("sandbox: unknown silent-install convention %q", spec.Silent)
+	}
+	name := installerName(spec.Installer, spec.Silent)
 	diskCap := fi.Size() + spec.Guest.Disk
 	guestID, dc, err := createGuest(ctx, c, spec, sink.ID, name, diskCap)
 	if err != nil {

@@ -28,6 +28,9 @@ rm -f /rollgate/nonce
 snap=/rollgate/reg
 mkdir -p "$snap"
 faketime_lib=/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1
+# The preload names the library through ld.so's $LIB, so 32-bit wine processes get the i386
+# build and 64-bit ones the amd64 build (each loader skips the other's).
+faketime_preload='/usr/$LIB/faketime/libfaketimeMT.so.1'
 
 # The sinkhole builds the namespace's only route; wait (up to 10 s) for an interface besides lo.
 i=0
@@ -100,6 +103,10 @@ phase install 0
 echo "rollgate: install start"
 case "$inst" in
 *.msi | *.MSI) capped wine64 msiexec /i "$inst" /qn ;;
+*installer-nsis.exe) capped wine64 "$inst" /S ;;
+*installer-inno.exe) capped wine64 "$inst" /VERYSILENT /SUPPRESSMSGBOXES /NORESTART /SP- ;;
+*installer-burn.exe) capped wine64 "$inst" /quiet /norestart ;;
+*installer-installshield.exe) capped wine64 "$inst" /s /v/qn ;;
 *) capped wine64 "$inst" ;;
 esac
 echo "rollgate: install exit $rc"
@@ -140,7 +147,7 @@ if [ "$nprogs" -gt 0 ]; then
 		IFS=$oldifs
 		for off in "$@"; do
 			if [ -r "$faketime_lib" ]; then
-				runall "$off" "$rpt" LD_PRELOAD="$faketime_lib" FAKETIME="+$off x$speed" FAKETIME_DONT_RESET=1 NO_FAKE_STAT=1
+				runall "$off" "$rpt" LD_PRELOAD="$faketime_preload" FAKETIME="+$off x$speed" FAKETIME_DONT_RESET=1 NO_FAKE_STAT=1
 			else
 				echo "rollgate: faketime missing"
 			fi

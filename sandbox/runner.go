@@ -25,7 +25,7 @@ func (r Runner) Available(ctx context.Context) error { return Available(ctx) }
 // says which ran, why and for how long.
 func (r Runner) Run(ctx context.Context, installer string, inv *inventory.Inventory) (*inventory.Behaviour, error) {
 	progs := Programs(inv)
-	spec := Spec{Installer: installer, Progress: r.Progress}
+	spec := Spec{Installer: installer, Progress: r.Progress, Silent: SilentFor(inv.Format)}
 	for _, p := range progs {
 		spec.Programs = append(spec.Programs, p.Path)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rollgate/rollgate/analyze"
 	"github.com/rollgate/rollgate/report"
 	"github.com/rollgate/rollgate/sandbox"
 )
@@ -36,6 +37,7 @@ func newSandboxRunCmd() *cobra.Command {
 		progTimeout time.Duration
 		programs    []string
 		guestImage  string
+		silent      string
 	)
 	cmd := &cobra.Command{
 		Use:   "run INSTALLER",
@@ -61,8 +63,22 @@ func newSandboxRunCmd() *cobra.Command {
 				}
 				progs = found
 			}
+			if silent == "auto" {
+				// The installer's format names its unattended-install switches: without them
+				// an installer with a user interface exits with nothing installed.
+				silent = ""
+				a, err := analyze.New(analyze.Options{SkipSignaturesUnsafe: true, Formats: analyze.DefaultFormats()})
+				if err == nil {
+					if inv, err := a.Installer(ctx, installer); err == nil {
+						silent = sandbox.SilentFor(inv.Format)
+					}
+				}
+			} else if silent == "none" {
+				silent = ""
+			}
 			b, err := sandbox.Run(ctx, sandbox.Spec{
 				Installer:      installer,
+				Silent:         silent,
 				Programs:       progs,
 				Timeout:        timeout,
 				ProgramTimeout: progTimeout,
@@ -90,6 +106,7 @@ func newSandboxRunCmd() *cobra.Command {
 	f.StringVar(&format, "format", "table", "output format: table or json")
 	f.DurationVar(&timeout, "timeout", 0, "hard limit for the whole guest run (0: grows with the programs and their clock-jump reruns)")
 	f.DurationVar(&progTimeout, "program-timeout", sandbox.DefaultProgramTimeout, "how long each program runs")
+	f.StringVar(&silent, "silent", "auto", "unattended-install switches of an EXE installer: nsis (/S), inno (/VERYSILENT ...), burn (/quiet), installshield (/s /v/qn), none, or auto (by the installer's format)")
 	f.StringVar(&guestImage, "guest-image", "", "use this guest image instead of the locally built rollgate/guest:<hash> (see images/guest/Dockerfile)")
 	f.StringArrayVar(&programs, "program", nil, `Windows path of a program to start after the install (repeatable; default: the MSI's shortcuts), e.g. "C:\Program Files\Acme\app.exe"`)
 	return cmd
