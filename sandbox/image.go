@@ -67,8 +67,11 @@ var (
 	guestWorkDir    = guestHome
 	guestEntrypoint = []string{"/bin/sh"}
 	// guestInit makes the wine prefix and waits for wineserver to exit, so that the commit
-	// holds a complete, quiescent prefix and every run starts warm.
-	guestInit = []string{"-c", "wineboot --init && wineserver -w"}
+	// holds a complete, quiescent prefix and every run starts warm. The guest has no display:
+	// wine's null graphics driver lets programs create (invisible) windows, which an
+	// installer's silent mode still does (Inno Setup builds its wizard form and failed with
+	// "Invalid window handle" without it).
+	guestInit = []string{"-c", `wineboot --init && wine64 reg add 'HKCU\Software\Wine\Drivers' /v Graphics /d null /f && wineserver -w`}
 	// guestTarExcludes keeps what Docker supplies itself and what only bloats the image out of
 	// the imported root.
 	guestTarExcludes = []string{
