@@ -54,7 +54,7 @@ var (
 	// with exit 0 and nothing to see. Installed from the same mirror after debootstrap, with
 	// i386 added as a foreign architecture.
 	guestPackages32 = []string{"wine32:i386", "libfaketime:i386"}
-	guestEnv      = []string{
+	guestEnv        = []string{
 		"PATH=/usr/lib/wine:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 		"HOME=" + guestHome,
 		"LANG=C.UTF-8",

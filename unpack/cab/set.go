@@ -18,9 +18,8 @@ import (
 
 // Limits of the sibling lookup.
 const (
-	MaxSetParts   = 64      // cabinets one OpenSetFS call follows, the given one included
-	MaxDirEntries = 1 << 16 // folder entries scanned for a case-insensitive name match
-	dirBatch      = 256     // folder entries read at a time
+	MaxSetParts   = 64                 // cabinets one OpenSetFS call follows, the given one included
+	MaxDirEntries = unpack.MaxFoldScan // folder entries scanned for a case-insensitive name match
 )
 
 // OpenSetFS reads the cabinet set that first belongs to, looking for its neighbours in dir (the
@@ -115,7 +114,10 @@ func openSibling(dir fs.FS, name string) (Part, io.Closer, error) {
 	actual := name
 	f, err := dir.Open(name)
 	if errors.Is(err, fs.ErrNotExist) {
-		actual, err = foldMatch(dir, name)
+		actual, err = unpack.FoldMatch(dir, name)
+		if errors.Is(err, unpack.ErrAmbiguous) {
+			err = &unpack.FormatError{Format: "cab", Entry: name, Offset: -1, Err: unpack.ErrUnsupported, Msg: err.Error()}
+		}
 		if err != nil {
 			return Part{}, nil, err
 		}
@@ -135,42 +137,4 @@ func openSibling(dir fs.FS, name string) (Part, io.Closer, error) {
 		return Part{}, nil, fmt.Errorf("%q is not a regular file: %w", actual, unpack.ErrUnsupported)
 	}
 	return Part{R: ra, Size: st.Size(), Name: actual}, f, nil
-}
-
-// foldMatch returns the name of the entry of dir equal to name ignoring case, scanning at
-// most MaxDirEntries entries; two such entries are ambiguous and refused.
-func foldMatch(dir fs.FS, name string) (string, error) {
-	d, err := dir.Open(".")
-	if err != nil {
-		return "", err
-	}
-	defer d.Close()
-	rd, ok := d.(fs.ReadDirFile)
-	if !ok {
-		return "", fs.ErrNotExist
-	}
-	var found string
-	for scanned := 0; scanned < MaxDirEntries; {
-		ents, err := rd.ReadDir(dirBatch)
-		for _, e := range ents {
-			if strings.EqualFold(e.Name(), name) {
-				if found != "" {
-					return "", &unpack.FormatError{Format: "cab", Entry: name, Offset: -1, Err: unpack.ErrUnsupported,
-						Msg: fmt.Sprintf("both %q and %q match the set's cabinet name ignoring case", found, e.Name())}
-				}
-				found = e.Name()
-			}
-		}
-		scanned += len(ents)
-		if errors.Is(err, io.EOF) || len(ents) == 0 {
-			break
-		}
-		if err != nil {
-			return "", err
-		}
-	}
-	if found == "" {
-		return "", fs.ErrNotExist
-	}
-	return found, nil
 }

@@ -46,12 +46,11 @@ const (
 	// 2,100,000,000 bytes before 6.5.2; later ones 64-bit sizes).
 	MaxSliceBytes = 1 << 36
 	// MaxDirEntries bounds the folder entries scanned for a slice name ignoring case.
-	MaxDirEntries = 1 << 16
+	MaxDirEntries = unpack.MaxFoldScan
 	// maxOpenSlices bounds the slice files kept open at once.
 	maxOpenSlices = 4
 	// maxSlicesPerDisk is the compiler's bound on SlicesPerDisk (a letter per slice).
 	maxSlicesPerDisk = 26
-	dirBatch         = 256
 )
 
 // The slice header magics (innoextract slice_ids; issrc DiskSliceID).
@@ -261,7 +260,10 @@ func (s *slices) find(i uint32, what string, off int64) (string, error) {
 		}
 	}
 	for _, n := range tried {
-		actual, err := foldMatch(s.dir, n)
+		actual, err := unpack.FoldMatch(s.dir, n)
+		if errors.Is(err, unpack.ErrAmbiguous) {
+			return "", errs.Unsupported(n, -1, "%v", err)
+		}
 		if err == nil {
 			s.names[i] = actual
 			return actual, nil
@@ -283,43 +285,6 @@ func quoteAll(s []string) []string {
 		out[i] = strconv.Quote(v)
 	}
 	return out
-}
-
-// foldMatch returns the name of the entry of dir equal to name ignoring case, scanning at
-// most MaxDirEntries entries; two such entries are ambiguous and refused.
-func foldMatch(dir fs.FS, name string) (string, error) {
-	d, err := dir.Open(".")
-	if err != nil {
-		return "", err
-	}
-	defer d.Close()
-	rd, ok := d.(fs.ReadDirFile)
-	if !ok {
-		return "", fs.ErrNotExist
-	}
-	var found string
-	for scanned := 0; scanned < MaxDirEntries; {
-		ents, err := rd.ReadDir(dirBatch)
-		for _, e := range ents {
-			if strings.EqualFold(e.Name(), name) {
-				if found != "" {
-					return "", errs.Unsupported(name, -1, "both %q and %q match the slice name ignoring case", found, e.Name())
-				}
-				found = e.Name()
-			}
-		}
-		scanned += len(ents)
-		if errors.Is(err, io.EOF) || len(ents) == 0 {
-			break
-		}
-		if err != nil {
-			return "", err
-		}
-	}
-	if found == "" {
-		return "", fs.ErrNotExist
-	}
-	return found, nil
 }
 
 // span reads a chunk's compressed bytes from its slices: from pos in slice cur on, moving to
