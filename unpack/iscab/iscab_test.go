@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/sha256"
-	"debug/pe"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -429,47 +428,12 @@ func TestHostile(t *testing.T) {
 	}
 }
 
-// overlay is where a PE file's overlay lies: after its last section, up to its certificate
-// table.
-func overlay(t testing.TB, p string) *io.SectionReader {
-	t.Helper()
-	fh, err := os.Open(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { fh.Close() })
-	f, err := pe.NewFile(fh)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var start int64
-	for _, s := range f.Sections {
-		start = max(start, int64(s.Offset)+int64(s.Size))
-	}
-	st, err := fh.Stat()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := st.Size()
-	var dd []pe.DataDirectory
-	switch h := f.OptionalHeader.(type) {
-	case *pe.OptionalHeader32:
-		dd = h.DataDirectory[:h.NumberOfRvaAndSizes]
-	case *pe.OptionalHeader64:
-		dd = h.DataDirectory[:h.NumberOfRvaAndSizes]
-	}
-	if len(dd) > pe.IMAGE_DIRECTORY_ENTRY_SECURITY && dd[pe.IMAGE_DIRECTORY_ENTRY_SECURITY].Size > 0 {
-		stop = int64(dd[pe.IMAGE_DIRECTORY_ENTRY_SECURITY].VirtualAddress)
-	}
-	return io.NewSectionReader(fh, start, stop-start)
-}
-
 var launchers = []string{"clam_IScab_int", "clam_IScab_ext"}
 
 // launcherFS is the payload of a clamav-testfiles launcher, as package ishield reads it.
 func launcherFS(t testing.TB, p string) *ishield.Reader {
 	t.Helper()
-	src := overlay(t, p)
+	src := testutil.PEOverlay(t, p)
 	r, err := ishield.NewReader(src, src.Size())
 	if err != nil {
 		t.Fatalf("ishield.NewReader(%s) = %v", p, err)

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/sha256"
-	"debug/pe"
 	"encoding/hex"
 	"errors"
 	"io"
@@ -166,42 +165,6 @@ func TestHostile(t *testing.T) {
 	}
 }
 
-// overlay returns the payload of a launcher: from the end of its last section's data to its
-// certificate table or its end.
-func overlay(t *testing.T, p string) *io.SectionReader {
-	t.Helper()
-	f, err := pe.Open(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var end int64
-	for _, s := range f.Sections {
-		end = max(end, int64(s.Offset)+int64(s.Size))
-	}
-	st, err := os.Stat(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := st.Size()
-	var dd []pe.DataDirectory
-	switch h := f.OptionalHeader.(type) {
-	case *pe.OptionalHeader32:
-		dd = h.DataDirectory[:h.NumberOfRvaAndSizes]
-	case *pe.OptionalHeader64:
-		dd = h.DataDirectory[:h.NumberOfRvaAndSizes]
-	}
-	if len(dd) > pe.IMAGE_DIRECTORY_ENTRY_SECURITY && dd[pe.IMAGE_DIRECTORY_ENTRY_SECURITY].Size > 0 {
-		stop = int64(dd[pe.IMAGE_DIRECTORY_ENTRY_SECURITY].VirtualAddress)
-	}
-	fh, err := os.Open(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { fh.Close() })
-	return io.NewSectionReader(fh, end, stop-end)
-}
-
 // TestClamAVConformance reads the InstallShield launchers of Debian's clamav-testfiles
 // (pinned by scripts/fetch-realfiles) and compares every file with what ClamAV's own parser
 // extracts (testdata/record-clamscan.sh): the same names, extraction paths, sizes and bytes.
@@ -244,7 +207,7 @@ func TestClamAVConformance(t *testing.T) {
 			if len(want) == 0 {
 				t.Fatal("empty golden")
 			}
-			src := overlay(t, p)
+			src := testutil.PEOverlay(t, p)
 			r, err := NewReader(src, src.Size())
 			if err != nil {
 				t.Fatalf("NewReader = %v", err)
