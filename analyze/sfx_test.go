@@ -178,24 +178,24 @@ func TestSearchCabinetSample(t *testing.T) {
 // unpack/iscab/testdata/record-unshield.sh) under Disk1/data1.cab/, and nothing is skipped.
 func TestRealInstallShieldCabinet(t *testing.T) {
 	p := testutil.RealFile(t, "installers/debian/clamav-testfiles@1.4.3/clam_IScab_int.exe")
-	b, err := os.ReadFile("testdata/real/clam_IScab_int.tsv")
-	if err != nil {
-		t.Fatal(err)
-	}
 	type file struct {
 		Size   int64
 		SHA256 string
 	}
-	const cabDir = "Disk1/engine32.cab/"
-	want := map[string]file{}
-	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		f := strings.Split(line, "\t")
-		n, err := strconv.ParseInt(f[1], 10, 64)
-		if len(f) != 3 || err != nil {
-			t.Fatalf("golden line %q", line)
+	// listing reads a reference tool's golden (path, size, sha256) with the paths under dir.
+	listing := func(golden, dir string) map[string]file {
+		out := map[string]file{}
+		for _, f := range testutil.ReadTSV(t, golden, 3) {
+			n, err := strconv.ParseInt(f[1], 10, 64)
+			if err != nil {
+				t.Fatalf("%s: size %q", golden, f[1])
+			}
+			out[dir+f[0]] = file{n, f[2]}
 		}
-		want[cabDir+f[0]] = file{n, f[2]}
+		return out
 	}
+	const cabDir = "Disk1/engine32.cab/"
+	want := listing("testdata/real/clam_IScab_int.tsv", cabDir)
 	inv, err := unsafeAnalyzer(t).Installer(context.Background(), p)
 	if err != nil {
 		t.Fatalf("Installer(clam_IScab_int.exe) = %v", err)
@@ -210,22 +210,7 @@ func TestRealInstallShieldCabinet(t *testing.T) {
 		t.Errorf("engine cabinet entries vs 7zz x (-want +got)\n%s", d)
 	}
 	const isDir = "Disk1/data1.cab/"
-	b, err = os.ReadFile("../unpack/iscab/testdata/unshield/clam_IScab_int.tsv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	wantIS := map[string]file{}
-	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		if strings.HasPrefix(line, "#") {
-			continue
-		}
-		f := strings.Split(line, "\t")
-		n, err := strconv.ParseInt(f[1], 10, 64)
-		if len(f) != 3 || err != nil {
-			t.Fatalf("golden line %q", line)
-		}
-		wantIS[isDir+f[0]] = file{n, f[2]}
-	}
+	wantIS := listing("../unpack/iscab/testdata/unshield/clam_IScab_int.tsv", isDir)
 	gotIS := map[string]file{}
 	for _, e := range inv.Entries {
 		if strings.HasPrefix(e.Path, isDir) {

@@ -1,7 +1,6 @@
 package iscab_test
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
@@ -449,29 +448,13 @@ func TestUnshieldConformance(t *testing.T) {
 	for _, name := range launchers {
 		t.Run(name, func(t *testing.T) {
 			p := testutil.RealFile(t, "installers/debian/clamav-testfiles@1.4.3/"+name+".exe")
-			gf, err := os.Open(filepath.Join("testdata", "unshield", name+".tsv"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer gf.Close()
 			var want []entry
-			sc := bufio.NewScanner(gf)
-			for sc.Scan() {
-				if strings.HasPrefix(sc.Text(), "#") {
-					continue
-				}
-				f := strings.Split(sc.Text(), "\t")
-				if len(f) != 3 {
-					t.Fatalf("golden line %q", sc.Text())
-				}
+			for _, f := range testutil.ReadTSV(t, filepath.Join("testdata", "unshield", name+".tsv"), 3) {
 				size, err := strconv.ParseInt(f[1], 10, 64)
 				if err != nil {
 					t.Fatal(err)
 				}
 				want = append(want, entry{f[0], size, f[2]})
-			}
-			if len(want) == 0 {
-				t.Fatal("empty golden")
 			}
 			r, err := iscab.Open(launcherFS(t, p), "Disk1/data1.hdr")
 			if err != nil {

@@ -1,13 +1,11 @@
 package ishield
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"io"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -179,21 +177,8 @@ func TestClamAVConformance(t *testing.T) {
 	for _, name := range []string{"clam_ISmsi_int", "clam_ISmsi_ext", "clam_IScab_int", "clam_IScab_ext"} {
 		t.Run(name, func(t *testing.T) {
 			p := testutil.RealFile(t, "installers/debian/clamav-testfiles@1.4.3/"+name+".exe")
-			gf, err := os.Open(filepath.Join("testdata", "clamav", name+".tsv"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer gf.Close()
 			var want []entry
-			sc := bufio.NewScanner(gf)
-			for sc.Scan() {
-				if strings.HasPrefix(sc.Text(), "#") {
-					continue
-				}
-				f := strings.Split(sc.Text(), "\t")
-				if len(f) != 4 {
-					t.Fatalf("golden line %q", sc.Text())
-				}
+			for _, f := range testutil.ReadTSV(t, filepath.Join("testdata", "clamav", name+".tsv"), 4) {
 				size, err := strconv.ParseInt(f[2], 10, 64)
 				if err != nil {
 					t.Fatal(err)
@@ -203,9 +188,6 @@ func TestClamAVConformance(t *testing.T) {
 					path = strings.ReplaceAll(f[1], `\`, "/")
 				}
 				want = append(want, entry{path, size, f[3]})
-			}
-			if len(want) == 0 {
-				t.Fatal("empty golden")
 			}
 			src := testutil.PEOverlay(t, p)
 			r, err := NewReader(src, src.Size())
