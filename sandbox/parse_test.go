@@ -206,3 +206,15 @@ func TestCheckStatic(t *testing.T) {
 		t.Errorf("CheckStatic(script) = %v, want a read error", err)
 	}
 }
+
+func TestLastStep(t *testing.T) {
+	for _, tt := range []struct{ out, want string }{
+		{"", "none (the script printed no marker)"},
+		{"wine noise\n", "none (the script printed no marker)"},
+		{"rollgate: network ready\nrollgate: N1 phase run 691200 1700000000000\nprogram output\n", "<nonce> phase run 691200 1700000000000"},
+	} {
+		if got := lastStep([]byte(tt.out), "N1"); got != tt.want {
+			t.Errorf("lastStep(%q) = %q, want %q", tt.out, got, tt.want)
+		}
+	}
+}

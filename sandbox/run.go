@@ -457,6 +457,9 @@ func run(ctx context.Context, c engine, spec Spec) (b *inventory.Behaviour, err 
 			b.ClockOffsets = append(b.ClockOffsets, int64(d/time.Second))
 		}
 	}
+	if errors.Is(runErr, ErrTimeout) {
+		reasons = append(reasons, "the guest's last step before the timeout: "+lastStep(stdout.Bytes(), nonce))
+	}
 	sr := scriptReasons(stdout.Bytes(), werr == nil, code)
 	if slices.Contains(sr, reasonNoNetwork) && runErr == nil {
 		runErr = ErrSinkhole
@@ -597,4 +600,18 @@ func writeInputs(w io.Writer, installer io.Reader, size int64, name, nonce strin
 		return fmt.Errorf("copying the installer: %d of %d bytes: %v", n, size, err)
 	}
 	return tw.Close()
+}
+
+// lastStep is the guest script's last marker line ("rollgate: ..."), the nonce elided: where
+// a run that timed out was stuck (the script prints one before and after every phase).
+func lastStep(stdout []byte, nonce string) string {
+	last := "none (the script printed no marker)"
+	sc := bufio.NewScanner(bytes.NewReader(stdout))
+	sc.Buffer(make([]byte, 0, 4096), MaxLineBytes)
+	for sc.Scan() {
+		if line, ok := strings.CutPrefix(sc.Text(), "rollgate: "); ok {
+			last = capField(strings.ReplaceAll(line, nonce, "<nonce>"))
+		}
+	}
+	return last
 }
