@@ -1,6 +1,9 @@
 package sandbox
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -47,5 +50,36 @@ func TestPrograms(t *testing.T) {
 		if d := cmp.Diff(tt.want, Programs(&tt.inv)); d != "" {
 			t.Errorf("%s: Programs (-want +got)\n%s", tt.name, d)
 		}
+	}
+}
+
+func TestRunAgainOnTimeout(t *testing.T) {
+	timeout := func(context.Context, Spec) (*inventory.Behaviour, error) {
+		return &inventory.Behaviour{Reason: "timeout: the guest was killed after 5m0s"}, fmt.Errorf("%w after 5m0s", ErrTimeout)
+	}
+	clean := func(context.Context, Spec) (*inventory.Behaviour, error) { return &inventory.Behaviour{Ran: true}, nil }
+	for _, tt := range []struct {
+		name       string
+		runs       []func(context.Context, Spec) (*inventory.Behaviour, error)
+		wantCalls  int
+		wantErr    error
+		wantReason string
+	}{
+		{"clean first time", []func(context.Context, Spec) (*inventory.Behaviour, error){clean}, 1, nil, ""},
+		{"timeout, then clean", []func(context.Context, Spec) (*inventory.Behaviour, error){timeout, clean}, 2, nil,
+			"a first run timeout: the guest was killed after 5m0s; this is a second run in a fresh guest"},
+		{"timeout twice", []func(context.Context, Spec) (*inventory.Behaviour, error){timeout, timeout}, 2, ErrTimeout,
+			"timeout: the guest was killed after 5m0s"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			calls := 0
+			b, err := runAgainOnTimeout(context.Background(), Spec{}, func(ctx context.Context, s Spec) (*inventory.Behaviour, error) {
+				calls++
+				return tt.runs[calls-1](ctx, s)
+			})
+			if calls != tt.wantCalls || !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) || b.Reason != tt.wantReason {
+				t.Errorf("calls %d, err %v, reason %q; want %d, %v, %q", calls, err, b.Reason, tt.wantCalls, tt.wantErr, tt.wantReason)
+			}
+		})
 	}
 }
